@@ -92,6 +92,13 @@ export interface PolicyFile {
   items: Item[];
   comments: Comment[];
   span: Span;
+  /**
+   * Offsets at which the source's lines start, set by the parser. The printer uses them to keep
+   * comments and blank lines where they were; renderers can turn offsets into line:column.
+   * Absent on a tree built by hand: the printer then keeps no blank lines and puts every comment
+   * on its own line.
+   */
+  lineStarts?: number[];
 }
 
 /** `# ...` to the end of the line. `text` excludes the newline and includes the `#`. */

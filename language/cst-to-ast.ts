@@ -1,0 +1,440 @@
+// CST → AST. After error recovery the CST can have holes: nodes marked `recoveredNode` and
+// tokens inserted by the parser (`isInsertedInRecovery`, with no position). This builder never
+// throws on such a tree. A rule or setting with a hole is dropped rather than built from what
+// is left, so a half-parsed rule can never mean more than was written (a rule whose resource
+// list failed must not become "every resource"); the parser has already reported the error.
+
+import type { CstElement, CstNode, IToken } from 'chevrotain';
+import type * as A from './ast.ts';
+import { diagnostic, type Diagnostic, type Span } from './diagnostic.ts';
+import { decodeString, durationValue, integerValue, timeValue, tokenEnd } from './lexer.ts';
+import * as T from './tokens.ts';
+
+type Node = CstNode | undefined;
+
+function isToken(e: CstElement): e is IToken {
+  return (e as IToken).image !== undefined;
+}
+
+function realToken(t: IToken): boolean {
+  return t.isInsertedInRecovery !== true && Number.isFinite(t.startOffset);
+}
+
+function elements(n: Node, key: string): CstElement[] {
+  return n?.children[key] ?? [];
+}
+
+/** The real tokens under `key`, in order. */
+function toks(n: Node, key: string): IToken[] {
+  return elements(n, key).filter((e): e is IToken => isToken(e) && realToken(e));
+}
+
+function tok(n: Node, key: string): IToken | undefined {
+  return toks(n, key)[0];
+}
+
+function nodes(n: Node, key: string): CstNode[] {
+  return elements(n, key).filter((e): e is CstNode => !isToken(e));
+}
+
+function node(n: Node, key: string): CstNode | undefined {
+  return nodes(n, key)[0];
+}
+
+/** Whether a subtree was recovered or holds an inserted token. */
+function hasHoles(n: CstNode): boolean {
+  if (n.recoveredNode === true) return true;
+  for (const key in n.children) {
+    for (const e of n.children[key]) {
+      if (isToken(e) ? !realToken(e) : hasHoles(e)) return true;
+    }
+  }
+  return false;
+}
+
+/** The span from the first to the last real token of a subtree. */
+function spanOf(n: CstNode): Span | undefined {
+  let start = Infinity;
+  let end = -Infinity;
+  const walk = (m: CstNode): void => {
+    for (const key in m.children) {
+      for (const e of m.children[key]) {
+        if (isToken(e)) {
+          if (!realToken(e)) continue;
+          if (e.startOffset < start) start = e.startOffset;
+          const te = tokenEnd(e);
+          if (te > end) end = te;
+        } else walk(e);
+      }
+    }
+  };
+  walk(n);
+  return Number.isFinite(start) ? { start, end } : undefined;
+}
+
+function tspan(t: IToken): Span {
+  return { start: t.startOffset, end: tokenEnd(t) };
+}
+
+/** Builds a value, or drops it when something needed is missing. */
+class Missing extends Error {}
+
+function need<X>(x: X | undefined): X {
+  if (x === undefined) throw new Missing();
+  return x;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leaves
+
+function str(t: IToken | undefined): A.StringLit {
+  const s = need(t);
+  return { kind: 'String', value: decodeString(s.image).value, span: tspan(s) };
+}
+
+function ident(t: IToken | undefined): A.Ident {
+  const s = need(t);
+  if (s.tokenType === T.StringLiteral) return { kind: 'Ident', value: decodeString(s.image).value, quoted: true, span: tspan(s) };
+  return { kind: 'Ident', value: s.image, quoted: false, span: tspan(s) };
+}
+
+function integer(t: IToken | undefined): A.IntegerLit {
+  const s = need(t);
+  return { kind: 'Integer', value: integerValue(s.image).value, text: s.image, span: tspan(s) };
+}
+
+function duration(t: IToken | undefined): A.DurationLit {
+  const s = need(t);
+  return { kind: 'Duration', text: s.image, ms: durationValue(s.image).ms, span: tspan(s) };
+}
+
+function time(t: IToken | undefined): A.TimeLit {
+  const s = need(t);
+  return { kind: 'Time', text: s.image, minutes: timeValue(s.image).minutes, span: tspan(s) };
+}
+
+function byOffset(a: IToken, b: IToken): number {
+  return a.startOffset - b.startOffset;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+class Builder {
+  readonly diagnostics: Diagnostic[] = [];
+
+  constructor(private readonly path: string) {}
+
+  /** Builds with `f`, or returns undefined when the subtree has holes or misses a part. */
+  private guard<X>(n: CstNode | undefined, f: (n: CstNode) => X, allowHoles = false): X | undefined {
+    if (n === undefined || (!allowHoles && hasHoles(n))) return undefined;
+    try {
+      return f(n);
+    } catch (e) {
+      if (e instanceof Missing) return undefined;
+      throw e;
+    }
+  }
+
+  private span(n: CstNode): Span {
+    return need(spanOf(n));
+  }
+
+  file(cst: CstNode | undefined, textLength: number, comments: A.Comment[]): A.PolicyFile {
+    const items: A.Item[] = [];
+    for (const it of nodes(cst, 'item')) {
+      const built = this.item(it);
+      if (built !== undefined) items.push(built);
+    }
+    return { kind: 'File', path: this.path, items, comments, span: { start: 0, end: textLength } };
+  }
+
+  private item(n: CstNode): A.Item | undefined {
+    const policy = node(n, 'policyDecl');
+    if (policy) return this.guard(policy, (p) => ({ kind: 'Policy', name: str(tok(p, 'StringLiteral')), span: this.span(p) }));
+    const identity = node(n, 'identityBlock');
+    if (identity) return this.guard(identity, (b) => this.identity(b), true);
+    const target = node(n, 'targetDecl');
+    if (target) return this.guard(target, (b) => this.target(b), true);
+    const set = node(n, 'setDecl');
+    if (set) return this.guard(set, (b) => this.set(b));
+    const group = node(n, 'groupBlock');
+    if (group) return this.guard(group, (b) => this.group(b), true);
+    const on = node(n, 'onBlock');
+    if (on) return this.guard(on, (b) => this.on(b), true);
+    return undefined;
+  }
+
+  // --- identity
+
+  private identity(n: CstNode): A.IdentityBlock {
+    need(tok(n, 'Kw_identity'));
+    const settings: A.IdentitySetting[] = [];
+    for (const s of nodes(n, 'identitySetting')) {
+      const built = this.guard(s, (x) => this.identitySetting(x));
+      if (built !== undefined) settings.push(built);
+    }
+    return { kind: 'Identity', settings, span: this.span(n) };
+  }
+
+  private identitySetting(n: CstNode): A.IdentitySetting {
+    const span = this.span(n);
+    const strings = toks(n, 'StringLiteral');
+    if (tok(n, 'Kw_issuer')) return { kind: 'Issuer', value: str(strings[0]), span };
+    if (tok(n, 'Kw_audience')) return { kind: 'Audience', values: strings.map((s) => str(s)), span };
+    if (tok(n, 'Kw_jwks')) return { kind: 'Jwks', source: tok(n, 'Kw_url') ? 'url' : 'file', value: str(strings[0]), span };
+    if (tok(n, 'Kw_groups')) return { kind: 'ClaimMapping', field: 'groups', claim: str(strings[0]), span };
+    if (tok(n, 'Kw_agent')) return { kind: 'ClaimMapping', field: 'agent', claim: str(strings[0]), span };
+    if (tok(n, 'Kw_algorithms')) return { kind: 'Algorithms', values: toks(n, 'Ident').map((t) => ident(t)), span };
+    if (tok(n, 'Kw_clock_skew')) return { kind: 'ClockSkew', value: duration(tok(n, 'DurationLiteral')), span };
+    throw new Missing();
+  }
+
+  // --- targets
+
+  private target(n: CstNode): A.TargetDecl {
+    need(tok(n, 'Kw_target'));
+    const name = ident(tok(n, 'name'));
+    const targetKind = ident(tok(n, 'targetKind'));
+    need(tok(n, 'LCurly'));
+    const settings: A.TargetSetting[] = [];
+    for (const s of nodes(n, 'targetSetting')) {
+      const built = this.guard(s, (x) => this.targetSetting(x));
+      if (built !== undefined) settings.push(built);
+    }
+    return { kind: 'Target', name, targetKind, settings, span: this.span(n) };
+  }
+
+  private targetSetting(n: CstNode): A.TargetSetting {
+    const span = this.span(n);
+    const s = tok(n, 'StringLiteral');
+    if (tok(n, 'Kw_host')) return { kind: 'Host', value: str(s), span };
+    if (tok(n, 'Kw_port')) return { kind: 'Port', value: integer(tok(n, 'IntegerLiteral')), span };
+    if (tok(n, 'Kw_database')) return { kind: 'Database', value: str(s), span };
+    if (tok(n, 'Kw_server')) return { kind: 'Server', value: str(s), span };
+    if (tok(n, 'Kw_listen')) return { kind: 'Listen', value: str(s), span };
+    if (tok(n, 'Kw_login')) {
+      return { kind: 'Login', user: str(s), credentials: nodes(n, 'credential').map((c) => this.credential(c)), span };
+    }
+    if (tok(n, 'Kw_tls')) {
+      return {
+        kind: 'Tls',
+        upstream: tok(n, 'Kw_upstream') !== undefined,
+        mode: this.tlsMode(need(node(n, 'tlsMode'))),
+        options: nodes(n, 'tlsOption').map((o) => this.tlsOption(o)),
+        span,
+      };
+    }
+    if (tok(n, 'Kw_embedded')) {
+      return tok(n, 'Kw_seed') ? { kind: 'Embedded', seed: str(s), span } : { kind: 'Embedded', span };
+    }
+    if (tok(n, 'Kw_search_path')) return { kind: 'SearchPath', schemas: this.nameList(need(node(n, 'nameList'))), span };
+    if (tok(n, 'Kw_masking')) {
+      return { kind: 'Masking', options: nodes(n, 'maskingOption').map((o) => this.maskingOption(o)), span };
+    }
+    throw new Missing();
+  }
+
+  private credential(n: CstNode): A.Credential {
+    return { kind: 'Credential', name: ident(tok(n, 'Ident')), secret: this.secret(need(node(n, 'secret'))), span: this.span(n) };
+  }
+
+  private secret(n: CstNode): A.SecretRef {
+    const source = tok(n, 'Kw_env') ? 'env' : tok(n, 'Kw_file') ? 'file' : 'literal';
+    return { kind: 'Secret', source, value: str(tok(n, 'StringLiteral')), span: this.span(n) };
+  }
+
+  private tlsMode(n: CstNode): A.Ident {
+    const words = toks(n, 'Word');
+    need(words[0]);
+    return { kind: 'Ident', value: words.map((w) => w.image).join('-'), quoted: false, span: this.span(n) };
+  }
+
+  private tlsOption(n: CstNode): A.TlsOption {
+    const span = this.span(n);
+    if (tok(n, 'Kw_cert')) return { kind: 'TlsCert', value: str(tok(n, 'StringLiteral')), span };
+    if (tok(n, 'Kw_key')) return { kind: 'TlsKey', secret: this.secret(need(node(n, 'secret'))), span };
+    if (tok(n, 'Kw_ca')) return { kind: 'TlsCa', value: str(tok(n, 'StringLiteral')), span };
+    throw new Missing();
+  }
+
+  private maskingOption(n: CstNode): A.MaskingOption {
+    const span = this.span(n);
+    if (tok(n, 'Kw_hash_key')) return { kind: 'HashKey', secret: this.secret(need(node(n, 'secret'))), span };
+    return { kind: 'MaskingChoice', name: ident(tok(n, 'name')), value: ident(tok(n, 'value')), span };
+  }
+
+  private nameList(n: CstNode): A.Ident[] {
+    return [...toks(n, 'Ident'), ...toks(n, 'StringLiteral')].sort(byOffset).map((t) => ident(t));
+  }
+
+  // --- sets
+
+  private set(n: CstNode): A.SetDecl {
+    const name = ident(tok(n, 'Ident'));
+    return { kind: 'Set', name, members: nodes(n, 'resource').map((r) => this.resource(r)), span: this.span(n) };
+  }
+
+  // --- groups, on blocks and rules
+
+  private group(n: CstNode): A.GroupBlock {
+    need(tok(n, 'Kw_group'));
+    const name = str(tok(n, 'StringLiteral'));
+    const blocks: A.OnBlock[] = [];
+    for (const b of nodes(n, 'onBlock')) {
+      const built = this.guard(b, (x) => this.on(x), true);
+      if (built !== undefined) blocks.push(built);
+    }
+    return { kind: 'Group', name, blocks, span: this.span(n) };
+  }
+
+  private on(n: CstNode): A.OnBlock {
+    need(tok(n, 'Kw_on'));
+    const targetTokens = elements(n, 'Ident');
+    const commas = elements(n, 'Comma');
+    // every target must be there: a block whose target list broke is dropped with its rules
+    if (targetTokens.length === 0 || commas.length !== targetTokens.length - 1) throw new Missing();
+    if (!targetTokens.every((t) => isToken(t) && realToken(t)) || !commas.every((t) => isToken(t) && realToken(t))) throw new Missing();
+    const targets = (targetTokens as IToken[]).map((t) => ident(t));
+    const rules: A.Rule[] = [];
+    for (const r of nodes(n, 'rule')) {
+      const built = this.guard(r, (x) => this.rule(x));
+      if (built !== undefined) rules.push(built);
+    }
+    return { kind: 'On', targets, rules, span: this.span(n) };
+  }
+
+  private rule(n: CstNode): A.Rule {
+    const access = node(n, 'accessRule');
+    if (access) return this.access(access);
+    const mask = node(n, 'maskRule');
+    if (mask) return this.mask(mask);
+    const limit = node(n, 'limitRule');
+    if (limit) return { kind: 'Limit', rows: integer(tok(limit, 'IntegerLiteral')), span: this.span(limit) };
+    throw new Missing();
+  }
+
+  private access(n: CstNode): A.AccessRule {
+    const effectToken = need(tok(n, 'Kw_allow') ?? tok(n, 'Kw_deny') ?? tok(n, 'Kw_approve'));
+    const effect = effectToken.image as A.Effect;
+    const actions = toks(need(node(n, 'actionList')), 'Ident').map((t) => ident(t));
+    const list = node(n, 'resourceList');
+    const resources = list === undefined ? [] : nodes(list, 'resource').map((r) => this.resource(r));
+    if (list !== undefined && resources.length === 0) throw new Missing();
+    const when = node(n, 'whenClause');
+    const conditions = when === undefined ? [] : nodes(when, 'condition').map((c) => this.condition(c));
+    const approvalNode = node(n, 'approval');
+    const rule: A.AccessRule = {
+      kind: 'Access',
+      effect,
+      effectSpan: tspan(effectToken),
+      actions,
+      resources,
+      conditions,
+      span: this.span(n),
+    };
+    if (approvalNode !== undefined) rule.approval = this.approval(approvalNode);
+    return rule;
+  }
+
+  private resource(n: CstNode): A.Resource {
+    const kindToken = tok(n, 'objectKind');
+    const path = this.pathOf(need(node(n, 'path')));
+    const r: A.Resource = { kind: 'Resource', path, span: this.span(n) };
+    if (kindToken !== undefined) r.objectKind = ident(kindToken);
+    return r;
+  }
+
+  private pathOf(n: CstNode): A.Path {
+    const parts: (A.Ident | A.Star)[] = [];
+    for (const t of toks(n, 'part')) {
+      if (t.tokenType === T.Star) parts.push({ kind: 'Star', span: tspan(t) });
+      else {
+        if (T.isReservedWord(t.image) && t.tokenType !== T.StringLiteral) {
+          this.diagnostics.push(
+            diagnostic('PAM0010', 'error', this.path, tspan(t), `\`${t.image}\` is a reserved word`, { help: `quote it: \`"${t.image}"\`` }),
+          );
+        }
+        parts.push(ident(t));
+      }
+    }
+    need(parts[0]);
+    return { kind: 'Path', parts, span: this.span(n) };
+  }
+
+  private condition(n: CstNode): A.Condition {
+    const span = this.span(n);
+    if (tok(n, 'Kw_during')) {
+      const c: A.Condition & { kind: 'During' } = { kind: 'During', span };
+      const days = node(n, 'daySpec');
+      if (days !== undefined) {
+        const from = tok(days, 'from');
+        c.days = from
+          ? { kind: 'DayRange', from: ident(from), to: ident(tok(days, 'to')), span: this.span(days) }
+          : { kind: 'DayList', days: toks(days, 'day').map((t) => ident(t)), span: this.span(days) };
+      }
+      if (tok(n, 'from')) {
+        c.from = time(tok(n, 'from'));
+        c.to = time(tok(n, 'to'));
+      }
+      if (tok(n, 'Kw_tz')) c.tz = str(tok(n, 'tz'));
+      return c;
+    }
+    if (tok(n, 'Kw_claim')) {
+      const claim = str(tok(n, 'claim'));
+      const values = toks(n, 'value').map((t) => str(t));
+      need(values[0]);
+      const op = tok(n, 'Equals') ? '=' : tok(n, 'NotEquals') ? '!=' : tok(n, 'Kw_not') ? 'not in' : 'in';
+      return { kind: 'Claim', claim, op, values, span };
+    }
+    return { kind: 'Property', negated: tok(n, 'Kw_not') !== undefined, name: ident(tok(n, 'property')), span };
+  }
+
+  private approval(n: CstNode): A.Approval {
+    const a: A.Approval = { kind: 'Approval', by: str(tok(n, 'StringLiteral')), span: this.span(n) };
+    const once = (keyword: string, word: string): void => {
+      const k = toks(n, keyword);
+      if (k.length > 1) {
+        this.diagnostics.push(
+          diagnostic('PAM0011', 'error', this.path, tspan(k[1]), `\`${word}\` is given more than once`, {
+            help: `write \`${word}\` once`,
+            related: [{ file: this.path, span: tspan(k[0]), message: 'first given here' }],
+          }),
+        );
+      }
+    };
+    once('Kw_quorum', 'quorum');
+    once('Kw_within', 'within');
+    once('Kw_mode', 'mode');
+    once('Kw_uses', 'uses');
+    if (tok(n, 'Kw_quorum')) a.quorum = integer(tok(n, 'quorum'));
+    if (tok(n, 'Kw_within')) a.within = duration(tok(n, 'DurationLiteral'));
+    if (tok(n, 'Kw_mode')) a.mode = ident(tok(n, 'mode'));
+    if (tok(n, 'Kw_uses')) a.uses = integer(tok(n, 'uses'));
+    return a;
+  }
+
+  private mask(n: CstNode): A.MaskRule {
+    const columns = nodes(n, 'path').map((p) => this.pathOf(p));
+    need(columns[0]);
+    const s = need(node(n, 'strategy'));
+    const strategy: A.Strategy = { kind: 'Strategy', name: ident(tok(s, 'Ident')), span: this.span(s) };
+    if (tok(s, 'IntegerLiteral')) strategy.argument = integer(tok(s, 'IntegerLiteral'));
+    return { kind: 'Mask', columns, strategy, span: this.span(n) };
+  }
+}
+
+/** Builds the AST of a parsed file. Never throws. */
+export function cstToAst(
+  cst: CstNode | undefined,
+  path: string,
+  textLength: number,
+  comments: IToken[],
+): { file: A.PolicyFile; diagnostics: Diagnostic[] } {
+  const b = new Builder(path);
+  const commentNodes: A.Comment[] = comments.map((c) => ({
+    kind: 'Comment',
+    text: c.image,
+    span: { start: c.startOffset, end: tokenEnd(c) },
+  }));
+  return { file: b.file(cst, textLength, commentNodes), diagnostics: b.diagnostics };
+}
