@@ -1,4 +1,57 @@
+// `pamc`: one module per command under bin/commands/. Exit codes: 0 success, 1 the command
+// found problems (errors, failing tests, a denied decision where asked), 2 usage errors.
+
+import yargs, { type Argv } from 'yargs';
+import { checkCommand } from './commands/check.ts';
+import { compileCommand } from './commands/compile.ts';
+import { fmtCommand } from './commands/fmt.ts';
+import { EXIT_USAGE, type CommandModule, UsageError } from './commands/common.ts';
+
+import { VERSION } from './version.ts';
+
+export { VERSION };
+
+const commands: CommandModule[] = [checkCommand, compileCommand, fmtCommand];
+
 export async function main(argv: string[]): Promise<number> {
-  console.log('pamc', argv.join(' '));
-  return 0;
+  let exitCode = 0;
+  let usageFailed = false;
+  let parser: Argv = yargs(argv)
+    .scriptName('pamc')
+    .usage('$0 <command> [options]\n\nPrivileged access management as code for AI agents.')
+    .version(VERSION)
+    .strict()
+    .recommendCommands()
+    .demandCommand(1, 'give a command; `pamc --help` lists them')
+    .help()
+    .alias('h', 'help')
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      usageFailed = true;
+      if (err && !(err instanceof UsageError)) throw err;
+      process.stderr.write(`pamc: ${err?.message ?? msg}\nrun \`pamc --help\` for usage\n`);
+    });
+  for (const c of commands) {
+    parser = parser.command(
+      c.command,
+      c.describe,
+      (y) => c.builder(y),
+      async (args) => {
+        exitCode = await c.handler(args as Record<string, unknown>);
+      },
+    );
+  }
+  try {
+    await parser.parseAsync();
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`pamc: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    process.stderr.write(`pamc: internal error: ${(e as Error).message}\n`);
+    if (process.env.PAMC_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+    return 70;
+  }
+  return usageFailed ? EXIT_USAGE : exitCode;
 }

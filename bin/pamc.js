@@ -4,5 +4,13 @@
 // loads one file instead of compiling hundreds.
 import { loadCli } from './load-cli.js';
 
+// A reader that goes away (`pamc compile … | head`) is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 const { main } = await loadCli();
 process.exitCode = await main(process.argv.slice(2));

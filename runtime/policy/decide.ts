@@ -1,0 +1,195 @@
+// The decision function (DESIGN.md §2–3, spec/language.md §5): every fact of every statement
+// must be allowed; per fact deny beats approve beats allow, and a fact no rule allows is denied;
+// the query's effect is the strictest over all facts. Masks accumulate over the relations read;
+// the row limit is the principal's smallest.
+//
+// This is the hot path: a few map probes and bit tests per fact, nothing allocated beyond the
+// result.
+
+import type { ApprovalRequirement } from '../../spec/compiled-policy.ts';
+import type { ClassifiedStatement, Fact } from '../sql/facts.ts';
+import { duringHolds } from './clock.ts';
+import { parentKey } from './keys.ts';
+import type { LoadedCell, LoadedEntry, LoadedTarget } from './load.ts';
+import { resolveRelationMasks, stricter, type ColumnMask } from './masks.ts';
+import { FAILS, HOLDS, intersects, UNKNOWN, type Principal } from './principal.ts';
+
+export type DecisionEffect = 'allow' | 'deny' | 'approve';
+
+export interface DecidingFact {
+  /** index of the statement in the query */
+  statement: number;
+  fact: Fact;
+  /** `rule`: a deny or approve rule matched; `no_rule`: nothing allows it; `forbidden`: refused regardless of policy */
+  reason: 'rule' | 'no_rule' | 'forbidden';
+}
+
+export interface Decision {
+  effect: DecisionEffect;
+  /** deny: the deny rules that matched the deciding fact (empty when no rule allows it);
+   *  approve: the approve rules; allow: every allow rule that allowed a fact */
+  rules: number[];
+  /** the fact that made the decision a deny or an approve; null for allow */
+  deciding: DecidingFact | null;
+  masks: ColumnMask[];
+  limit: { rows: number; rule: number } | null;
+  /** approve: what each matching approve rule requires */
+  approvals: { rule: number; approval: ApprovalRequirement }[];
+}
+
+const READ_ACTIONS = new Set(['select', 'copy_out']);
+/** A statement with no facts of its own (SELECT 1) is decided as this one fact. */
+const COMPUTE_ONLY: readonly Fact[] = [{ action: 'compute', resource: '' }];
+
+/** The facts a statement is decided by. */
+export function factsOf(s: ClassifiedStatement): readonly Fact[] {
+  return s.facts.length > 0 ? s.facts : COMPUTE_ONLY;
+}
+const MAX_CACHED_KEYS = 10_000;
+
+/** Per target: the cell a fact key resolved to (exact, parent wildcard or `*`), memoised. */
+const resolvedCells = new WeakMap<LoadedTarget, Map<string, Map<string, LoadedCell | null>>>();
+
+export function lookupCell(target: LoadedTarget, action: string, resource: string): LoadedCell | null {
+  const cells = target.actions.get(action);
+  if (!cells) return null;
+  const exact = cells.get(resource);
+  if (exact) return exact;
+  let byAction = resolvedCells.get(target);
+  if (!byAction) resolvedCells.set(target, (byAction = new Map()));
+  let memo = byAction.get(action);
+  if (!memo) byAction.set(action, (memo = new Map()));
+  const known = memo.get(resource);
+  if (known !== undefined) return known;
+  const parent = parentKey(target.resourceKinds.get(action) ?? '', resource);
+  const found = (parent !== null ? cells.get(parent) : undefined) ?? cells.get('*') ?? null;
+  if (memo.size >= MAX_CACHED_KEYS) memo.clear();
+  memo.set(resource, found);
+  return found;
+}
+
+/** Whether an entry applies to this principal, fact and statement. */
+function applies(
+  p: Principal,
+  e: LoadedEntry,
+  effect: DecisionEffect,
+  fact: Fact,
+  statement: ClassifiedStatement,
+  now: number,
+): boolean {
+  if (!intersects(e.mask, p.mask)) return false;
+  const when = e.when;
+  if (when === null) return true;
+  for (let i = 0; i < when.length; i++) {
+    const c = when[i];
+    const state = p.conditionState[c];
+    if (state === HOLDS) continue;
+    if (state === FAILS) return false;
+    if (state === UNKNOWN) {
+      if (effect === 'allow') return false;
+      continue;
+    }
+    // DYNAMIC
+    const cond = p.policy.conditions[c];
+    let holds: boolean;
+    if (cond.kind === 'property') {
+      const value = cond.property === 'unbounded' ? fact.unbounded === true : statement.limited;
+      holds = cond.negated ? !value : value;
+    } else if (cond.kind === 'during') holds = duringHolds(cond, now);
+    else holds = false;
+    if (!holds) return false;
+  }
+  return true;
+}
+
+function firstMatch(p: Principal, entries: LoadedEntry[], effect: DecisionEffect, fact: Fact, s: ClassifiedStatement, now: number): boolean {
+  for (let i = 0; i < entries.length; i++) if (applies(p, entries[i], effect, fact, s, now)) return true;
+  return false;
+}
+
+function collect(p: Principal, entries: LoadedEntry[], effect: DecisionEffect, fact: Fact, s: ClassifiedStatement, now: number, into: number[]): void {
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    if (applies(p, e, effect, fact, s, now) && !into.includes(e.rule)) into.push(e.rule);
+  }
+}
+
+function denied(rules: number[], statement: number, fact: Fact, reason: DecidingFact['reason']): Decision {
+  return { effect: 'deny', rules, deciding: { statement, fact, reason }, masks: [], limit: null, approvals: [] };
+}
+
+export function decide(p: Principal, statements: readonly ClassifiedStatement[], now: number = Date.now()): Decision {
+  const target = p.target;
+  let approve: Decision | null = null;
+  const allowRules: number[] = [];
+  let masks: ColumnMask[] | null = null;
+
+  for (let si = 0; si < statements.length; si++) {
+    const s = statements[si];
+    const facts = factsOf(s);
+    for (let fi = 0; fi < facts.length; fi++) {
+      const fact = facts[fi];
+      if (fact.action === 'forbidden') return denied([], si, fact, 'forbidden');
+      const cell = lookupCell(target, fact.action, fact.resource);
+      if (cell === null) return denied([], si, fact, 'no_rule');
+      if (cell.deny.length > 0 && firstMatch(p, cell.deny, 'deny', fact, s, now)) {
+        const rules: number[] = [];
+        collect(p, cell.deny, 'deny', fact, s, now, rules);
+        return denied(rules, si, fact, 'rule');
+      }
+      if (cell.approve.length > 0 && firstMatch(p, cell.approve, 'approve', fact, s, now)) {
+        if (approve === null) {
+          approve = { effect: 'approve', rules: [], deciding: { statement: si, fact, reason: 'rule' }, masks: [], limit: null, approvals: [] };
+        }
+        for (const e of cell.approve) {
+          if (e.approval !== null && applies(p, e, 'approve', fact, s, now) && !approve.rules.includes(e.rule)) {
+            approve.rules.push(e.rule);
+            approve.approvals.push({ rule: e.rule, approval: e.approval });
+          }
+        }
+      } else if (cell.allow.length > 0 && firstMatch(p, cell.allow, 'allow', fact, s, now)) {
+        collect(p, cell.allow, 'allow', fact, s, now, allowRules);
+      } else {
+        return denied([], si, fact, 'no_rule');
+      }
+      if (READ_ACTIONS.has(fact.action)) masks = addMasks(p, fact.resource, masks);
+    }
+  }
+  const resultMasks = masks ?? [];
+  if (approve !== null) {
+    approve.masks = resultMasks;
+    approve.limit = p.limit;
+    return approve;
+  }
+  return { effect: 'allow', rules: allowRules, deciding: null, masks: resultMasks, limit: p.limit, approvals: [] };
+}
+
+function relationMasks(p: Principal, relation: string): readonly ColumnMask[] {
+  let m = p.maskCache.get(relation);
+  if (m === undefined) {
+    m = resolveRelationMasks(p.target, relation, p.mask);
+    p.maskCache.set(relation, m);
+  }
+  return m;
+}
+
+/** Adds a relation's masks to the accumulated list, the strictest strategy per column winning. */
+function addMasks(p: Principal, relation: string, acc: ColumnMask[] | null): ColumnMask[] | null {
+  const m = relationMasks(p, relation);
+  if (m.length === 0) return acc;
+  const out = acc ?? [];
+  for (const cm of m) {
+    const existing = out.findIndex((x) => x.relation === cm.relation && x.column === cm.column);
+    if (existing < 0) out.push(cm);
+    else if (out[existing] !== cm) {
+      const prev = out[existing];
+      out[existing] = {
+        relation: cm.relation,
+        column: cm.column,
+        strategy: stricter(prev.strategy, cm.strategy),
+        rules: [...new Set([...prev.rules, ...cm.rules])],
+      };
+    }
+  }
+  return out;
+}
