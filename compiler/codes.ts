@@ -44,5 +44,6 @@ export const DIAGNOSTIC_CODES: Record<string, string> = {
   PAM3002: 'rule never applies',
   PAM3003: 'setting is never allowed',
   PAM3004: 'grant of secret catalog data',
+  PAM3005: 'mask names a schema as a table',
   PAM3007: 'tokens in clear text',
 };

@@ -180,19 +180,25 @@ class TargetTables {
     for (const [action, byKey] of this.cells) {
       const kind = kindOf(action);
       const keys = new Set(byKey.keys());
+      // Keys that must have a cell even when it is empty, so the runtime stops there instead of
+      // falling through to a wildcard that must not reach them.
+      const materialized = new Set<string>();
       const star = byKey.get('*');
       const wildcardParents = [...keys].filter((k) => k !== '*' && k.endsWith('*'));
       if (star || wildcardParents.length > 0) {
         if (kind === 'relation' || kind === 'object') {
-          for (const secret of builtins.secretRelations) if (star || wildcardParents.includes(parentKey(kind, secret) ?? '')) keys.add(secret);
+          for (const secret of builtins.secretRelations) {
+            if (star || wildcardParents.includes(parentKey(kind, secret) ?? '')) materialized.add(secret);
+          }
         }
-        if (kind === 'setting') {
-          for (const s of [...builtins.privilegedSettings, ...builtins.textSettings]) keys.add(s);
+        if (kind === 'setting' && star) {
+          for (const s of [...builtins.privilegedSettings, ...builtins.textSettings]) materialized.add(s);
         }
       }
       if (star && (kind === 'relation' || kind === 'function' || kind === 'object')) {
-        for (const schema of builtins.systemSchemas) keys.add(`${schema}.*`);
+        for (const schema of builtins.systemSchemas) materialized.add(`${schema}.*`);
       }
+      for (const k of materialized) keys.add(k);
       const cells = new Map<string, Cell>();
       for (const key of keys) {
         const own = byKey.get(key);
@@ -207,6 +213,7 @@ class TargetTables {
         }
         const cell = combine(contributions);
         if (cell) cells.set(key, cell);
+        else if (materialized.has(key)) cells.set(key, {});
       }
       if (cells.size > 0) out.set(action, sortedRecord(cells));
     }

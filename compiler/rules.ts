@@ -1,7 +1,7 @@
 // Pass 3: every rule of every `on` block, resolved against its target: actions expanded,
 // resources turned into keys, conditions, approvals, masks and limits checked.
 
-import type { AccessRule, Approval, LimitRule, MaskRule, Rule, SetDecl, Span } from '../language/ast.ts';
+import type { AccessRule, Approval, LimitRule, MaskRule, Path, Rule, SetDecl, Span } from '../language/ast.ts';
 import type { ApprovalRequirement, CompiledCondition, MaskStrategy } from '../spec/compiled-policy.ts';
 import { contradiction, lowerCondition } from './conditions.ts';
 import type { CompileContext, Located } from './context.ts';
@@ -197,12 +197,9 @@ function warnNeverGranted(ctx: CompileContext, file: string, rule: AccessRule, g
       });
     }
   }
-  for (const action of ['select', 'copy_out']) {
-    for (const key of grants.get(action) ?? []) {
-      if (b.secretRelations.has(key)) {
-        ctx.warn('PAM3004', file, rule.span, `this rule grants \`${key}\`, which holds secrets or other sessions' data`);
-      }
-    }
+  const secrets = new Set([...(grants.get('select') ?? []), ...(grants.get('copy_out') ?? [])].filter((k) => b.secretRelations.has(k)));
+  for (const key of secrets) {
+    ctx.warn('PAM3004', file, rule.span, `this rule grants \`${key}\`, which holds secrets or other sessions' data`);
   }
 }
 
@@ -256,6 +253,7 @@ function resolveMask(ctx: CompileContext, scope: ResolveScope, target: TargetInf
   let ok = true;
   const columns: { relation: string; column: string }[] = [];
   for (const path of rule.columns) {
+    warnSchemaAsTable(ctx, file, path, target);
     const cols = resolveColumns(scope, path);
     if (cols) columns.push(...cols);
     else ok = false;
@@ -263,6 +261,19 @@ function resolveMask(ctx: CompileContext, scope: ResolveScope, target: TargetInf
   const strategy = lowerStrategy(ctx, file, rule, target);
   if (!strategy || !ok) return null;
   return { kind: 'mask', ...base, node: rule, columns, strategy };
+}
+
+/** `mask public.t` masks column `t` of a table named `public`, which is rarely what was meant. */
+function warnSchemaAsTable(ctx: CompileContext, file: string, path: Path, target: TargetInfo): void {
+  if (path.parts.length !== 2) return;
+  const [first, second] = path.parts;
+  if (first.kind !== 'Ident' || second.kind !== 'Ident') return;
+  const schema = foldIdent(first);
+  if (!target.compiled.searchPath.includes(schema) && schema !== 'pg_catalog') return;
+  const column = foldIdent(second);
+  ctx.warn('PAM3005', file, path.span, `this masks column \`${column}\` of a table named \`${schema}\``, {
+    help: `to mask every column of table \`${schema}.${column}\`, write \`${schema}.${column}.*\``,
+  });
 }
 
 function lowerStrategy(ctx: CompileContext, file: string, rule: MaskRule, target: TargetInfo): MaskStrategy | null {

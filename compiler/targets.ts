@@ -251,17 +251,23 @@ function choice<T extends string>(ctx: CompileContext, file: string, ident: Iden
 function lowerListenerTls(ctx: CompileContext, file: string, modeIdent: Ident, options: TlsOption[], listener: ListenerOptions): void {
   const mode = choice(ctx, file, modeIdent, LISTENER_TLS_MODES, 'tls mode');
   if (mode) listener.tls.mode = mode;
+  let hasCert = false;
+  let hasKey = false;
   for (const o of options) {
-    if (o.kind === 'TlsCert') listener.tls.cert = relativeToRoot(file, o.value.value);
-    else if (o.kind === 'TlsKey') listener.tls.key = lowerSecret(ctx, file, o.secret, 'private key');
-    else ctx.error('PAM2003', file, o.span, 'the listener takes no `ca`', { help: 'a CA verifies the server: use it with `upstream tls`' });
+    if (o.kind === 'TlsCert') {
+      hasCert = true;
+      listener.tls.cert = relativeToRoot(file, o.value.value);
+    } else if (o.kind === 'TlsKey') {
+      hasKey = true;
+      listener.tls.key = lowerSecret(ctx, file, o.secret, 'private key');
+    } else ctx.error('PAM2003', file, o.span, 'the listener takes no `ca`', { help: 'a CA verifies the server: use it with `upstream tls`' });
   }
   if (mode === 'off') {
     ctx.warn('PAM3007', file, modeIdent.span, 'with `tls off` agents send their tokens in clear over the network', {
       help: '`tls require` accepts plaintext from loopback only',
     });
   }
-  if ((listener.tls.cert === null) !== (listener.tls.key === null)) {
+  if (hasCert !== hasKey) {
     ctx.error('PAM2004', file, modeIdent.span, 'the listener needs both `cert` and `key`');
   }
 }

@@ -1,0 +1,216 @@
+// The decision function: precedence, wildcards and protected resources, conditions, masks,
+// limits, the baseline, and agreement with explain().
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { decide } from '../../../runtime/policy/decide.ts';
+import { explain } from '../../../runtime/policy/explain.ts';
+import { fact, loadText, principal, statement } from '../../support/decide.ts';
+
+const policy = loadText(`
+target db: postgres {
+  embedded
+  masking { hash_key env "K" }
+}
+
+group "readers" {
+  on db {
+    allow read on public.*, catalog
+    mask public.customers.email with email
+    mask public.customers.ssn with hash
+    limit rows 1000
+  }
+}
+
+group "writers" {
+  on db {
+    allow insert, update, delete on public.orders
+    approve update, delete on public.* when unbounded by "dba"
+    deny delete on public.orders when claim "env" = "prod"
+    mask public.customers.email with keep_last(3)
+    mask public.customers.ssn with redact
+    limit rows 50
+  }
+}
+
+group "superuser" {
+  on db {
+    allow read on *
+    allow call on *
+    allow set on *
+    allow read on pg_catalog.*
+  }
+}
+
+group "dba" { }
+
+on db {
+  deny read on public.secrets
+  deny call dangerous_functions
+}
+`);
+
+const readers = principal(policy, 'db', ['readers']);
+const writers = principal(policy, 'db', ['writers'], { env: 'dev' });
+const both = principal(policy, 'db', ['readers', 'writers'], { env: 'dev' });
+const nobody = principal(policy, 'db', ['unknown-group']);
+const root = principal(policy, 'db', ['superuser']);
+
+const select = (t: string) => statement([fact('select', t)]);
+
+test('an allowed read is allowed, with the rule that allowed it', () => {
+  const d = decide(readers, [select('public.orders')]);
+  assert.is(d.effect, 'allow');
+  assert.equal(d.rules.map((r) => policy.rules[r].text), ['allow read on public.*, catalog']);
+  assert.is(d.deciding, null);
+});
+
+test('what no rule allows is denied, naming the fact', () => {
+  const d = decide(readers, [statement([fact('insert', 'public.orders')])]);
+  assert.is(d.effect, 'deny');
+  assert.is(d.deciding?.reason, 'no_rule');
+  assert.equal(d.deciding?.fact, fact('insert', 'public.orders'));
+});
+
+test('an identity with no known group gets nothing, not even SELECT 1', () => {
+  assert.is(decide(nobody, [select('public.orders')]).effect, 'deny');
+  assert.is(decide(nobody, [statement([])]).effect, 'deny');
+  assert.is(decide(nobody, [statement([fact('transaction', '')])]).effect, 'deny');
+});
+
+test('the baseline: transaction control and SELECT 1 for identities holding any grant', () => {
+  assert.is(decide(readers, [statement([fact('transaction', '')])]).effect, 'allow');
+  assert.is(decide(readers, [statement([])]).effect, 'allow');
+  assert.is(decide(readers, [statement([fact('set', 'application_name')])]).effect, 'allow');
+  assert.is(decide(readers, [statement([fact('set', 'search_path')])]).effect, 'deny');
+});
+
+test('deny beats allow whatever the group, and the deny rule is named', () => {
+  const d = decide(root, [select('public.secrets')]);
+  assert.is(d.effect, 'deny');
+  assert.is(d.deciding?.reason, 'rule');
+  assert.equal(d.rules.map((r) => policy.rules[r].text), ['deny read on public.secrets']);
+});
+
+test('approve beats allow; deny beats approve', () => {
+  const unbounded = statement([fact('update', 'public.orders', { unbounded: true })]);
+  const d = decide(writers, [unbounded]);
+  assert.is(d.effect, 'approve');
+  assert.equal(d.approvals.map((a) => a.approval.group), ['dba']);
+  const bounded = statement([fact('update', 'public.orders')]);
+  assert.is(decide(writers, [bounded]).effect, 'allow');
+  const prod = principal(policy, 'db', ['writers'], { env: 'prod' });
+  assert.is(decide(prod, [statement([fact('delete', 'public.orders', { unbounded: true })])]).effect, 'deny');
+});
+
+test('approve alone grants (after approval) what no allow covers', () => {
+  const d = decide(writers, [statement([fact('delete', 'public.items', { unbounded: true })])]);
+  assert.is(d.effect, 'approve');
+  assert.is(decide(writers, [statement([fact('delete', 'public.items')])]).effect, 'deny');
+});
+
+test('a missing claim: deny and approve rules still apply, allow rules do not', () => {
+  const noClaim = principal(policy, 'db', ['writers']);
+  assert.is(decide(noClaim, [statement([fact('delete', 'public.orders')])]).effect, 'deny');
+});
+
+test('the query is decided by its strictest fact across statements', () => {
+  const q = [select('public.orders'), statement([fact('insert', 'public.orders')])];
+  assert.is(decide(readers, q).effect, 'deny');
+  assert.is(decide(readers, q).deciding?.statement, 1);
+  assert.is(decide(both, q).effect, 'allow');
+});
+
+test('a forbidden fact is denied whatever the policy', () => {
+  const d = decide(root, [statement([fact('forbidden', '', { detail: 'syntax error' })])]);
+  assert.is(d.effect, 'deny');
+  assert.is(d.deciding?.reason, 'forbidden');
+});
+
+test('`*` grants nothing in pg_catalog; `catalog` and `pg_catalog.*` do, but never secrets', () => {
+  const r2 = principal(policy, 'db', ['superuser']);
+  assert.is(decide(r2, [select('pg_catalog.pg_class')]).effect, 'allow', 'pg_catalog.* grants pg_class');
+  assert.is(decide(r2, [select('pg_catalog.pg_authid')]).effect, 'deny', 'no wildcard grants pg_authid');
+  assert.is(decide(readers, [select('pg_catalog.pg_class')]).effect, 'allow', 'catalog grants pg_class');
+  assert.is(decide(readers, [select('pg_catalog.pg_authid')]).effect, 'deny');
+  assert.is(decide(readers, [select('pg_catalog.pg_stat_activity')]).effect, 'deny');
+  assert.is(decide(readers, [select('information_schema.user_mapping_options')]).effect, 'deny');
+});
+
+test('`allow call on *` reaches no built-in, and dangerous functions stay denied', () => {
+  assert.is(decide(root, [statement([fact('call', 'public.my_fn')])]).effect, 'allow');
+  assert.is(decide(root, [statement([fact('call', 'pg_catalog.pg_read_file')])]).effect, 'deny');
+  assert.is(decide(root, [statement([fact('call', 'pg_catalog.lower')])]).effect, 'deny');
+});
+
+test('`allow set on *` grants no privileged or text setting', () => {
+  assert.is(decide(root, [statement([fact('set', 'work_mem')])]).effect, 'allow');
+  assert.is(decide(root, [statement([fact('set', 'role')])]).effect, 'deny');
+  assert.is(decide(root, [statement([fact('set', 'session_authorization')])]).effect, 'deny');
+  assert.is(decide(root, [statement([fact('set', 'client_encoding')])]).effect, 'deny');
+});
+
+test('masks accumulate over groups; the strictest strategy wins; the smallest limit applies', () => {
+  const d = decide(both, [select('public.customers')]);
+  assert.is(d.effect, 'allow');
+  const byColumn = Object.fromEntries(d.masks.map((m) => [m.column, m.strategy]));
+  assert.equal(byColumn.email, { name: 'redact' }, 'email and keep_last(3) reveal different parts: redact');
+  assert.equal(byColumn.ssn, { name: 'redact' }, 'redact beats hash');
+  assert.equal(d.limit?.rows, 50);
+  const r = decide(readers, [select('public.customers')]);
+  assert.equal(Object.fromEntries(r.masks.map((m) => [m.column, m.strategy.name])), { email: 'email', ssn: 'hash' });
+  assert.equal(r.limit?.rows, 1000);
+  assert.equal(decide(readers, [select('public.orders')]).masks, []);
+});
+
+test('explain agrees with decide on every fact it is given', () => {
+  const facts = [
+    fact('select', 'public.orders'),
+    fact('select', 'pg_catalog.pg_authid'),
+    fact('update', 'public.orders', { unbounded: true }),
+    fact('delete', 'public.orders'),
+    fact('call', 'pg_catalog.pg_sleep'),
+    fact('set', 'role'),
+    fact('transaction', ''),
+  ];
+  for (const p of [readers, writers, both, nobody, root]) {
+    for (const f of facts) {
+      const e = explain(p, [statement([f])]);
+      assert.is(e.facts[0].effect, e.decision.effect, `${f.action} ${f.resource}`);
+    }
+  }
+});
+
+test('explain says why a rule did not apply', () => {
+  const e = explain(readers, [statement([fact('delete', 'public.orders')])]);
+  const why = e.facts[0].considered.map((c) => c.why);
+  assert.ok(why.some((w) => w.includes('group "writers"')), why.join('; '));
+});
+
+test('time windows decide by the clock in their zone', () => {
+  const p = loadText(`
+target db: postgres { embedded }
+group "g" {
+  on db {
+    allow select on public.t when during mon-fri 09:00-17:00 tz "Europe/Berlin"
+    allow select on public.n when during 22:00-06:00
+  }
+}`);
+  const g = principal(p, 'db', ['g']);
+  const wednesdayNoonBerlin = Date.parse('2026-11-25T11:00:00Z');
+  const saturdayNoonBerlin = Date.parse('2026-11-28T11:00:00Z');
+  const wednesdayEveningBerlin = Date.parse('2026-11-25T17:30:00Z');
+  assert.is(decide(g, [select('public.t')], wednesdayNoonBerlin).effect, 'allow');
+  assert.is(decide(g, [select('public.t')], saturdayNoonBerlin).effect, 'deny');
+  assert.is(decide(g, [select('public.t')], wednesdayEveningBerlin).effect, 'deny');
+  assert.is(decide(g, [select('public.n')], Date.parse('2026-11-25T23:30:00Z')).effect, 'allow');
+  assert.is(decide(g, [select('public.n')], Date.parse('2026-11-26T05:59:00Z')).effect, 'allow');
+  assert.is(decide(g, [select('public.n')], Date.parse('2026-11-26T06:00:00Z')).effect, 'deny');
+});
+
+test('a group claim cannot reach the every-identity bit', () => {
+  const p = principal(policy, 'db', ['*']);
+  assert.is(decide(p, [select('public.orders')]).effect, 'deny');
+});
+
+test.run();
