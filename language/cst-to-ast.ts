@@ -20,56 +20,101 @@ function realToken(t: IToken): boolean {
   return t.isInsertedInRecovery !== true && Number.isFinite(t.startOffset);
 }
 
+const NONE: CstElement[] = [];
+
 function elements(n: Node, key: string): CstElement[] {
-  return n?.children[key] ?? [];
+  return n?.children[key] ?? NONE;
 }
 
 /** The real tokens under `key`, in order. */
 function toks(n: Node, key: string): IToken[] {
-  return elements(n, key).filter((e): e is IToken => isToken(e) && realToken(e));
+  const es = elements(n, key);
+  const out: IToken[] = [];
+  for (let i = 0; i < es.length; i++) {
+    const e = es[i];
+    if (isToken(e) && realToken(e)) out.push(e);
+  }
+  return out;
 }
 
 function tok(n: Node, key: string): IToken | undefined {
-  return toks(n, key)[0];
+  const es = elements(n, key);
+  for (let i = 0; i < es.length; i++) {
+    const e = es[i];
+    if (isToken(e) && realToken(e)) return e;
+  }
+  return undefined;
 }
 
 function nodes(n: Node, key: string): CstNode[] {
-  return elements(n, key).filter((e): e is CstNode => !isToken(e));
+  const es = elements(n, key);
+  const out: CstNode[] = [];
+  for (let i = 0; i < es.length; i++) {
+    const e = es[i];
+    if (!isToken(e)) out.push(e);
+  }
+  return out;
 }
 
 function node(n: Node, key: string): CstNode | undefined {
-  return nodes(n, key)[0];
+  const es = elements(n, key);
+  for (let i = 0; i < es.length; i++) {
+    const e = es[i];
+    if (!isToken(e)) return e;
+  }
+  return undefined;
 }
 
 /** Whether a subtree was recovered or holds an inserted token. */
 function hasHoles(n: CstNode): boolean {
   if (n.recoveredNode === true) return true;
   for (const key in n.children) {
-    for (const e of n.children[key]) {
+    const es = n.children[key];
+    for (let i = 0; i < es.length; i++) {
+      const e = es[i];
       if (isToken(e) ? !realToken(e) : hasHoles(e)) return true;
     }
   }
   return false;
 }
 
-/** The span from the first to the last real token of a subtree. */
-function spanOf(n: CstNode): Span | undefined {
-  let start = Infinity;
-  let end = -Infinity;
-  const walk = (m: CstNode): void => {
-    for (const key in m.children) {
-      for (const e of m.children[key]) {
+/** Spans of CST nodes, each computed once from its tokens and its children's spans. */
+class Spans {
+  private readonly memo = new Map<CstNode, Span | null>();
+
+  /** `clean`: no error, so Chevrotain's node locations are exact */
+  constructor(private readonly clean: boolean) {}
+
+  of(n: CstNode): Span | undefined {
+    const loc = n.location;
+    if (this.clean && loc !== undefined && Number.isFinite(loc.startOffset) && Number.isFinite(loc.endOffset)) {
+      return { start: loc.startOffset, end: (loc.endOffset as number) + 1 };
+    }
+    const known = this.memo.get(n);
+    if (known !== undefined) return known ?? undefined;
+    let start = Infinity;
+    let end = -Infinity;
+    for (const key in n.children) {
+      const es = n.children[key];
+      for (let i = 0; i < es.length; i++) {
+        const e = es[i];
         if (isToken(e)) {
           if (!realToken(e)) continue;
           if (e.startOffset < start) start = e.startOffset;
-          const te = tokenEnd(e);
+          const te = e.startOffset + e.image.length;
           if (te > end) end = te;
-        } else walk(e);
+        } else {
+          const s = this.of(e);
+          if (s === undefined) continue;
+          if (s.start < start) start = s.start;
+          if (s.end > end) end = s.end;
+        }
       }
     }
-  };
-  walk(n);
-  return Number.isFinite(start) ? { start, end } : undefined;
+    const span = Number.isFinite(start) ? { start, end } : undefined;
+    this.memo.set(n, span ?? null);
+    return span;
+  }
 }
 
 function tspan(t: IToken): Span {
@@ -121,12 +166,19 @@ function byOffset(a: IToken, b: IToken): number {
 
 class Builder {
   readonly diagnostics: Diagnostic[] = [];
+  private readonly spans: Spans;
 
-  constructor(private readonly path: string) {}
+  constructor(
+    private readonly path: string,
+    /** no syntax error was reported: the tree has no holes */
+    private readonly clean: boolean,
+  ) {
+    this.spans = new Spans(clean);
+  }
 
   /** Builds with `f`, or returns undefined when the subtree has holes or misses a part. */
   private guard<X>(n: CstNode | undefined, f: (n: CstNode) => X, allowHoles = false): X | undefined {
-    if (n === undefined || (!allowHoles && hasHoles(n))) return undefined;
+    if (n === undefined || (!allowHoles && !this.clean && hasHoles(n))) return undefined;
     try {
       return f(n);
     } catch (e) {
@@ -136,7 +188,7 @@ class Builder {
   }
 
   private span(n: CstNode): Span {
-    return need(spanOf(n));
+    return need(this.spans.of(n));
   }
 
   file(cst: CstNode | undefined, textLength: number, comments: A.Comment[]): A.PolicyFile {
@@ -295,8 +347,11 @@ class Builder {
     if (targetTokens.length === 0 || commas.length !== targetTokens.length - 1) throw new Missing();
     if (!targetTokens.every((t) => isToken(t) && realToken(t)) || !commas.every((t) => isToken(t) && realToken(t))) throw new Missing();
     const targets = (targetTokens as IToken[]).map((t) => ident(t));
+    const ruleNodes = [...nodes(n, 'accessRule'), ...nodes(n, 'maskRule'), ...nodes(n, 'limitRule')];
+    const starts = new Map(ruleNodes.map((r) => [r, this.spans.of(r)?.start ?? Infinity]));
+    if (ruleNodes.length > 1) ruleNodes.sort((a, b) => (starts.get(a) ?? 0) - (starts.get(b) ?? 0));
     const rules: A.Rule[] = [];
-    for (const r of nodes(n, 'rule')) {
+    for (const r of ruleNodes) {
       const built = this.guard(r, (x) => this.rule(x));
       if (built !== undefined) rules.push(built);
     }
@@ -304,24 +359,19 @@ class Builder {
   }
 
   private rule(n: CstNode): A.Rule {
-    const access = node(n, 'accessRule');
-    if (access) return this.access(access);
-    const mask = node(n, 'maskRule');
-    if (mask) return this.mask(mask);
-    const limit = node(n, 'limitRule');
-    if (limit) return { kind: 'Limit', rows: integer(tok(limit, 'IntegerLiteral')), span: this.span(limit) };
-    throw new Missing();
+    if (n.name === 'accessRule') return this.access(n);
+    if (n.name === 'maskRule') return this.mask(n);
+    return { kind: 'Limit', rows: integer(tok(n, 'IntegerLiteral')), span: this.span(n) };
   }
 
   private access(n: CstNode): A.AccessRule {
     const effectToken = need(tok(n, 'Kw_allow') ?? tok(n, 'Kw_deny') ?? tok(n, 'Kw_approve'));
     const effect = effectToken.image as A.Effect;
-    const actions = toks(need(node(n, 'actionList')), 'Ident').map((t) => ident(t));
-    const list = node(n, 'resourceList');
-    const resources = list === undefined ? [] : nodes(list, 'resource').map((r) => this.resource(r));
-    if (list !== undefined && resources.length === 0) throw new Missing();
-    const when = node(n, 'whenClause');
-    const conditions = when === undefined ? [] : nodes(when, 'condition').map((c) => this.condition(c));
+    const actions = toks(n, 'action').map((t) => ident(t));
+    need(actions[0]);
+    const resources = nodes(n, 'resource').map((r) => this.resource(r));
+    if (tok(n, 'Kw_on') !== undefined && resources.length === 0) throw new Missing();
+    const conditions = nodes(n, 'condition').map((c) => this.condition(c));
     const approvalNode = node(n, 'approval');
     const rule: A.AccessRule = {
       kind: 'Access',
@@ -338,18 +388,20 @@ class Builder {
 
   private resource(n: CstNode): A.Resource {
     const kindToken = tok(n, 'objectKind');
-    const path = this.pathOf(need(node(n, 'path')));
+    const path = this.pathOf(n);
     const r: A.Resource = { kind: 'Resource', path, span: this.span(n) };
     if (kindToken !== undefined) r.objectKind = ident(kindToken);
     return r;
   }
 
+  /** The path of a `path` or `resource` node: its `part` tokens. */
   private pathOf(n: CstNode): A.Path {
     const parts: (A.Ident | A.Star)[] = [];
-    for (const t of toks(n, 'part')) {
+    const partTokens = toks(n, 'part');
+    for (const t of partTokens) {
       if (t.tokenType === T.Star) parts.push({ kind: 'Star', span: tspan(t) });
       else {
-        if (T.isReservedWord(t.image) && t.tokenType !== T.StringLiteral) {
+        if (t.tokenType !== T.StringLiteral && T.isReservedWord(t.image)) {
           this.diagnostics.push(
             diagnostic('PAM0010', 'error', this.path, tspan(t), `\`${t.image}\` is a reserved word`, { help: `quote it: \`"${t.image}"\`` }),
           );
@@ -357,8 +409,9 @@ class Builder {
         parts.push(ident(t));
       }
     }
-    need(parts[0]);
-    return { kind: 'Path', parts, span: this.span(n) };
+    const first = need(partTokens[0]);
+    const last = partTokens[partTokens.length - 1];
+    return { kind: 'Path', parts, span: { start: first.startOffset, end: tokenEnd(last) } };
   }
 
   private condition(n: CstNode): A.Condition {
@@ -391,26 +444,28 @@ class Builder {
 
   private approval(n: CstNode): A.Approval {
     const a: A.Approval = { kind: 'Approval', by: str(tok(n, 'StringLiteral')), span: this.span(n) };
-    const once = (keyword: string, word: string): void => {
-      const k = toks(n, keyword);
-      if (k.length > 1) {
-        this.diagnostics.push(
-          diagnostic('PAM0011', 'error', this.path, tspan(k[1]), `\`${word}\` is given more than once`, {
-            help: `write \`${word}\` once`,
-            related: [{ file: this.path, span: tspan(k[0]), message: 'first given here' }],
-          }),
-        );
-      }
-    };
-    once('Kw_quorum', 'quorum');
-    once('Kw_within', 'within');
-    once('Kw_mode', 'mode');
-    once('Kw_uses', 'uses');
+    this.once(n, 'Kw_quorum', 'quorum');
+    this.once(n, 'Kw_within', 'within');
+    this.once(n, 'Kw_mode', 'mode');
+    this.once(n, 'Kw_uses', 'uses');
     if (tok(n, 'Kw_quorum')) a.quorum = integer(tok(n, 'quorum'));
     if (tok(n, 'Kw_within')) a.within = duration(tok(n, 'DurationLiteral'));
     if (tok(n, 'Kw_mode')) a.mode = ident(tok(n, 'mode'));
     if (tok(n, 'Kw_uses')) a.uses = integer(tok(n, 'uses'));
     return a;
+  }
+
+  /** The AST has room for one of each approval option: a repeated one is an error (PAM0011). */
+  private once(n: CstNode, keyword: string, word: string): void {
+    const k = toks(n, keyword);
+    if (k.length > 1) {
+      this.diagnostics.push(
+        diagnostic('PAM0011', 'error', this.path, tspan(k[1]), `\`${word}\` is given more than once`, {
+          help: `write \`${word}\` once`,
+          related: [{ file: this.path, span: tspan(k[0]), message: 'first given here' }],
+        }),
+      );
+    }
   }
 
   private mask(n: CstNode): A.MaskRule {
@@ -429,8 +484,9 @@ export function cstToAst(
   path: string,
   textLength: number,
   comments: IToken[],
+  clean = false,
 ): { file: A.PolicyFile; diagnostics: Diagnostic[] } {
-  const b = new Builder(path);
+  const b = new Builder(path, clean);
   const commentNodes: A.Comment[] = comments.map((c) => ({
     kind: 'Comment',
     text: c.image,

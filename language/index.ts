@@ -46,7 +46,7 @@ export function parsePolicy(text: string, path: string): ParseResult {
   try {
     const lexed = lex(text, path);
     const parsed = parseTokens(lexed.tokens, text, path);
-    const built = cstToAst(parsed.cst, path, text.length, lexed.comments);
+    const built = cstToAst(parsed.cst, path, text.length, lexed.comments, parsed.clean);
     built.file.lineStarts = computeLineStarts(text);
     const diagnostics = capDiagnostics([...lexed.diagnostics, ...parsed.diagnostics, ...built.diagnostics], path, parsed.stopped, text.length);
     return { file: built.file, diagnostics };

@@ -227,6 +227,8 @@ export function lex(text: string, path: string): LexResult {
   const tokens = result.tokens;
   for (const t of tokens) {
     const start = t.startOffset;
+    // `onlyOffset` tracking leaves endOffset out; the parser's node locations need it
+    t.endOffset = start + t.image.length - 1;
     switch (t.tokenType) {
       case StringLiteral: {
         if (t.image.length >= 2 && t.image.indexOf('\\') < 0 && t.image.endsWith('"')) break;

@@ -71,8 +71,15 @@ const messageProvider: IParserErrorMessageProvider = {
 const targetSettingWords = [T.Host, T.Port, T.Database, T.Server, T.Listen, T.Login, T.Tls, T.Upstream, T.Embedded, T.SearchPath, T.Masking];
 
 class PamParser extends CstParser {
+  /**
+   * Alternatives and gated productions, built once: building them on every call costs more than
+   * the parse itself (Chevrotain's advice on caching alternatives).
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  private readonly cache: any[] = [];
+
   constructor() {
-    super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3, errorMessageProvider: messageProvider });
+    super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3, errorMessageProvider: messageProvider, nodeLocationTracking: 'onlyOffset' });
     this.performSelfAnalysis();
   }
 
@@ -81,14 +88,14 @@ class PamParser extends CstParser {
   });
 
   item = this.RULE('item', () => {
-    this.OR([
+    this.OR((this.cache[0] ??= [
       { ALT: () => this.SUBRULE(this.policyDecl) },
       { ALT: () => this.SUBRULE(this.identityBlock) },
       { ALT: () => this.SUBRULE(this.targetDecl) },
       { ALT: () => this.SUBRULE(this.setDecl) },
       { ALT: () => this.SUBRULE(this.groupBlock) },
       { ALT: () => this.SUBRULE(this.onBlock) },
-    ]);
+    ]));
   });
 
   policyDecl = this.RULE('policyDecl', () => {
@@ -106,7 +113,7 @@ class PamParser extends CstParser {
   });
 
   identitySetting = this.RULE('identitySetting', () => {
-    this.OR([
+    this.OR((this.cache[1] ??= [
       {
         ALT: () => {
           this.CONSUME(T.Issuer);
@@ -126,7 +133,7 @@ class PamParser extends CstParser {
       {
         ALT: () => {
           this.CONSUME(T.Jwks);
-          this.OR1([{ ALT: () => this.CONSUME(T.File) }, { ALT: () => this.CONSUME(T.Url) }]);
+          this.OR1((this.cache[16] ??= [{ ALT: () => this.CONSUME(T.File) }, { ALT: () => this.CONSUME(T.Url) }]));
           this.CONSUME3(T.StringLiteral);
         },
       },
@@ -160,7 +167,7 @@ class PamParser extends CstParser {
           this.CONSUME(T.DurationLiteral);
         },
       },
-    ]);
+    ]));
   });
 
   // --- targets
@@ -176,7 +183,7 @@ class PamParser extends CstParser {
   });
 
   targetSetting = this.RULE('targetSetting', () => {
-    this.OR([
+    this.OR((this.cache[2] ??= [
       {
         ALT: () => {
           this.CONSUME(T.Host);
@@ -214,10 +221,10 @@ class PamParser extends CstParser {
           this.CONSUME5(T.StringLiteral);
           // A credential is any identifier but the words that start the next setting:
           // `login user "u" password env "P"  host "h"`.
-          this.MANY({
+          this.MANY((this.cache[17] ??= {
             GATE: () => !targetSettingWords.includes(this.LA(1).tokenType),
             DEF: () => this.SUBRULE(this.credential),
-          });
+          }));
         },
       },
       {
@@ -258,7 +265,7 @@ class PamParser extends CstParser {
           this.CONSUME(T.RCurly);
         },
       },
-    ]);
+    ]));
   });
 
   credential = this.RULE('credential', () => {
@@ -267,7 +274,7 @@ class PamParser extends CstParser {
   });
 
   secret = this.RULE('secret', () => {
-    this.OR([
+    this.OR((this.cache[3] ??= [
       {
         ALT: () => {
           this.CONSUME(T.Env);
@@ -281,7 +288,7 @@ class PamParser extends CstParser {
         },
       },
       { ALT: () => this.CONSUME3(T.StringLiteral) },
-    ]);
+    ]));
   });
 
   /** `require`, `verify-full`: words joined by `-` (a reserved word such as `allow` is a mode too) */
@@ -294,7 +301,7 @@ class PamParser extends CstParser {
   });
 
   tlsOption = this.RULE('tlsOption', () => {
-    this.OR([
+    this.OR((this.cache[4] ??= [
       {
         ALT: () => {
           this.CONSUME(T.Cert);
@@ -313,12 +320,12 @@ class PamParser extends CstParser {
           this.CONSUME2(T.StringLiteral);
         },
       },
-    ]);
+    ]));
   });
 
   /** `hash_key env "K"`, `copy deny`, `derived mask`: the value may be a reserved word */
   maskingOption = this.RULE('maskingOption', () => {
-    this.OR([
+    this.OR((this.cache[5] ??= [
       {
         ALT: () => {
           this.CONSUME(T.HashKey);
@@ -333,15 +340,15 @@ class PamParser extends CstParser {
           this.CONSUME(T.Word, { LABEL: 'value' });
         },
       },
-    ]);
+    ]));
   });
 
   /** `app, public`, `"$user", public` */
   nameList = this.RULE('nameList', () => {
-    this.OR([{ ALT: () => this.CONSUME(T.Ident) }, { ALT: () => this.CONSUME(T.StringLiteral) }]);
+    this.OR((this.cache[6] ??= [{ ALT: () => this.CONSUME(T.Ident) }, { ALT: () => this.CONSUME(T.StringLiteral) }]));
     this.MANY(() => {
       this.CONSUME(T.Comma);
-      this.OR1([{ ALT: () => this.CONSUME1(T.Ident) }, { ALT: () => this.CONSUME1(T.StringLiteral) }]);
+      this.OR1((this.cache[7] ??= [{ ALT: () => this.CONSUME1(T.Ident) }, { ALT: () => this.CONSUME1(T.StringLiteral) }]));
     });
   });
 
@@ -381,74 +388,88 @@ class PamParser extends CstParser {
       this.CONSUME1(T.Ident);
     });
     this.CONSUME(T.LCurly);
-    this.MANY1(() => this.SUBRULE(this.rule));
+    this.MANY1(() =>
+      this.OR((this.cache[8] ??= [
+        { ALT: () => this.SUBRULE(this.accessRule) },
+        { ALT: () => this.SUBRULE(this.maskRule) },
+        { ALT: () => this.SUBRULE(this.limitRule) },
+      ])),
+    );
     this.CONSUME(T.RCurly);
   });
 
-  rule = this.RULE('rule', () => {
-    this.OR([
-      { ALT: () => this.SUBRULE(this.accessRule) },
-      { ALT: () => this.SUBRULE(this.maskRule) },
-      { ALT: () => this.SUBRULE(this.limitRule) },
-    ]);
-  });
-
   accessRule = this.RULE('accessRule', () => {
-    this.OR([
+    this.OR((this.cache[9] ??= [
       { ALT: () => this.CONSUME(T.Allow) },
       { ALT: () => this.CONSUME(T.Deny) },
       { ALT: () => this.CONSUME(T.Approve) },
-    ]);
-    this.SUBRULE(this.actionList);
-    this.OPTION(() => this.SUBRULE(this.resourceList));
-    this.OPTION1(() => this.SUBRULE(this.whenClause));
-    this.OPTION2(() => this.SUBRULE(this.approval));
-  });
-
-  actionList = this.RULE('actionList', () => {
-    this.CONSUME(T.Ident);
+    ]));
+    this.CONSUME(T.Ident, { LABEL: 'action' });
     this.MANY(() => {
       this.CONSUME(T.Comma);
-      this.CONSUME1(T.Ident);
+      this.CONSUME1(T.Ident, { LABEL: 'action' });
     });
-  });
-
-  resourceList = this.RULE('resourceList', () => {
-    this.OPTION(() => this.CONSUME(T.On));
-    this.SUBRULE(this.resource);
-    this.MANY(() => {
-      this.CONSUME(T.Comma);
-      this.SUBRULE1(this.resource);
+    // resources: after the actions, anything that can start a resource starts them
+    this.OPTION(() => {
+      this.OPTION1(() => this.CONSUME(T.On));
+      this.SUBRULE(this.resource);
+      this.MANY1(() => {
+        this.CONSUME1(T.Comma);
+        this.SUBRULE1(this.resource);
+      });
     });
+    this.OPTION2(() => {
+      this.CONSUME(T.When);
+      this.SUBRULE(this.condition);
+      this.MANY2(() => {
+        this.CONSUME(T.And);
+        this.SUBRULE1(this.condition);
+      });
+    });
+    this.OPTION3(() => this.SUBRULE(this.approval));
   });
 
   /** `[ object kind word ] path`: a kind word is an identifier directly followed by a path */
   resource = this.RULE('resource', () => {
-    this.OPTION({
+    this.OPTION((this.cache[10] ??= {
       GATE: () => {
         const next = this.LA(2);
         return tokenMatcher(next, T.Ident) || tokenMatcher(next, T.StringLiteral) || tokenMatcher(next, T.Star);
       },
       DEF: () => this.CONSUME(T.Ident, { LABEL: 'objectKind' }),
+    }));
+    // the path, inline (as in `path` below) to keep the tree small
+    this.OR((this.cache[21] ??= [
+      { ALT: () => this.CONSUME1(T.Ident, { LABEL: 'part' }) },
+      { ALT: () => this.CONSUME1(T.StringLiteral, { LABEL: 'part' }) },
+      { ALT: () => this.CONSUME1(T.Star, { LABEL: 'part' }) },
+    ]));
+    this.MANY(() => {
+      this.CONSUME(T.Dot);
+      this.OR1((this.cache[22] ??= [
+        { ALT: () => this.CONSUME2(T.Ident, { LABEL: 'part' }) },
+        { ALT: () => this.CONSUME2(T.StringLiteral, { LABEL: 'part' }) },
+        { ALT: () => this.CONSUME2(T.Star, { LABEL: 'part' }) },
+        { ALT: () => this.CONSUME2(T.Reserved, { LABEL: 'part' }) },
+      ]));
     });
-    this.SUBRULE(this.path);
   });
 
   /** parts after a `.` may be reserved words, so `public.limit` gets a precise error (PAM0010) */
   path = this.RULE('path', () => {
-    this.OR([
+    this.OR((this.cache[11] ??= [
       { ALT: () => this.CONSUME(T.Ident, { LABEL: 'part' }) },
       { ALT: () => this.CONSUME(T.StringLiteral, { LABEL: 'part' }) },
       { ALT: () => this.CONSUME(T.Star, { LABEL: 'part' }) },
-    ]);
+    ]));
     this.MANY(() => {
       this.CONSUME(T.Dot);
-      this.OR1([
+      this.OR1((this.cache[12] ??= [
         { ALT: () => this.CONSUME1(T.Ident, { LABEL: 'part' }) },
         { ALT: () => this.CONSUME1(T.StringLiteral, { LABEL: 'part' }) },
         { ALT: () => this.CONSUME1(T.Star, { LABEL: 'part' }) },
         { ALT: () => this.CONSUME1(T.Reserved, { LABEL: 'part' }) },
-      ]);
+      ]));
     });
   });
 
@@ -462,11 +483,11 @@ class PamParser extends CstParser {
   });
 
   condition = this.RULE('condition', () => {
-    this.OR([
+    this.OR((this.cache[13] ??= [
       {
         ALT: () => {
           this.CONSUME(T.During);
-          this.OPTION({ GATE: () => this.LA(1).tokenType !== T.Tz, DEF: () => this.SUBRULE(this.daySpec) });
+          this.OPTION((this.cache[18] ??= { GATE: () => this.LA(1).tokenType !== T.Tz, DEF: () => this.SUBRULE(this.daySpec) }));
           this.OPTION1(() => {
             this.CONSUME1(T.TimeLiteral, { LABEL: 'from' });
             this.CONSUME(T.Minus);
@@ -482,7 +503,7 @@ class PamParser extends CstParser {
         ALT: () => {
           this.CONSUME(T.Claim);
           this.CONSUME1(T.StringLiteral, { LABEL: 'claim' });
-          this.OR1([
+          this.OR1((this.cache[19] ??= [
             {
               ALT: () => {
                 this.CONSUME(T.Equals);
@@ -508,21 +529,21 @@ class PamParser extends CstParser {
                 this.CONSUME(T.RBracket);
               },
             },
-          ]);
+          ]));
         },
       },
       {
         IGNORE_AMBIGUITIES: true,
         ALT: () => {
-          this.OPTION4({ GATE: () => tokenMatcher(this.LA(2), T.Ident), DEF: () => this.CONSUME2(T.Not) });
+          this.OPTION4((this.cache[20] ??= { GATE: () => tokenMatcher(this.LA(2), T.Ident), DEF: () => this.CONSUME2(T.Not) }));
           this.CONSUME(T.Ident, { LABEL: 'property' });
         },
       },
-    ]);
+    ]));
   });
 
   daySpec = this.RULE('daySpec', () => {
-    this.OR([
+    this.OR((this.cache[14] ??= [
       {
         ALT: () => {
           this.CONSUME(T.Ident, { LABEL: 'from' });
@@ -539,14 +560,14 @@ class PamParser extends CstParser {
           });
         },
       },
-    ]);
+    ]));
   });
 
   approval = this.RULE('approval', () => {
     this.CONSUME(T.By);
     this.CONSUME(T.StringLiteral);
     this.MANY(() => {
-      this.OR([
+      this.OR((this.cache[15] ??= [
         {
           ALT: () => {
             this.CONSUME(T.Quorum);
@@ -571,7 +592,7 @@ class PamParser extends CstParser {
             this.CONSUME1(T.IntegerLiteral, { LABEL: 'uses' });
           },
         },
-      ]);
+      ]));
     });
   });
 
@@ -617,6 +638,8 @@ export interface ParseOutput {
   diagnostics: Diagnostic[];
   /** true when the parser stopped at the error limit */
   stopped: boolean;
+  /** true when the parser reported no error, so the CST has no holes */
+  clean: boolean;
 }
 
 function runParser(tokens: IToken[], budget: number): { cst: CstNode | undefined; errors: IRecognitionException[]; stoppedAt?: IToken } {
@@ -657,7 +680,7 @@ export function parseTokens(tokens: IToken[], text: string, path: string): Parse
     seen.add(d.span.start);
     diagnostics.push(d);
   }
-  return { cst, diagnostics, stopped };
+  return { cst, diagnostics, stopped, clean: errors.length === 0 && !stopped };
 }
 
 function lowerBound(tokens: IToken[], offset: number): number {
@@ -684,7 +707,7 @@ const BLOCK_CONTENT: Record<string, string> = {
 };
 
 const IDENT_NOUN: Record<string, string> = {
-  actionList: 'an action',
+  accessRule: 'an action',
   onBlock: 'a target name',
   setDecl: 'a set name',
   strategy: 'a masking strategy',
@@ -855,7 +878,7 @@ class ErrorContext {
 
     // A reserved word where a name belongs, on the same line as what precedes it.
     if (expectsIdent && tokenMatcher(token, T.Reserved) && !this.startsLine(token)) {
-      const quotable = rule === 'path' || rule === 'resource' || rule === 'resourceList' || rule === 'maskRule' || rule === 'nameList';
+      const quotable = rule === 'path' || rule === 'resource' || rule === 'maskRule' || rule === 'nameList';
       const help = quotable
         ? `quote it: \`"${token.image}"\``
         : `expected ${what} here; a reserved word cannot be one`;
