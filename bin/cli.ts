@@ -5,13 +5,14 @@ import yargs, { type Argv } from 'yargs';
 import { checkCommand } from './commands/check.ts';
 import { compileCommand } from './commands/compile.ts';
 import { fmtCommand } from './commands/fmt.ts';
+import { tokenCommand } from './commands/token.ts';
 import { EXIT_USAGE, type CommandModule, UsageError } from './commands/common.ts';
 
 import { VERSION } from './version.ts';
 
 export { VERSION };
 
-const commands: CommandModule[] = [checkCommand, compileCommand, fmtCommand];
+const commands: CommandModule[] = [checkCommand, compileCommand, fmtCommand, tokenCommand];
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
