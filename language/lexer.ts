@@ -98,7 +98,8 @@ export function decodeString(image: string): { value: string; terminated: boolea
         value += String.fromCodePoint(code);
         i += 2 + m[0].length;
       } else {
-        const shown = m ? 2 + m[0].length : 2;
+        const rest = m ? m[0] : (/^\{[0-9A-Za-z]{0,8}\}?/.exec(image.slice(i + 2, i + 13))?.[0] ?? '');
+        const shown = 2 + rest.length;
         problems.push({
           code: 'PAM0003',
           start: i,
