@@ -172,13 +172,44 @@ class Builder {
     private readonly path: string,
     /** no syntax error was reported: the tree has no holes */
     private readonly clean: boolean,
+    /** sorted offsets of every lexical and syntax error */
+    private readonly errorOffsets: readonly number[],
   ) {
     this.spans = new Spans(clean);
   }
 
+  /** Whether an error was met in [start, end). */
+  private errorIn(start: number, end: number): boolean {
+    const offs = this.errorOffsets;
+    if (offs.length === 0) return false;
+    let lo = 0;
+    let hi = offs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (offs[mid] < start) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < offs.length && offs[lo] < end;
+  }
+
+  /** Drops a block whose header (from its first token to `{`) holds an error. */
+  private header(n: CstNode, open: IToken | undefined): void {
+    const brace = need(open);
+    const start = this.spans.of(n)?.start ?? brace.startOffset;
+    if (this.errorIn(start + 1, brace.startOffset)) throw new Missing();
+  }
+
   /** Builds with `f`, or returns undefined when the subtree has holes or misses a part. */
   private guard<X>(n: CstNode | undefined, f: (n: CstNode) => X, allowHoles = false): X | undefined {
-    if (n === undefined || (!allowHoles && !this.clean && hasHoles(n))) return undefined;
+    if (n === undefined) return undefined;
+    if (!allowHoles) {
+      if (!this.clean && hasHoles(n)) return undefined;
+      if (this.errorOffsets.length > 0) {
+        const span = this.spans.of(n);
+        // an error at the first token belongs to what came before (`}` was expected there)
+        if (span === undefined || this.errorIn(span.start + 1, span.end)) return undefined;
+      }
+    }
     try {
       return f(n);
     } catch (e) {
@@ -220,6 +251,7 @@ class Builder {
 
   private identity(n: CstNode): A.IdentityBlock {
     need(tok(n, 'Kw_identity'));
+    this.header(n, tok(n, 'LCurly'));
     const settings: A.IdentitySetting[] = [];
     for (const s of nodes(n, 'identitySetting')) {
       const built = this.guard(s, (x) => this.identitySetting(x));
@@ -247,7 +279,7 @@ class Builder {
     need(tok(n, 'Kw_target'));
     const name = ident(tok(n, 'name'));
     const targetKind = ident(tok(n, 'targetKind'));
-    need(tok(n, 'LCurly'));
+    this.header(n, tok(n, 'LCurly'));
     const settings: A.TargetSetting[] = [];
     for (const s of nodes(n, 'targetSetting')) {
       const built = this.guard(s, (x) => this.targetSetting(x));
@@ -331,6 +363,7 @@ class Builder {
   private group(n: CstNode): A.GroupBlock {
     need(tok(n, 'Kw_group'));
     const name = str(tok(n, 'StringLiteral'));
+    this.header(n, tok(n, 'LCurly'));
     const blocks: A.OnBlock[] = [];
     for (const b of nodes(n, 'onBlock')) {
       const built = this.guard(b, (x) => this.on(x), true);
@@ -347,6 +380,7 @@ class Builder {
     if (targetTokens.length === 0 || commas.length !== targetTokens.length - 1) throw new Missing();
     if (!targetTokens.every((t) => isToken(t) && realToken(t)) || !commas.every((t) => isToken(t) && realToken(t))) throw new Missing();
     const targets = (targetTokens as IToken[]).map((t) => ident(t));
+    this.header(n, tok(n, 'LCurly'));
     const ruleNodes = [...nodes(n, 'accessRule'), ...nodes(n, 'maskRule'), ...nodes(n, 'limitRule')];
     const starts = new Map(ruleNodes.map((r) => [r, this.spans.of(r)?.start ?? Infinity]));
     if (ruleNodes.length > 1) ruleNodes.sort((a, b) => (starts.get(a) ?? 0) - (starts.get(b) ?? 0));
@@ -485,8 +519,9 @@ export function cstToAst(
   textLength: number,
   comments: IToken[],
   clean = false,
+  errorOffsets: readonly number[] = [],
 ): { file: A.PolicyFile; diagnostics: Diagnostic[] } {
-  const b = new Builder(path, clean);
+  const b = new Builder(path, clean, errorOffsets);
   const commentNodes: A.Comment[] = comments.map((c) => ({
     kind: 'Comment',
     text: c.image,

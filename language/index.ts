@@ -40,13 +40,18 @@ function capDiagnostics(all: Diagnostic[], path: string, stopped: boolean, end: 
   return kept;
 }
 
+function mergeSorted(a: number[], b: number[]): number[] {
+  return [...a, ...b].sort((x, y) => x - y);
+}
+
 /** Parses the text of a policy file. Never throws. */
 export function parsePolicy(text: string, path: string): ParseResult {
   if (textTooLarge(text)) return { file: emptyFile(path, 0), diagnostics: [tooLargeText(path, text)] };
   try {
     const lexed = lex(text, path);
     const parsed = parseTokens(lexed.tokens, text, path);
-    const built = cstToAst(parsed.cst, path, text.length, lexed.comments, parsed.clean);
+    const errorOffsets = lexed.diagnostics.length === 0 ? parsed.errorOffsets : mergeSorted(parsed.errorOffsets, lexed.diagnostics.map((d) => d.span.start));
+    const built = cstToAst(parsed.cst, path, text.length, lexed.comments, parsed.clean, errorOffsets);
     built.file.lineStarts = computeLineStarts(text);
     const diagnostics = capDiagnostics([...lexed.diagnostics, ...parsed.diagnostics, ...built.diagnostics], path, parsed.stopped, text.length);
     return { file: built.file, diagnostics };

@@ -68,6 +68,8 @@ const messageProvider: IParserErrorMessageProvider = {
 // ---------------------------------------------------------------------------------------------
 // The grammar
 
+const topLevelWords = [T.Policy, T.Identity, T.Target, T.SetKw, T.Group];
+
 const targetSettingWords = [T.Host, T.Port, T.Database, T.Server, T.Listen, T.Login, T.Tls, T.Upstream, T.Embedded, T.SearchPath, T.Masking];
 
 class PamParser extends CstParser {
@@ -409,15 +411,20 @@ class PamParser extends CstParser {
       this.CONSUME(T.Comma);
       this.CONSUME1(T.Ident, { LABEL: 'action' });
     });
-    // resources: after the actions, anything that can start a resource starts them
-    this.OPTION(() => {
+    // resources: after the actions, anything that can start a resource starts them, except
+    // that without `on` a word that starts a top-level item does not (so a missing `}` before
+    // `group "g" {` is not read as a resource `group "g"`)
+    this.OPTION((this.cache[23] ??= {
+      GATE: () => this.LA(1).tokenType === T.On || !topLevelWords.includes(this.LA(1).tokenType),
+      DEF: () => {
       this.OPTION1(() => this.CONSUME(T.On));
       this.SUBRULE(this.resource);
       this.MANY1(() => {
         this.CONSUME1(T.Comma);
         this.SUBRULE1(this.resource);
       });
-    });
+      },
+    }));
     this.OPTION2(() => {
       this.CONSUME(T.When);
       this.SUBRULE(this.condition);
@@ -640,6 +647,11 @@ export interface ParseOutput {
   stopped: boolean;
   /** true when the parser reported no error, so the CST has no holes */
   clean: boolean;
+  /**
+   * where the parser met each error (reported or not), sorted: a node around one of them may
+   * look complete after recovery (a token deleted) and yet not be what was written
+   */
+  errorOffsets: number[];
 }
 
 function runParser(tokens: IToken[], budget: number): { cst: CstNode | undefined; errors: IRecognitionException[]; stoppedAt?: IToken } {
@@ -673,14 +685,21 @@ export function parseTokens(tokens: IToken[], text: string, path: string): Parse
   }
   const ctx = new ErrorContext(tokens, text, path);
   const diagnostics: Diagnostic[] = [];
-  const seen = new Set<number>();
+  // An error at the token right after the previous error's token is almost always a consequence
+  // of it (`target on: x` is one mistake, not two): report the first only.
+  let lastIndex = -2;
   for (const e of errors) {
+    const index = ctx.indexOf(e.token);
+    if (index <= lastIndex + 1) continue;
+    lastIndex = index;
     const d = ctx.convert(e);
-    if (d === undefined || seen.has(d.span.start)) continue;
-    seen.add(d.span.start);
-    diagnostics.push(d);
+    if (d !== undefined) diagnostics.push(d);
   }
-  return { cst, diagnostics, stopped, clean: errors.length === 0 && !stopped };
+  const errorOffsets = errors
+    .map((e) => e.token.startOffset)
+    .filter((o) => Number.isFinite(o))
+    .sort((a, b) => a - b);
+  return { cst, diagnostics, stopped, clean: errors.length === 0 && !stopped, errorOffsets };
 }
 
 function lowerBound(tokens: IToken[], offset: number): number {
@@ -713,7 +732,7 @@ const IDENT_NOUN: Record<string, string> = {
   strategy: 'a masking strategy',
   daySpec: 'a day',
   credential: 'a credential name',
-  tlsMode: 'a tls mode',
+  tlsMode: 'a tls mode such as `require`',
   identitySetting: 'an algorithm',
   nameList: 'a schema name',
   maskingOption: 'a masking option',
@@ -743,23 +762,22 @@ function joinAlternatives(items: string[]): string {
   return unique.slice(0, -1).join(', ') + ' or ' + unique[unique.length - 1];
 }
 
+/** Edit distance counting a swap of two neighbours as one edit (`hots` → `host`). */
 function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
-  return row[b.length];
+  return d[a.length][b.length];
 }
 
 /** A keyword close to `word`, for "did you mean". */
 export function nearestWord(word: string, candidates: readonly string[]): string | undefined {
-  if (word.length < 3) return undefined;
+  if (word.length < 3 || word.length > 40) return undefined;
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {
@@ -800,7 +818,7 @@ class ErrorContext {
     return `\`${showText(t.image, 30)}\``;
   }
 
-  private indexOf(t: IToken): number {
+  indexOf(t: IToken): number {
     if (t.tokenType === EOF || !Number.isFinite(t.startOffset)) return this.tokens.length;
     return lowerBound(this.tokens, t.startOffset);
   }
@@ -868,7 +886,10 @@ class ErrorContext {
     }
 
     const expectsIdent = expected.includes(T.Ident.name) || expected.includes(T.Word.name);
-    const nouns = expected.map((name) => (name === T.Ident.name && rule in IDENT_NOUN ? IDENT_NOUN[rule] : labelOf(name)));
+    const nouns = expected.map((name) => {
+      if (rule === 'maskingOption' && name === T.Word.name) return 'a value such as `deny`';
+      return (name === T.Ident.name || name === T.Word.name) && rule in IDENT_NOUN ? IDENT_NOUN[rule] : labelOf(name);
+    });
     let what = joinAlternatives(nouns);
     if (rule === 'targetDecl' && expected[0] === T.Ident.name) {
       what = this.previousIs(token, T.Colon) ? 'a target kind such as `postgres`' : 'a target name';
