@@ -206,8 +206,9 @@ class Builder {
       if (!this.clean && hasHoles(n)) return undefined;
       if (this.errorOffsets.length > 0) {
         const span = this.spans.of(n);
-        // an error at the first token belongs to what came before (`}` was expected there)
-        if (span === undefined || this.errorIn(span.start + 1, span.end)) return undefined;
+        // an error at the first token belongs to what came before (`}` was expected there);
+        // one right after the last token is part of it (`caf` in `café`)
+        if (span === undefined || this.errorIn(span.start + 1, span.end + 1)) return undefined;
       }
     }
     try {
