@@ -5,7 +5,24 @@ import * as p from '../../runtime/postgres/protocol/index.ts';
 
 const T = p.BackendMessageType;
 
-export type Decoded = { kind: string; [k: string]: unknown };
+/** Every decoded backend message. */
+export type Decoded =
+  | p.Authentication
+  | p.BackendKeyData
+  | p.CommandComplete
+  | p.CopyData
+  | p.CopyResponse
+  | p.DataRow
+  | p.ErrorResponse
+  | p.FunctionCallResponse
+  | p.NegotiateProtocolVersion
+  | p.NoticeResponse
+  | p.NotificationResponse
+  | p.ParameterDescription
+  | p.ParameterStatus
+  | p.ReadyForQuery
+  | p.RowDescription
+  | { readonly kind: 'BindComplete' | 'CloseComplete' | 'CopyDone' | 'EmptyQueryResponse' | 'NoData' | 'ParseComplete' | 'PortalSuspended' };
 
 /** Decodes any backend message with the runtime decoders (for tests). */
 export function decodeBackendMessage(type: number, body: Buffer): Decoded | p.ProtocolError {
@@ -61,7 +78,7 @@ export class WireSession {
           break;
         }
         // values are views of socket chunks: copy them, the test keeps them
-        this.queue.push(structuredCloneBuffers(d as Decoded));
+        this.queue.push(copyBuffers(d));
       }
       this.wake();
     });
@@ -119,13 +136,13 @@ export class WireSession {
   }
 }
 
-function structuredCloneBuffers(d: Decoded): Decoded {
+function copyBuffers(d: Decoded): Decoded {
   const copy = (v: unknown): unknown => {
     if (Buffer.isBuffer(v)) return Buffer.from(v);
     if (Array.isArray(v)) return v.map(copy);
     return v;
   };
-  const out: Decoded = { kind: d.kind };
+  const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(d)) out[k] = copy(v);
-  return out;
+  return out as Decoded;
 }

@@ -178,7 +178,8 @@ export const readyForQuery = (status: 'I' | 'T' | 'E') => message('Z', [char(sta
 export const parameterStatus = (name: string, value: string) => message('S', cstr(name), cstr(value));
 export const backendKeyData = (pid: number, secret: number | Bytes) => message('K', i32(pid), typeof secret === 'number' ? i32(secret) : secret);
 export const notificationResponse = (pid: number, channel: string, payload: string) => message('A', i32(pid), cstr(channel), cstr(payload));
-export const negotiateProtocolVersion = (minor: number, options: string[]) => message('v', i32(minor), i32(options.length), ...options.map(cstr));
+/** `version`: the Int32 as sent; real servers send the whole version, 3 << 16 | minor (see status.ts). */
+export const negotiateProtocolVersion = (version: number, options: string[]) => message('v', i32(version), i32(options.length), ...options.map(cstr));
 
 // ---------- function call ----------
 

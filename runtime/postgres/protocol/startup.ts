@@ -7,7 +7,8 @@
 // minor version (PostgreSQL 18's libpq asks for 3.2 when `max_protocol_version=3.2` or
 // `latest` is set) and may send protocol options (`_pq_.name`). The server's answer, as
 // PostgreSQL itself gives it, is a NegotiateProtocolVersion message naming the newest minor
-// version it supports (0) and the options it did not recognise, after which the session
+// version it supports (0; on the wire the whole version number 3.0, see status.ts) and the
+// options it did not recognise, after which the session
 // continues in 3.0; clients that accept 3.0 carry on, the others disconnect. `negotiation()`
 // computes that answer. We do not accept 3.2 because it changes the meaning of messages the
 // gateway relays (BackendKeyData and CancelRequest carry a variable-length secret key), and

@@ -39,7 +39,15 @@ export interface NotificationResponse {
 
 export interface NegotiateProtocolVersion {
   readonly kind: 'NegotiateProtocolVersion';
+  /**
+   * The newest minor version the server supports for the major version asked for. On the
+   * wire PostgreSQL (and libpq, reading it) puts the whole version number there, major << 16
+   * | minor (196608 for 3.0), although the documentation says "minor version"; the low 16
+   * bits are the minor version either way.
+   */
   readonly newestMinor: number;
+  /** the Int32 exactly as sent */
+  readonly version: number;
   readonly unrecognizedOptions: string[];
 }
 
@@ -145,17 +153,22 @@ export function encodeNotificationResponse(pid: number, channel: string, payload
 
 export function decodeNegotiateProtocolVersion(body: Buffer): NegotiateProtocolVersion | ProtocolError {
   const c = new Cursor(body, B.NegotiateProtocolVersion, 'negotiate protocol version', false);
-  const newestMinor = c.int32('newest minor version');
+  const version = c.int32('newest minor version');
   const n = c.int32('option count');
   if (c.err === null && (n < 0 || n > body.length)) return protocolError('invalid-count', `negotiate protocol version: invalid option count ${n}`, B.NegotiateProtocolVersion);
   const unrecognizedOptions: string[] = [];
   for (let i = 0; i < n && c.err === null; i++) unrecognizedOptions.push(c.cstring('option name'));
-  return c.done() ?? { kind: 'NegotiateProtocolVersion', newestMinor, unrecognizedOptions };
+  return c.done() ?? { kind: 'NegotiateProtocolVersion', newestMinor: version & 0xffff, version, unrecognizedOptions };
 }
 
+/**
+ * NegotiateProtocolVersion for protocol 3.`newestMinor`. Written as PostgreSQL writes it: the
+ * whole version number (3 << 16 | minor), which is what libpq expects (a bare 0 makes
+ * PostgreSQL 18's libpq report an unsupported major version).
+ */
 export function writeNegotiateProtocolVersion(w: Writer, newestMinor: number, unrecognizedOptions: readonly string[]): void {
   const at = w.beginMessage(B.NegotiateProtocolVersion);
-  w.int32(newestMinor).int32(unrecognizedOptions.length);
+  w.int32((3 << 16) | (newestMinor & 0xffff)).int32(unrecognizedOptions.length);
   for (const o of unrecognizedOptions) w.cstring(o);
   w.endMessage(at);
 }

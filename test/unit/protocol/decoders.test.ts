@@ -248,7 +248,11 @@ test('ReadyForQuery, ParameterStatus, BackendKeyData, NotificationResponse, Nego
   const k32 = ok(decodeBackendKeyData(body(b.backendKeyData(1, Array.from({ length: 32 }, () => 9)))));
   assert.is(k32.secret.length, 32);
   assert.equal(decodeNotificationResponse(body(b.notificationResponse(5, 'jobs', 'done é'))), { kind: 'NotificationResponse', pid: 5, channel: 'jobs', payload: 'done é' });
-  assert.equal(decodeNegotiateProtocolVersion(body(b.negotiateProtocolVersion(0, ['_pq_.a']))), { kind: 'NegotiateProtocolVersion', newestMinor: 0, unrecognizedOptions: ['_pq_.a'] });
+  assert.equal(decodeNegotiateProtocolVersion(body(b.negotiateProtocolVersion(196608, ['_pq_.a']))), {
+    kind: 'NegotiateProtocolVersion', newestMinor: 0, version: 196608, unrecognizedOptions: ['_pq_.a'],
+  });
+  // a peer that follows the documentation's wording literally
+  assert.equal(decodeNegotiateProtocolVersion(body(b.negotiateProtocolVersion(1, []))), { kind: 'NegotiateProtocolVersion', newestMinor: 1, version: 1, unrecognizedOptions: [] });
 });
 
 test('FunctionCall, FunctionCallResponse', () => {

@@ -224,8 +224,10 @@ test('status', () => {
   same(encodeBackendKeyData(1234, -559038737), b.backendKeyData(1234, -559038737));
   same(encodeBackendKeyData(1234, Buffer.from([1, 2, 3, 4])), b.backendKeyData(1234, [1, 2, 3, 4]));
   same(encodeNotificationResponse(77, 'jobs', 'payload é'), b.notificationResponse(77, 'jobs', 'payload é'));
-  same(encodeNegotiateProtocolVersion(0, ['_pq_.a', '_pq_.b']), b.negotiateProtocolVersion(0, ['_pq_.a', '_pq_.b']));
-  same(encodeNegotiateProtocolVersion(0, []), b.negotiateProtocolVersion(0, []));
+  // PostgreSQL sends the whole version (3 << 16 | minor) where the docs say "minor version"
+  same(encodeNegotiateProtocolVersion(0, ['_pq_.a', '_pq_.b']), b.negotiateProtocolVersion(196608, ['_pq_.a', '_pq_.b']));
+  same(encodeNegotiateProtocolVersion(0, []), b.negotiateProtocolVersion(196608, []));
+  same(encodeNegotiateProtocolVersion(2, []), b.negotiateProtocolVersion(196610, []));
   same(encodeTerminate(), b.terminate());
 });
 
