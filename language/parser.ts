@@ -457,7 +457,8 @@ class PamParser extends CstParser {
         { ALT: () => this.CONSUME2(T.Ident, { LABEL: 'part' }) },
         { ALT: () => this.CONSUME2(T.StringLiteral, { LABEL: 'part' }) },
         { ALT: () => this.CONSUME2(T.Star, { LABEL: 'part' }) },
-        { ALT: () => this.CONSUME2(T.Reserved, { LABEL: 'part' }) },
+        // `public.limit`: read a reserved word right after the dot, so the error can say "quote it"
+        { GATE: () => this.LA(1).startOffset === this.LA(0).startOffset + 1, ALT: () => this.CONSUME2(T.Reserved, { LABEL: 'part' }) },
       ]));
     });
   });
@@ -475,7 +476,7 @@ class PamParser extends CstParser {
         { ALT: () => this.CONSUME1(T.Ident, { LABEL: 'part' }) },
         { ALT: () => this.CONSUME1(T.StringLiteral, { LABEL: 'part' }) },
         { ALT: () => this.CONSUME1(T.Star, { LABEL: 'part' }) },
-        { ALT: () => this.CONSUME1(T.Reserved, { LABEL: 'part' }) },
+        { GATE: () => this.LA(1).startOffset === this.LA(0).startOffset + 1, ALT: () => this.CONSUME1(T.Reserved, { LABEL: 'part' }) },
       ]));
     });
   });
