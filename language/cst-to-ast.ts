@@ -474,7 +474,15 @@ class Builder {
       const op = tok(n, 'Equals') ? '=' : tok(n, 'NotEquals') ? '!=' : tok(n, 'Kw_not') ? 'not in' : 'in';
       return { kind: 'Claim', claim, op, values, span };
     }
-    return { kind: 'Property', negated: tok(n, 'Kw_not') !== undefined, name: ident(tok(n, 'property')), span };
+    const name = ident(tok(n, 'property'));
+    if (name.value === 'not') {
+      // `when not by "x"`: a lone `not` is a negation that lost its property, not a property
+      this.diagnostics.push(
+        diagnostic('PAM0004', 'error', this.path, name.span, 'expected a property after `not`', { help: 'write `not unbounded`, for example' }),
+      );
+      throw new Missing();
+    }
+    return { kind: 'Property', negated: tok(n, 'Kw_not') !== undefined, name, span };
   }
 
   private approval(n: CstNode): A.Approval {

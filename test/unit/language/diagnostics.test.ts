@@ -100,6 +100,17 @@ test('PAM0004 in conditions and approvals', () => {
   only('on shop { allow read when during 09:00- ⟦}⟧', 'PAM0004');
 });
 
+test('PAM0004 a lone `not` in a condition', () => {
+  const d = only('on shop { allow read when ⟦not⟧ by "x" }', 'PAM0004');
+  assert.is(d.message, 'expected a property after `not`');
+  assert.equal(parsePolicy('on shop { allow read when not by "x" }', 't').file.items[0], {
+    kind: 'On',
+    targets: [{ kind: 'Ident', value: 'shop', quoted: false, span: { start: 3, end: 7 } }],
+    rules: [],
+    span: { start: 0, end: 38 },
+  });
+});
+
 test('PAM0004 in mask and limit rules', () => {
   assert.is(only('on shop { mask a.b with ⟦}⟧', 'PAM0004').message, 'expected a masking strategy, found `}`');
   assert.is(only('on shop { mask a.b ⟦}⟧', 'PAM0004').message, 'expected `with`, found `}`');
