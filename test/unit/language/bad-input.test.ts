@@ -311,4 +311,33 @@ test('2,000 mutations of a realistic policy', () => {
   assert.ok(parsedClean > 0, 'some mutations still parse');
 });
 
+test('1,000 random comment placements format idempotently and keep every comment', () => {
+  const rand = prng(99);
+  const tokens = lex(REALISTIC, 'r').tokens;
+  for (let i = 0; i < 1000; i++) {
+    // insert up to 4 comments after random tokens, on the same line or on a line of their own
+    const at = Array.from({ length: 1 + Math.floor(rand() * 4) }, () => pick(rand, tokens))
+      .map((t) => t.startOffset + t.image.length)
+      .sort((a, b) => b - a);
+    let text = REALISTIC;
+    at.forEach((o, k) => {
+      const own = rand() < 0.5;
+      text = text.slice(0, o) + (own ? `\n# c${k}\n` : ` # c${k}\n`) + text.slice(o);
+    });
+    const r = parsePolicy(text, 'c.pam');
+    if (r.diagnostics.length > 0) continue; // a newline broke nothing in this grammar, but be safe
+    const out = formatPolicy(r.file);
+    const again = parsePolicy(out, 'c.pam');
+    const label = `placement ${i}: ${JSON.stringify(text)}`;
+    assert.equal(again.diagnostics, [], label);
+    assert.equal(stripPositions(again.file.items), stripPositions(r.file.items), label);
+    assert.equal(
+      again.file.comments.map((c) => c.text),
+      r.file.comments.map((c) => c.text),
+      label,
+    );
+    assert.is(formatPolicy(again.file), out, label);
+  }
+});
+
 test.run();
