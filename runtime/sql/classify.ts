@@ -1,0 +1,195 @@
+// SQL text → classified statements (facts.ts). spec/facts.md is the normative table of what each
+// statement kind yields.
+//
+//   classify(sql, ctx)        parse and classify, no cache
+//   classifyCached(sql, ctx)  the same through a bounded LRU cache keyed by (search path, text)
+//
+// Fail closed: text that does not parse, is too large or too deep, node types or fields the
+// walker does not know, names it cannot resolve: each yields a `forbidden` fact.
+
+import { LruCache } from './cache.ts';
+import type { Classification, ClassifiedStatement, ClassifyContext, Fact, SessionEffect } from './facts.ts';
+import { FORBIDDEN } from './facts.ts';
+import { HANDLERS } from './handlers.ts';
+import { fingerprintSql, parseSql } from './parser.ts';
+import { statementLimited } from './statements/dml.ts';
+import { forbid, walkTyped, type Obj, type Walker } from './walk.ts';
+
+export const DEFAULT_CONTEXT: ClassifyContext = { searchPath: ['public'] };
+
+/** Nested SQL (function bodies, query strings inside string literals) deeper than this is forbidden. */
+const MAX_NESTED_TEXT = 8;
+
+const WRITE_ACTIONS = new Set(['insert', 'update', 'delete', 'merge', 'truncate', 'copy_in']);
+
+interface StatementInfo {
+  text: string;
+  location: number;
+  length: number;
+}
+
+/** A classified statement whose fingerprint is computed when first read. */
+function makeStatement(
+  info: StatementInfo,
+  nodeType: string,
+  facts: Fact[],
+  effects: SessionEffect[],
+  limited: boolean,
+): ClassifiedStatement {
+  let fingerprint: string | undefined;
+  return {
+    text: info.text,
+    location: info.location,
+    length: info.length,
+    nodeType,
+    facts,
+    limited,
+    get fingerprint(): string {
+      if (fingerprint === undefined) fingerprint = nodeType === 'ParseError' ? '' : fingerprintSql(info.text);
+      return fingerprint;
+    },
+    effects,
+  };
+}
+
+/** Trims whitespace and a final semicolon; returns the trimmed range of text[start, end). */
+function trimStatement(text: string, start: number, end: number): [number, number] {
+  let s = start;
+  let e = end;
+  const space = (c: number): boolean => c === 32 || (c >= 9 && c <= 13);
+  while (s < e && space(text.charCodeAt(s))) s++;
+  while (e > s && space(text.charCodeAt(e - 1))) e--;
+  if (e > s && text.charCodeAt(e - 1) === 59) {
+    e--;
+    while (e > s && space(text.charCodeAt(e - 1))) e--;
+  }
+  return [s, e];
+}
+
+/** Converts UTF-8 byte offsets of the parser into string offsets (identity for ASCII text). */
+function offsetMapper(text: string): (byteOffset: number) => number {
+  if (Buffer.byteLength(text, 'utf8') === text.length) return (b) => b;
+  const bytes = Buffer.from(text, 'utf8');
+  return (b) => bytes.subarray(0, b).toString('utf8').length;
+}
+
+function errorClassification(sql: string, message: string, position: number): Classification {
+  const [s, e] = trimStatement(sql, 0, sql.length);
+  const statement = makeStatement(
+    { text: sql.slice(s, e), location: s, length: e - s },
+    'ParseError',
+    [{ action: FORBIDDEN, resource: '', detail: message }],
+    [],
+    false,
+  );
+  return { statements: [statement], error: { message, position } };
+}
+
+interface Run {
+  ctx: ClassifyContext;
+  prepared: Map<string, ClassifiedStatement | null>;
+  preparedCleared: boolean;
+  usedSessionPrepared: boolean;
+  nesting: number;
+}
+
+function classifyRun(sql: string, run: Run): Classification {
+  const parsed = parseSql(sql);
+  if (parsed.error !== undefined) return errorClassification(sql, parsed.error.message, parsed.error.position);
+  const stmts = parsed.tree.stmts ?? [];
+  const toOffset = offsetMapper(sql);
+  const statements: ClassifiedStatement[] = [];
+  const classifyText = (text: string, ctx: ClassifyContext): ClassifiedStatement[] => {
+    if (run.nesting >= MAX_NESTED_TEXT) return errorClassification(text, 'SQL nested in strings too deeply', 0).statements;
+    const nested = classifyRun(text, {
+      ctx: { searchPath: ctx.searchPath },
+      prepared: new Map(),
+      preparedCleared: true,
+      usedSessionPrepared: false,
+      nesting: run.nesting + 1,
+    });
+    return nested.statements;
+  };
+  for (const raw of stmts) {
+    const start = toOffset(raw.stmt_location ?? 0);
+    const end = raw.stmt_len !== undefined && raw.stmt_len > 0 ? toOffset((raw.stmt_location ?? 0) + raw.stmt_len) : sql.length;
+    const [s, e] = trimStatement(sql, start, end);
+    const info = { text: sql.slice(s, e), location: s, length: e - s };
+    const node = raw.stmt as unknown as Obj | undefined;
+    let nodeType = 'unknown';
+    for (const k in node ?? {}) nodeType = k;
+    const w: Walker = {
+      ctx: run.ctx,
+      handlers: HANDLERS,
+      facts: [],
+      effects: [],
+      depth: 0,
+      cteScopes: [],
+      prepared: run.prepared,
+      preparedCleared: run.preparedCleared,
+      usedSessionPrepared: false,
+      deferred: 0,
+      executedLimited: null,
+      creationSchema: null,
+      tooDeep: false,
+      classifyText,
+      statement: info,
+      makeStatement,
+    };
+    const body = node?.[nodeType] as Obj | undefined;
+    if (node === undefined || body === undefined) forbid(w, 'an empty statement node');
+    else {
+      try {
+        walkTyped(w, nodeType, body);
+      } catch (e) {
+        // a JavaScript stack overflow or a malformed tree: never let it through
+        forbid(w, `the classifier failed: ${(e as Error).message}`);
+      }
+    }
+    for (const f of w.facts)
+      if (WRITE_ACTIONS.has(f.action) && f.resource === 'pg_catalog.pg_settings') {
+        forbid(w, 'writing to pg_catalog.pg_settings changes settings');
+        break;
+      }
+    run.preparedCleared = w.preparedCleared;
+    run.usedSessionPrepared ||= w.usedSessionPrepared;
+    const limited = w.executedLimited ?? (body !== undefined && statementLimited(nodeType, body));
+    statements.push(makeStatement(info, nodeType, w.facts, w.effects, limited));
+  }
+  return { statements };
+}
+
+/** Classifies SQL text (one or more statements) in a session context. */
+export function classify(sql: string, ctx: ClassifyContext = DEFAULT_CONTEXT): Classification {
+  return classifyRun(sql, { ctx, prepared: new Map(), preparedCleared: false, usedSessionPrepared: false, nesting: 0 });
+}
+
+/** Classifications are cached only for texts up to this length. */
+export const MAX_CACHED_TEXT = 64 * 1024;
+
+let cache = new LruCache<Classification>(4096, 16 * 1024 * 1024);
+
+/** Replaces the cache (tests; a gateway that wants another size). */
+export function configureCache(maxEntries: number, maxChars: number): void {
+  cache = new LruCache<Classification>(maxEntries, maxChars);
+}
+
+export function cacheStats(): { entries: number; chars: number } {
+  return { entries: cache.size, chars: cache.chars };
+}
+
+/**
+ * classify() through a bounded LRU cache keyed by the search path and the text. Results that
+ * depend on the session's prepared statements (EXECUTE of a statement prepared earlier) are not
+ * cached. The returned objects are shared: treat them as immutable.
+ */
+export function classifyCached(sql: string, ctx: ClassifyContext = DEFAULT_CONTEXT): Classification {
+  const path = ctx.searchPath;
+  const key = (path.length === 1 ? path[0]! : path.join('\u0001')) + '\u0000' + sql;
+  const hit = cache.get(key);
+  if (hit !== undefined) return hit;
+  const run: Run = { ctx, prepared: new Map(), preparedCleared: false, usedSessionPrepared: false, nesting: 0 };
+  const result = classifyRun(sql, run);
+  if (!run.usedSessionPrepared && sql.length <= MAX_CACHED_TEXT) cache.set(key, result, key.length);
+  return result;
+}

@@ -1,0 +1,262 @@
+// Handlers of expression and FROM-clause nodes that carry meaning: relation references,
+// function calls, operators, table samples. Everything else in an expression is walked
+// generically (walk.ts).
+
+import { DANGEROUS_FUNCTIONS, isComputingBuiltin, PG_CATALOG_OPERATORS, TEXT_SETTINGS } from './catalog.ts';
+import { functionCandidates, operatorCandidates, quoteIdent, relationCandidates } from './names.ts';
+import { settingViolation } from './settings.ts';
+import {
+  addFact,
+  fact,
+  forbid,
+  nodeOf,
+  rangeVarName,
+  stringConst,
+  stringList,
+  walkFields,
+  walkList,
+  type Handler,
+  type Obj,
+  type Walker,
+} from './walk.ts';
+
+/** Whether an unqualified name is a common table expression visible here. */
+export function isCte(w: Walker, name: string): boolean {
+  const scopes = w.cteScopes;
+  for (let i = scopes.length - 1; i >= 0; i--) if (scopes[i]!.has(name)) return true;
+  return false;
+}
+
+/** Candidate keys of a RangeVar used as a relation reference; forbids when none resolve. */
+export function relationKeys(w: Walker, rv: Obj): string[] {
+  const { schema, name } = rangeVarName(rv);
+  const keys = relationCandidates(schema, name, w.ctx);
+  if (keys.length === 0) forbid(w, `relation ${quoteIdent(name)} resolves to no schema: the search path is empty`);
+  return keys;
+}
+
+/** `action` on every candidate of a relation reference. */
+export function relationFacts(w: Walker, rv: Obj, action: string): string[] {
+  const keys = relationKeys(w, rv);
+  for (const k of keys) fact(w, action, k);
+  return keys;
+}
+
+/** A RangeVar met anywhere a relation is read (FROM, JOIN, LIKE, REFERENCES, ...). */
+export const RangeVar: Handler = (w, rv) => {
+  const { schema, name } = rangeVarName(rv);
+  if (schema === undefined && isCte(w, name)) return;
+  relationFacts(w, rv, 'select');
+};
+
+/** The argument at a position or with a name (named arguments follow positional ones). */
+export function argument(args: unknown, index: number, name: string): unknown {
+  if (!Array.isArray(args)) return undefined;
+  let positional = 0;
+  for (const a of args) {
+    const named = nodeOf(a, 'NamedArgExpr');
+    if (named !== null) {
+      if (named.name === name) return named.arg;
+    } else {
+      if (positional === index) return a;
+      positional++;
+    }
+  }
+  return undefined;
+}
+
+/** Splits a name list into schema (undefined if unqualified) and name; null when malformed. */
+export function splitName(list: unknown): { schema: string | undefined; name: string } | null {
+  const parts = stringList(list);
+  if (parts === null || parts.length === 0 || parts.length > 3) return null;
+  const name = parts[parts.length - 1]!;
+  return { schema: parts.length >= 2 ? parts[parts.length - 2] : undefined, name };
+}
+
+/** Call facts for a function reference; returns the candidate keys. */
+export function callFacts(w: Walker, funcname: unknown, argc: number): string[] {
+  const n = splitName(funcname);
+  if (n === null) {
+    forbid(w, 'a function name that cannot be resolved');
+    return [];
+  }
+  const keys = functionCandidates(n.schema, n.name, argc, w.ctx);
+  if (keys.length === 0) forbid(w, `function ${quoteIdent(n.name)} resolves to no schema: the search path is empty`);
+  for (const k of keys) if (!isComputingBuiltin(k)) fact(w, 'call', k);
+  return keys;
+}
+
+/** Call facts for an operator name list (`=`, `OPERATOR(s.===)`); pg_catalog operators are built-in. */
+export function operatorFacts(w: Walker, name: unknown): void {
+  const parts = stringList(name);
+  if (parts === null || parts.length === 0 || parts.length > 2) {
+    forbid(w, 'an operator name that cannot be resolved');
+    return;
+  }
+  const op = parts[parts.length - 1]!;
+  const keys = operatorCandidates(parts.length === 2 ? parts[0] : undefined, op, w.ctx);
+  if (keys.length === 0) forbid(w, `operator ${op} resolves to no schema: the search path is empty`);
+  const builtin = `pg_catalog.${quoteIdent(op)}`;
+  for (const k of keys) if (!(k === builtin && PG_CATALOG_OPERATORS.has(op))) fact(w, 'call', k);
+}
+
+/** Reads the relation named by a string in regclass syntax (`t`, `s.t`, `"T"`); null if malformed. */
+export function parseRelationName(text: string): { schema: string | undefined; name: string } | null {
+  const parts: string[] = [];
+  let i = 0;
+  const s = text.trim();
+  while (i <= s.length) {
+    let part = '';
+    if (s[i] === '"') {
+      i++;
+      for (;;) {
+        if (i >= s.length) return null;
+        if (s[i] === '"') {
+          if (s[i + 1] === '"') {
+            part += '"';
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        part += s[i++];
+      }
+    } else {
+      const m = /^[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/.exec(s.slice(i));
+      if (m === null) return null;
+      part = m[0].replace(/[A-Z]+/g, (c) => c.toLowerCase());
+      i += m[0].length;
+    }
+    parts.push(part);
+    if (i === s.length) break;
+    if (s[i] !== '.') return null;
+    i++;
+  }
+  if (parts.length === 0 || parts.length > 3) return null;
+  return { schema: parts.length >= 2 ? parts[parts.length - 2] : undefined, name: parts[parts.length - 1]! };
+}
+
+/** Adds the facts of SQL given as a string literal (query_to_xml, ts_stat, ...). */
+function nestedSqlFacts(w: Walker, sql: string): void {
+  const { searchPath } = w.ctx;
+  for (const st of w.classifyText(sql, { searchPath })) for (const f of st.facts) addFact(w, f);
+}
+
+/** What the special built-ins do beyond their call fact. */
+function specialCall(w: Walker, key: string, args: unknown): void {
+  switch (key) {
+    case 'pg_catalog.set_config': {
+      const name = stringConst(argument(args, 0, 'setting_name'));
+      if (name === null) {
+        forbid(w, 'set_config of a setting named by an expression: the setting is unknown');
+        return;
+      }
+      const setting = name.toLowerCase();
+      fact(w, 'set', setting);
+      const valueNode = argument(args, 1, 'new_value');
+      const value = stringConst(valueNode);
+      const isNull = nodeOf(valueNode, 'A_Const')?.isnull === true;
+      if (value === null && !isNull && (TEXT_SETTINGS.has(setting) || setting === 'search_path')) {
+        forbid(w, `set_config of ${setting} to an expression: the value is unknown`);
+        return;
+      }
+      const violation = settingViolation(setting, isNull ? null : value);
+      if (violation !== null) forbid(w, violation);
+      if (w.deferred === 0 && (value !== null || isNull)) {
+        const local = nodeOf(argument(args, 2, 'is_local'), 'A_Const');
+        const boolval = local?.boolval as Obj | undefined;
+        w.effects.push({ kind: 'set', setting, value: isNull ? null : value, local: boolval?.boolval === true });
+      }
+      return;
+    }
+    case 'pg_catalog.pg_notify': {
+      const channel = stringConst(argument(args, 0, 'channel'));
+      if (channel === null) forbid(w, 'pg_notify on a channel named by an expression: the channel is unknown');
+      else fact(w, 'notify', quoteIdent(channel));
+      return;
+    }
+    case 'pg_catalog.query_to_xml':
+    case 'pg_catalog.query_to_xmlschema':
+    case 'pg_catalog.query_to_xml_and_xmlschema':
+    case 'pg_catalog.ts_stat': {
+      const sql = stringConst(argument(args, 0, 'query'));
+      if (sql !== null) nestedSqlFacts(w, sql);
+      return;
+    }
+    case 'pg_catalog.ts_rewrite': {
+      const sql = stringConst(argument(args, 1, ''));
+      if (sql !== null && Array.isArray(args) && args.length === 2) nestedSqlFacts(w, sql);
+      return;
+    }
+    case 'pg_catalog.table_to_xml':
+    case 'pg_catalog.table_to_xmlschema':
+    case 'pg_catalog.table_to_xml_and_xmlschema':
+    case 'pg_catalog.currtid2': {
+      const text = stringConst(argument(args, 0, 'tbl'));
+      if (text === null) return;
+      const rel = parseRelationName(text);
+      if (rel === null) {
+        forbid(w, `a relation argument that cannot be resolved: ${text}`);
+        return;
+      }
+      for (const k of relationCandidates(rel.schema, rel.name, w.ctx)) fact(w, 'select', k);
+      return;
+    }
+    case 'pg_catalog.schema_to_xml':
+    case 'pg_catalog.schema_to_xmlschema':
+    case 'pg_catalog.schema_to_xml_and_xmlschema': {
+      const schema = stringConst(argument(args, 0, 'schema'));
+      if (schema !== null) fact(w, 'select', `${quoteIdent(schema)}.*`);
+      return;
+    }
+    case 'pg_catalog.database_to_xml':
+    case 'pg_catalog.database_to_xmlschema':
+    case 'pg_catalog.database_to_xml_and_xmlschema':
+      fact(w, 'select', '*');
+      return;
+  }
+}
+
+export const FuncCall: Handler = (w, body, type) => {
+  const args = body.args;
+  const argc = Array.isArray(args) ? args.length : 0;
+  const keys = callFacts(w, body.funcname, argc);
+  for (const k of keys) if (DANGEROUS_FUNCTIONS.has(k)) specialCall(w, k, args);
+  walkFields(w, type, body, FUNCNAME);
+};
+const FUNCNAME = new Set(['funcname']);
+
+const NOT_OPERATORS = new Set(['AEXPR_BETWEEN', 'AEXPR_NOT_BETWEEN', 'AEXPR_BETWEEN_SYM', 'AEXPR_NOT_BETWEEN_SYM']);
+const NAME = new Set(['name']);
+
+export const A_Expr: Handler = (w, body, type) => {
+  if (!NOT_OPERATORS.has(body.kind as string)) operatorFacts(w, body.name);
+  walkFields(w, type, body, NAME);
+};
+
+const OPERNAME = new Set(['operName']);
+export const SubLink: Handler = (w, body, type) => {
+  if (Array.isArray(body.operName) && body.operName.length > 0) operatorFacts(w, body.operName);
+  walkFields(w, type, body, OPERNAME);
+};
+
+const USEOP = new Set(['useOp']);
+export const SortBy: Handler = (w, body, type) => {
+  if (Array.isArray(body.useOp) && body.useOp.length > 0) operatorFacts(w, body.useOp);
+  walkFields(w, type, body, USEOP);
+};
+
+const METHOD = new Set(['method']);
+/** TABLESAMPLE method(...): the method is a handler function taking one `internal` argument. */
+export const RangeTableSample: Handler = (w, body, type) => {
+  callFacts(w, body.method, 1);
+  walkFields(w, type, body, METHOD);
+};
+
+/** Walks a list of FROM items, returning the range of facts they added. */
+export function walkFrom(w: Walker, list: unknown): [number, number] {
+  const start = w.facts.length;
+  walkList(w, list);
+  return [start, w.facts.length];
+}

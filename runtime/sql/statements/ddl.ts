@@ -1,0 +1,922 @@
+// DDL and DCL: create / alter / drop of every object kind, COMMENT, SECURITY LABEL, ownership,
+// renames, GRANT / REVOKE, roles. Resources: `schema.name` for schema-scoped objects; the
+// table an index, trigger, rule, policy or statistics object is on; `kind name` for global
+// objects (spec/facts.md).
+
+import { callFacts, relationKeys, splitName } from '../expressions.ts';
+import {
+  creationCandidates,
+  dottedKey,
+  globalKey,
+  objectCandidates,
+  operatorCandidates,
+  qualifiedKey,
+  quoteIdent,
+  relationCandidates,
+  routineCandidates,
+  splitKey,
+} from '../names.ts';
+import { parseSearchPath, renderSetValue } from '../settings.ts';
+import { setStatement } from './session.ts';
+import {
+  addFact,
+  deferred,
+  fact,
+  forbid,
+  nodeOf,
+  rangeVarName,
+  stringList,
+  walkFields,
+  walkList,
+  walkNode,
+  type Handler,
+  type Obj,
+  type Walker,
+} from '../walk.ts';
+
+/** ObjectType → the objectKind of facts. */
+export const OBJECT_KINDS: Readonly<Record<string, string>> = {
+  OBJECT_ACCESS_METHOD: 'access_method',
+  OBJECT_AGGREGATE: 'aggregate',
+  OBJECT_AMOP: 'operator_family',
+  OBJECT_AMPROC: 'operator_family',
+  OBJECT_ATTRIBUTE: 'type',
+  OBJECT_CAST: 'cast',
+  OBJECT_COLUMN: 'column',
+  OBJECT_COLLATION: 'collation',
+  OBJECT_CONVERSION: 'conversion',
+  OBJECT_DATABASE: 'database',
+  OBJECT_DEFAULT: 'default',
+  OBJECT_DEFACL: 'default_privileges',
+  OBJECT_DOMAIN: 'domain',
+  OBJECT_DOMCONSTRAINT: 'domain_constraint',
+  OBJECT_EVENT_TRIGGER: 'event_trigger',
+  OBJECT_EXTENSION: 'extension',
+  OBJECT_FDW: 'foreign_data_wrapper',
+  OBJECT_FOREIGN_SERVER: 'server',
+  OBJECT_FOREIGN_TABLE: 'foreign_table',
+  OBJECT_FUNCTION: 'function',
+  OBJECT_INDEX: 'index',
+  OBJECT_LANGUAGE: 'language',
+  OBJECT_LARGEOBJECT: 'large_object',
+  OBJECT_MATVIEW: 'materialized_view',
+  OBJECT_OPCLASS: 'operator_class',
+  OBJECT_OPERATOR: 'operator',
+  OBJECT_OPFAMILY: 'operator_family',
+  OBJECT_PARAMETER_ACL: 'parameter',
+  OBJECT_POLICY: 'policy',
+  OBJECT_PROCEDURE: 'procedure',
+  OBJECT_PUBLICATION: 'publication',
+  OBJECT_PUBLICATION_NAMESPACE: 'publication',
+  OBJECT_PUBLICATION_REL: 'publication',
+  OBJECT_ROLE: 'role',
+  OBJECT_ROUTINE: 'routine',
+  OBJECT_RULE: 'rule',
+  OBJECT_SCHEMA: 'schema',
+  OBJECT_SEQUENCE: 'sequence',
+  OBJECT_SUBSCRIPTION: 'subscription',
+  OBJECT_STATISTIC_EXT: 'statistics',
+  OBJECT_TABCONSTRAINT: 'constraint',
+  OBJECT_TABLE: 'table',
+  OBJECT_TABLESPACE: 'tablespace',
+  OBJECT_TRANSFORM: 'transform',
+  OBJECT_TRIGGER: 'trigger',
+  OBJECT_TSCONFIGURATION: 'text_search_configuration',
+  OBJECT_TSDICTIONARY: 'text_search_dictionary',
+  OBJECT_TSPARSER: 'text_search_parser',
+  OBJECT_TSTEMPLATE: 'text_search_template',
+  OBJECT_TYPE: 'type',
+  OBJECT_USER_MAPPING: 'user_mapping',
+  OBJECT_VIEW: 'view',
+};
+
+const RELATION_TYPES = new Set([
+  'OBJECT_TABLE',
+  'OBJECT_VIEW',
+  'OBJECT_MATVIEW',
+  'OBJECT_SEQUENCE',
+  'OBJECT_FOREIGN_TABLE',
+  'OBJECT_INDEX',
+]);
+/** Objects that live on a table: the resource is the table. */
+const ON_TABLE_TYPES = new Set(['OBJECT_COLUMN', 'OBJECT_TABCONSTRAINT', 'OBJECT_TRIGGER', 'OBJECT_RULE', 'OBJECT_POLICY']);
+/** Global objects: `kind name`. */
+const GLOBAL_TYPES = new Set([
+  'OBJECT_SCHEMA',
+  'OBJECT_DATABASE',
+  'OBJECT_EXTENSION',
+  'OBJECT_LANGUAGE',
+  'OBJECT_FDW',
+  'OBJECT_FOREIGN_SERVER',
+  'OBJECT_ACCESS_METHOD',
+  'OBJECT_EVENT_TRIGGER',
+  'OBJECT_PUBLICATION',
+  'OBJECT_SUBSCRIPTION',
+  'OBJECT_TABLESPACE',
+  'OBJECT_ROLE',
+  'OBJECT_PARAMETER_ACL',
+]);
+const ROUTINE_TYPES = new Set(['OBJECT_FUNCTION', 'OBJECT_PROCEDURE', 'OBJECT_ROUTINE', 'OBJECT_AGGREGATE']);
+const NAMED_TYPES = new Set([
+  'OBJECT_COLLATION',
+  'OBJECT_CONVERSION',
+  'OBJECT_STATISTIC_EXT',
+  'OBJECT_TSCONFIGURATION',
+  'OBJECT_TSDICTIONARY',
+  'OBJECT_TSPARSER',
+  'OBJECT_TSTEMPLATE',
+]);
+
+export function kindOf(objtype: unknown): string {
+  return OBJECT_KINDS[String(objtype)] ?? String(objtype).toLowerCase().replace(/^object_/, '');
+}
+
+/** DDL facts with an object kind. */
+export function ddlFacts(w: Walker, action: string, objectKind: string, keys: readonly string[], detail?: string): void {
+  for (const k of keys) addFact(w, detail === undefined ? { action, resource: k, objectKind } : { action, resource: k, objectKind, detail });
+}
+
+/** Creation keys of a new schema-scoped object; CREATE SCHEMA's elements go to the new schema. */
+function newObjectKeys(w: Walker, schema: string | undefined, name: string, temp = false): string[] {
+  if (schema === undefined && w.creationSchema !== null && !temp) return [qualifiedKey(w.creationSchema, name)];
+  const keys = creationCandidates(schema, name, w.ctx, temp);
+  if (keys.length === 0) forbid(w, `no schema to create ${quoteIdent(name)} in: the search path is empty`);
+  return keys;
+}
+
+/** Keys of a new object named by a list of String nodes. */
+function newNamedKeys(w: Walker, list: unknown): string[] {
+  const n = splitName(list);
+  if (n === null) {
+    forbid(w, 'an object name that cannot be resolved');
+    return [];
+  }
+  return newObjectKeys(w, n.schema, n.name);
+}
+
+/** Keys of an existing schema-scoped object (not a relation or function) named by a String list. */
+function namedKeys(w: Walker, list: unknown): string[] {
+  const n = splitName(list);
+  if (n === null) {
+    forbid(w, 'an object name that cannot be resolved');
+    return [];
+  }
+  const keys = objectCandidates(n.schema, n.name, w.ctx);
+  if (keys.length === 0) forbid(w, `${quoteIdent(n.name)} resolves to no schema: the search path is empty`);
+  return keys;
+}
+
+function relationListKeys(w: Walker, list: unknown): string[] {
+  const n = splitName(list);
+  if (n === null) {
+    forbid(w, 'a relation name that cannot be resolved');
+    return [];
+  }
+  const keys = relationCandidates(n.schema, n.name, w.ctx);
+  if (keys.length === 0) forbid(w, `${quoteIdent(n.name)} resolves to no schema: the search path is empty`);
+  return keys;
+}
+
+/** A type name as written: `pg_catalog.int4`, `public.mytype[]`. */
+function typeText(t: Obj | null): string {
+  if (t === null) return '?';
+  const names = stringList(t.names) ?? [];
+  const bounds = Array.isArray(t.arrayBounds) ? '[]'.repeat(t.arrayBounds.length) : '';
+  return `${t.setof === true ? 'setof ' : ''}${dottedKey(names)}${bounds}`;
+}
+
+function typeNameKeys(w: Walker, t: Obj | null): string[] {
+  if (t === null) {
+    forbid(w, 'a type name that cannot be resolved');
+    return [];
+  }
+  return namedKeys(w, t.names);
+}
+
+function routineKeys(w: Walker, owa: Obj | null): string[] {
+  if (owa === null) {
+    forbid(w, 'a function name that cannot be resolved');
+    return [];
+  }
+  const n = splitName(owa.objname);
+  if (n === null) {
+    forbid(w, 'a function name that cannot be resolved');
+    return [];
+  }
+  const argc = owa.args_unspecified === true ? null : Array.isArray(owa.objargs) ? owa.objargs.length : 0;
+  const keys = routineCandidates(n.schema, n.name, argc, w.ctx);
+  if (keys.length === 0) forbid(w, `${quoteIdent(n.name)} resolves to no schema: the search path is empty`);
+  return keys;
+}
+
+function operatorKeys(w: Walker, owa: Obj | null): string[] {
+  const parts = owa !== null ? stringList(owa.objname) : null;
+  if (parts === null || parts.length === 0 || parts.length > 2) {
+    forbid(w, 'an operator name that cannot be resolved');
+    return [];
+  }
+  return operatorCandidates(parts.length === 2 ? parts[0] : undefined, parts[parts.length - 1]!, w.ctx);
+}
+
+function listItems(node: unknown): unknown[] {
+  const l = nodeOf(node, 'List');
+  return l !== null && Array.isArray(l.items) ? l.items : [];
+}
+
+/** Keys of an existing object of a kind, as DROP / COMMENT / ALTER … OWNER / GRANT name it. */
+export function objectKeys(w: Walker, objtype: string, object: unknown): string[] {
+  const rv = nodeOf(object, 'RangeVar');
+  if (rv !== null) return relationKeys(w, rv);
+  if (RELATION_TYPES.has(objtype)) return relationListKeys(w, listItems(object));
+  if (ON_TABLE_TYPES.has(objtype)) return relationListKeys(w, listItems(object).slice(0, -1));
+  if (GLOBAL_TYPES.has(objtype)) {
+    const s = nodeOf(object, 'String');
+    if (s === null) {
+      forbid(w, `a ${kindOf(objtype)} name that cannot be resolved`);
+      return [];
+    }
+    return [globalKey(kindOf(objtype), String(s.sval ?? ''))];
+  }
+  if (ROUTINE_TYPES.has(objtype)) return routineKeys(w, nodeOf(object, 'ObjectWithArgs'));
+  if (objtype === 'OBJECT_OPERATOR') return operatorKeys(w, nodeOf(object, 'ObjectWithArgs'));
+  if (objtype === 'OBJECT_TYPE' || objtype === 'OBJECT_DOMAIN') {
+    const t = nodeOf(object, 'TypeName');
+    return t !== null ? typeNameKeys(w, t) : namedKeys(w, listItems(object));
+  }
+  if (objtype === 'OBJECT_DOMCONSTRAINT') return typeNameKeys(w, nodeOf(listItems(object)[0], 'TypeName'));
+  if (objtype === 'OBJECT_CAST') {
+    const [a, b] = listItems(object);
+    return [`cast (${typeText(nodeOf(a, 'TypeName'))} as ${typeText(nodeOf(b, 'TypeName'))})`];
+  }
+  if (objtype === 'OBJECT_TRANSFORM') {
+    const [a, b] = listItems(object);
+    return [`transform (${typeText(nodeOf(a, 'TypeName'))} language ${quoteIdent(String(nodeOf(b, 'String')?.sval ?? ''))})`];
+  }
+  if (objtype === 'OBJECT_OPCLASS' || objtype === 'OBJECT_OPFAMILY') return namedKeys(w, listItems(object).slice(1));
+  if (NAMED_TYPES.has(objtype)) return namedKeys(w, listItems(object));
+  if (objtype === 'OBJECT_LARGEOBJECT') {
+    const i = nodeOf(object, 'Integer');
+    const f = nodeOf(object, 'Float');
+    const oid = i !== null ? String(i.ival ?? 0) : f !== null ? String(f.fval ?? '') : null;
+    if (oid !== null) return [`large_object ${oid}`];
+  }
+  forbid(w, `an object of kind ${kindOf(objtype)} that cannot be resolved`);
+  return [];
+}
+
+/** The key an object gets under a new name (same schema) or in a new schema. */
+function renamedKey(key: string, newName: string): string {
+  const space = key.indexOf(' ');
+  if (space > 0 && !key.startsWith('"')) return `${key.slice(0, space)} ${quoteIdent(newName)}`;
+  const parts = splitKey(key);
+  return parts === null ? key : `${parts[0]}.${quoteIdent(newName)}`;
+}
+
+function movedKey(key: string, newSchema: string): string {
+  const parts = splitKey(key);
+  return parts === null ? key : `${quoteIdent(newSchema)}.${parts[1]}`;
+}
+
+function roleName(spec: Obj | undefined | null): string {
+  if (spec === undefined || spec === null) return '*';
+  switch (spec.roletype) {
+    case 'ROLESPEC_CSTRING':
+      return quoteIdent(String(spec.rolename ?? ''));
+    case 'ROLESPEC_CURRENT_ROLE':
+      return 'current_role';
+    case 'ROLESPEC_CURRENT_USER':
+      return 'current_user';
+    case 'ROLESPEC_SESSION_USER':
+      return 'session_user';
+    case 'ROLESPEC_PUBLIC':
+      return 'public';
+    default:
+      return '*';
+  }
+}
+
+/** `role name` for a RoleSpec; `role *` for ALL. */
+function roleKey(spec: Obj | undefined | null): string {
+  return `role ${roleName(spec)}`;
+}
+
+function roleFacts(w: Walker, list: unknown): void {
+  for (const r of Array.isArray(list) ? list : []) fact(w, 'role', roleKey(nodeOf(r, 'RoleSpec')));
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+
+// ---- tables, views, indexes, sequences ----------------------------------------------------
+
+const CREATE_SPECIAL = new Set(['relation', 'inhRelations']);
+
+function createTable(w: Walker, s: Obj, objectKind: string): void {
+  const rv = s.relation as Obj;
+  const { schema, name } = rangeVarName(rv);
+  ddlFacts(w, 'create', objectKind, newObjectKeys(w, schema, name, rv.relpersistence === 't'));
+  // INHERITS / PARTITION OF change the parent: its queries now see this table's rows
+  for (const p of Array.isArray(s.inhRelations) ? s.inhRelations : []) {
+    const prv = nodeOf(p, 'RangeVar');
+    if (prv === null) walkNode(w, p);
+    else ddlFacts(w, 'alter', 'table', relationKeys(w, prv));
+  }
+  deferred(w, () => walkFields(w, 'CreateStmt', s, CREATE_SPECIAL));
+}
+
+export const CreateStmt: Handler = (w, s) => createTable(w, s, 'table');
+
+export const CreateForeignTableStmt: Handler = (w, s, type) => {
+  createTable(w, s.base as Obj, 'foreign_table');
+  walkFields(w, type, s, BASE);
+};
+const BASE = new Set(['base']);
+
+export const CreateTableAsStmt: Handler = (w, s, type) => {
+  const into = s.into as Obj;
+  const kind = s.objtype === 'OBJECT_MATVIEW' ? 'materialized_view' : 'table';
+  const rv = into.rel as Obj;
+  const { schema, name } = rangeVarName(rv);
+  ddlFacts(w, 'create', kind, newObjectKeys(w, schema, name, rv.relpersistence === 't'));
+  walkFields(w, 'IntoClause', into, REL);
+  walkFields(w, type, s, INTO);
+};
+const REL = new Set(['rel']);
+const INTO = new Set(['into']);
+
+export const ViewStmt: Handler = (w, s, type) => {
+  const rv = s.view as Obj;
+  const { schema, name } = rangeVarName(rv);
+  const keys = newObjectKeys(w, schema, name, rv.relpersistence === 't');
+  ddlFacts(w, 'create', 'view', keys);
+  if (s.replace === true) ddlFacts(w, 'alter', 'view', keys);
+  deferred(w, () => walkFields(w, type, s, VIEW));
+};
+const VIEW = new Set(['view']);
+
+export const IndexStmt: Handler = (w, s, type) => {
+  ddlFacts(w, 'create', 'index', relationKeys(w, s.relation as Obj));
+  deferred(w, () => walkFields(w, type, s, RELATION));
+};
+const RELATION = new Set(['relation']);
+
+export const CreateSeqStmt: Handler = (w, s, type) => {
+  const rv = s.sequence as Obj;
+  const { schema, name } = rangeVarName(rv);
+  ddlFacts(w, 'create', 'sequence', newObjectKeys(w, schema, name, rv.relpersistence === 't'));
+  walkFields(w, type, s, SEQUENCE);
+};
+const SEQUENCE = new Set(['sequence']);
+
+export const AlterSeqStmt: Handler = (w, s, type) => {
+  ddlFacts(w, 'alter', 'sequence', relationKeys(w, s.sequence as Obj));
+  walkFields(w, type, s, SEQUENCE);
+};
+
+export const AlterTableStmt: Handler = (w, s, type) => {
+  ddlFacts(w, 'alter', kindOf(s.objtype), relationKeys(w, s.relation as Obj));
+  deferred(w, () => walkFields(w, type, s, RELATION));
+};
+
+/** ALTER TABLE … INHERIT / NO INHERIT p changes p too. */
+export const AlterTableCmd: Handler = (w, s, type) => {
+  if (s.subtype === 'AT_AddInherit' || s.subtype === 'AT_DropInherit') {
+    const rv = nodeOf(s.def, 'RangeVar');
+    if (rv !== null) {
+      ddlFacts(w, 'alter', 'table', relationKeys(w, rv));
+      walkFields(w, type, s, DEF);
+      return;
+    }
+  }
+  walkFields(w, type, s);
+};
+const DEF = new Set(['def']);
+
+/** ATTACH / DETACH PARTITION p: p is altered too. */
+export const PartitionCmd: Handler = (w, s, type) => {
+  ddlFacts(w, 'alter', 'table', relationKeys(w, s.name as Obj));
+  walkFields(w, type, s, NAME);
+};
+const NAME = new Set(['name']);
+
+export const CreateSchemaStmt: Handler = (w, s, type) => {
+  const name = typeof s.schemaname === 'string' ? s.schemaname : String((s.authrole as Obj | undefined)?.rolename ?? '');
+  ddlFacts(w, 'create', 'schema', [globalKey('schema', name)]);
+  const ctx = w.ctx;
+  const creation = w.creationSchema;
+  // PostgreSQL runs the elements with the new schema first in the path and as their creation target.
+  w.ctx = { ...ctx, searchPath: [name, ...ctx.searchPath] };
+  w.creationSchema = name;
+  try {
+    walkFields(w, type, s);
+  } finally {
+    w.ctx = ctx;
+    w.creationSchema = creation;
+  }
+};
+
+// ---- functions, triggers, rules, policies ------------------------------------------------
+
+function defElems(list: unknown): Obj[] {
+  const out: Obj[] = [];
+  for (const item of Array.isArray(list) ? list : []) {
+    const d = nodeOf(item, 'DefElem');
+    if (d !== null) out.push(d);
+  }
+  return out;
+}
+
+const FUNCTION_SPECIAL = new Set(['funcname', 'options', 'sql_body', 'parameters']);
+
+export const CreateFunctionStmt: Handler = (w, s, type) => {
+  const kind = s.is_procedure === true ? 'procedure' : 'function';
+  const keys = newNamedKeys(w, s.funcname);
+  ddlFacts(w, 'create', kind, keys);
+  if (s.replace === true) ddlFacts(w, 'alter', kind, keys);
+  let language: string | null = null;
+  let body: string[] = [];
+  let searchPath: string[] | null = null;
+  const options = defElems(s.options);
+  for (const d of options) {
+    if (d.defname === 'language') language = str(nodeOf(d.arg, 'String')?.sval);
+    else if (d.defname === 'as') body = (stringList(nodeOf(d.arg, 'List')?.items) ?? []).concat();
+    else if (d.defname === 'set') {
+      const vs = nodeOf(d.arg, 'VariableSetStmt');
+      if (vs === null) {
+        forbid(w, 'an unknown SET clause');
+        continue;
+      }
+      setStatement(w, vs, 'definition');
+      if (vs.name === 'search_path' && vs.kind === 'VAR_SET_VALUE') {
+        const value = renderSetValue('search_path', vs.args);
+        if (value !== null) searchPath = parseSearchPath(value);
+      }
+    } else walkNode(w, { DefElem: d });
+  }
+  deferred(w, () => {
+    walkList(w, s.parameters);
+    if (s.sql_body !== undefined) walkNode(w, s.sql_body);
+  });
+  if (s.sql_body !== undefined) language ??= 'sql';
+  if (language === null || language === 'sql') {
+    if (s.sql_body === undefined) {
+      const ctx = searchPath !== null ? { searchPath } : { searchPath: w.ctx.searchPath };
+      const statements = w.classifyText(body[0] ?? '', ctx);
+      for (const st of statements) for (const f of st.facts) addFact(w, f);
+    }
+  } else {
+    // The body is opaque to the gateway: creating it needs `do` on its language.
+    fact(w, 'do', quoteIdent(language));
+    if (language === 'c' && body[0] !== undefined) fact(w, 'load', body[0]);
+  }
+  walkFields(w, type, s, FUNCTION_SPECIAL);
+};
+
+export const AlterFunctionStmt: Handler = (w, s, type) => {
+  ddlFacts(w, 'alter', kindOf(s.objtype), routineKeys(w, s.func as Obj));
+  for (const d of defElems(s.actions)) {
+    if (d.defname === 'set') {
+      const vs = nodeOf(d.arg, 'VariableSetStmt');
+      if (vs !== null) setStatement(w, vs, 'definition');
+      else forbid(w, 'an unknown SET clause');
+    } else walkNode(w, { DefElem: d });
+  }
+  walkFields(w, type, s, FUNC_ACTIONS);
+};
+const FUNC_ACTIONS = new Set(['func', 'actions']);
+
+const TRIGGER_SPECIAL = new Set(['relation', 'funcname', 'whenClause']);
+
+export const CreateTrigStmt: Handler = (w, s, type) => {
+  const keys = relationKeys(w, s.relation as Obj);
+  ddlFacts(w, 'create', 'trigger', keys);
+  if (s.replace === true) ddlFacts(w, 'alter', 'trigger', keys);
+  callFacts(w, s.funcname, 0);
+  deferred(w, () => walkNode(w, s.whenClause));
+  walkFields(w, type, s, TRIGGER_SPECIAL);
+};
+
+export const CreateEventTrigStmt: Handler = (w, s, type) => {
+  ddlFacts(w, 'create', 'event_trigger', [globalKey('event_trigger', str(s.trigname))]);
+  callFacts(w, s.funcname, 0);
+  walkFields(w, type, s, FUNCNAME);
+};
+const FUNCNAME = new Set(['funcname']);
+
+export const AlterEventTrigStmt: Handler = (w, s, type) => {
+  ddlFacts(w, 'alter', 'event_trigger', [globalKey('event_trigger', str(s.trigname))]);
+  walkFields(w, type, s);
+};
+
+export const RuleStmt: Handler = (w, s, type) => {
+  const keys = relationKeys(w, s.relation as Obj);
+  ddlFacts(w, 'create', 'rule', keys);
+  if (s.replace === true) ddlFacts(w, 'alter', 'rule', keys);
+  deferred(w, () => walkFields(w, type, s, RELATION));
+};
+
+export const CreatePolicyStmt: Handler = (w, s, type) => {
+  ddlFacts(w, 'create', 'policy', relationKeys(w, s.table as Obj));
+  deferred(w, () => walkFields(w, type, s, TABLE));
+};
+const TABLE = new Set(['table']);
+
+export const AlterPolicyStmt: Handler = (w, s, type) => {
+  ddlFacts(w, 'alter', 'policy', relationKeys(w, s.table as Obj));
+  deferred(w, () => walkFields(w, type, s, TABLE));
+};
+
+export const CreateStatsStmt: Handler = (w, s, type) => {
+  for (const r of Array.isArray(s.relations) ? s.relations : []) {
+    const rv = nodeOf(r, 'RangeVar');
+    if (rv === null) walkNode(w, r);
+    else ddlFacts(w, 'create', 'statistics', relationKeys(w, rv));
+  }
+  deferred(w, () => walkFields(w, type, s, RELATIONS));
+};
+const RELATIONS = new Set(['relations']);
+
+export const AlterStatsStmt: Handler = (w, s, type) => {
+  ddlFacts(w, 'alter', 'statistics', namedKeys(w, s.defnames));
+  walkFields(w, type, s, DEFNAMES);
+};
+const DEFNAMES = new Set(['defnames']);
+
+// ---- generic object statements -----------------------------------------------------------
+
+export const DropStmt: Handler = (w, s, type) => {
+  const objtype = String(s.removeType);
+  const detail = s.behavior === 'DROP_CASCADE' ? 'CASCADE also drops every object that depends on it' : undefined;
+  for (const o of Array.isArray(s.objects) ? s.objects : []) ddlFacts(w, 'drop', kindOf(objtype), objectKeys(w, objtype, o), detail);
+  walkFields(w, type, s, OBJECTS);
+};
+const OBJECTS = new Set(['objects']);
+
+/** Keys of the object a RenameStmt / AlterOwnerStmt / … names (relation, object or subname). */
+function statementObjectKeys(w: Walker, objtype: string, s: Obj): string[] {
+  if (s.relation !== undefined) return relationKeys(w, s.relation as Obj);
+  if (s.object !== undefined) return objectKeys(w, objtype, s.object);
+  if (GLOBAL_TYPES.has(objtype) && typeof s.subname === 'string') return [globalKey(kindOf(objtype), s.subname)];
+  forbid(w, `an object of kind ${kindOf(objtype)} that cannot be resolved`);
+  return [];
+}
+
+const RENAME_SPECIAL = new Set(['relation', 'object']);
+
+export const RenameStmt: Handler = (w, s, type) => {
+  const objtype = String(s.renameType);
+  const keys = statementObjectKeys(w, objtype, s);
+  const onTable = s.relation !== undefined && !RELATION_TYPES.has(objtype);
+  const kind = onTable ? kindOf(s.relationType) : kindOf(objtype);
+  const action = objtype === 'OBJECT_ROLE' ? 'role' : 'alter';
+  if (action === 'role') for (const k of keys) fact(w, 'role', k);
+  else ddlFacts(w, 'alter', kind, keys);
+  // the object also appears under its new name
+  if (!onTable && typeof s.newname === 'string') {
+    const renamed = keys.map((k) => renamedKey(k, s.newname as string));
+    if (action === 'role') for (const k of renamed) fact(w, 'role', k);
+    else ddlFacts(w, 'alter', kind, renamed);
+  }
+  walkFields(w, type, s, RENAME_SPECIAL);
+};
+
+export const AlterObjectSchemaStmt: Handler = (w, s, type) => {
+  const objtype = String(s.objectType);
+  const keys = statementObjectKeys(w, objtype, s);
+  ddlFacts(w, 'alter', kindOf(objtype), keys);
+  if (typeof s.newschema === 'string') ddlFacts(w, 'alter', kindOf(objtype), keys.map((k) => movedKey(k, s.newschema as string)));
+  walkFields(w, type, s, RENAME_SPECIAL);
+};
+
+export const AlterOwnerStmt: Handler = (w, s, type) => {
+  const objtype = String(s.objectType);
+  ddlFacts(w, 'alter', kindOf(objtype), statementObjectKeys(w, objtype, s));
+  walkFields(w, type, s, RENAME_SPECIAL);
+};
+
+export const AlterObjectDependsStmt: Handler = (w, s, type) => {
+  const objtype = String(s.objectType);
+  ddlFacts(w, 'alter', kindOf(objtype), statementObjectKeys(w, objtype, s));
+  walkFields(w, type, s, RENAME_SPECIAL);
+};
+
+const OBJECT = new Set(['object']);
+
+export const CommentStmt: Handler = (w, s, type) => {
+  const objtype = String(s.objtype);
+  ddlFacts(w, 'alter', kindOf(objtype), objectKeys(w, objtype, s.object));
+  walkFields(w, type, s, OBJECT);
+};
+
+export const SecLabelStmt: Handler = (w, s, type) => {
+  const objtype = String(s.objtype);
+  ddlFacts(w, 'alter', kindOf(objtype), objectKeys(w, objtype, s.object));
+  walkFields(w, type, s, OBJECT);
+};
+
+// ---- types, domains, operators, text search, ... -----------------------------------------
+
+export const CreateDomainStmt: Handler = (w, s, type) => {
+  ddlFacts(w, 'create', 'domain', newNamedKeys(w, s.domainname));
+  deferred(w, () => walkFields(w, type, s, DOMAINNAME));
+};
+const DOMAINNAME = new Set(['domainname']);
+
+export const AlterDomainStmt: Handler = (w, s, type) => {
+  ddlFacts(w, 'alter', 'domain', namedKeys(w, s.typeName));
+  deferred(w, () => walkFields(w, type, s, TYPENAME));
+};
+const TYPENAME = new Set(['typeName']);
+
+export const DefineStmt: Handler = (w, s, type) => {
+  const kind = kindOf(s.kind);
+  let keys: string[];
+  if (s.kind === 'OBJECT_OPERATOR') {
+    const parts = stringList(s.defnames) ?? [];
+    const op = parts[parts.length - 1] ?? '';
+    keys = newObjectKeys(w, parts.length === 2 ? parts[0] : undefined, op);
+  } else keys = newNamedKeys(w, s.defnames);
+  ddlFacts(w, 'create', kind, keys);
+  if (s.replace === true) ddlFacts(w, 'alter', kind, keys);
+  walkFields(w, type, s, DEFNAMES);
+};
+
+export const CompositeTypeStmt: Handler = (w, s, type) => {
+  const { schema, name } = rangeVarName(s.typevar as Obj);
+  ddlFacts(w, 'create', 'type', newObjectKeys(w, schema, name));
+  walkFields(w, type, s, TYPEVAR);
+};
+const TYPEVAR = new Set(['typevar']);
+
+function typeStatement(action: string, field: string): Handler {
+  const skip = new Set([field]);
+  return (w, s, type) => {
+    ddlFacts(w, action, 'type', action === 'create' ? newNamedKeys(w, s[field]) : namedKeys(w, s[field]));
+    walkFields(w, type, s, skip);
+  };
+}
+
+function namedStatement(action: string, kind: string, field: string): Handler {
+  const skip = new Set([field]);
+  return (w, s, type) => {
+    ddlFacts(w, action, kind, action === 'create' ? newNamedKeys(w, s[field]) : namedKeys(w, s[field]));
+    walkFields(w, type, s, skip);
+  };
+}
+
+function globalStatement(action: string, kind: string, field: string): Handler {
+  return (w, s, type) => {
+    ddlFacts(w, action, kind, [globalKey(kind, str(s[field]))]);
+    walkFields(w, type, s);
+  };
+}
+
+export const AlterOperatorStmt: Handler = (w, s, type) => {
+  ddlFacts(w, 'alter', 'operator', operatorKeys(w, s.opername as Obj));
+  walkFields(w, type, s, OPERNAME);
+};
+const OPERNAME = new Set(['opername']);
+
+export const CreateCastStmt: Handler = (w, s, type) => {
+  ddlFacts(w, 'create', 'cast', [`cast (${typeText(s.sourcetype as Obj)} as ${typeText(s.targettype as Obj)})`]);
+  walkFields(w, type, s);
+};
+
+export const CreateTransformStmt: Handler = (w, s, type) => {
+  const keys = [`transform (${typeText(s.type_name as Obj)} language ${quoteIdent(str(s.lang))})`];
+  ddlFacts(w, 'create', 'transform', keys);
+  if (s.replace === true) ddlFacts(w, 'alter', 'transform', keys);
+  walkFields(w, type, s);
+};
+
+export const CreatePLangStmt: Handler = (w, s, type) => {
+  const keys = [globalKey('language', str(s.plname))];
+  ddlFacts(w, 'create', 'language', keys);
+  if (s.replace === true) ddlFacts(w, 'alter', 'language', keys);
+  walkFields(w, type, s);
+};
+
+export const AlterExtensionContentsStmt: Handler = (w, s, type) => {
+  ddlFacts(w, 'alter', 'extension', [globalKey('extension', str(s.extname))]);
+  const objtype = String(s.objtype);
+  ddlFacts(w, 'alter', kindOf(objtype), objectKeys(w, objtype, s.object));
+  walkFields(w, type, s, OBJECT);
+};
+
+export const CreateExtensionStmt: Handler = (w, s, type) => {
+  const cascade = defElems(s.options).some((d) => d.defname === 'cascade');
+  ddlFacts(w, 'create', 'extension', [globalKey('extension', str(s.extname))], cascade ? 'CASCADE also creates the extensions it requires' : undefined);
+  walkFields(w, type, s);
+};
+
+function userMappingStatement(action: string): Handler {
+  return (w, s, type) => {
+    ddlFacts(w, action, 'user_mapping', [`user_mapping ${roleName(s.user as Obj)}@${quoteIdent(str(s.servername))}`]);
+    walkFields(w, type, s);
+  };
+}
+
+export const ImportForeignSchemaStmt: Handler = (w, s, type) => {
+  const local = str(s.local_schema);
+  const tables = Array.isArray(s.table_list) ? s.table_list : [];
+  if (s.list_type === 'FDW_IMPORT_SCHEMA_LIMIT_TO' && tables.length > 0) {
+    for (const t of tables) ddlFacts(w, 'create', 'foreign_table', [qualifiedKey(local, str(nodeOf(t, 'RangeVar')?.relname))]);
+  } else ddlFacts(w, 'create', 'foreign_table', [`${quoteIdent(local)}.*`]);
+  // table_list names remote tables: not walked as local relations
+  walkFields(w, type, s, TABLE_LIST);
+};
+const TABLE_LIST = new Set(['table_list']);
+
+export const AlterTableMoveAllStmt: Handler = (w, s, type) => {
+  ddlFacts(w, 'alter', 'tablespace', [globalKey('tablespace', str(s.orig_tablespacename)), globalKey('tablespace', str(s.new_tablespacename))]);
+  walkFields(w, type, s);
+};
+
+export const CreateTableSpaceStmt: Handler = (w, s, type) => {
+  ddlFacts(w, 'create', 'tablespace', [globalKey('tablespace', str(s.tablespacename))], `location ${str(s.location)}`);
+  walkFields(w, type, s);
+};
+
+export const AlterDatabaseSetStmt: Handler = (w, s) => {
+  ddlFacts(w, 'alter', 'database', [globalKey('database', str(s.dbname))]);
+  setStatement(w, s.setstmt as Obj, 'definition');
+};
+
+/** FOR TABLE t / TABLES IN SCHEMA s: publishing exposes the rows, so it reads them. */
+export const PublicationObjSpec: Handler = (w, s, type) => {
+  switch (s.pubobjtype) {
+    case 'PUBLICATIONOBJ_TABLES_IN_SCHEMA':
+      fact(w, 'select', `${quoteIdent(str(s.name))}.*`);
+      break;
+    case 'PUBLICATIONOBJ_TABLES_IN_CUR_SCHEMA':
+      for (const schema of w.ctx.searchPath.slice(0, 1)) fact(w, 'select', `${quoteIdent(schema)}.*`);
+      break;
+    case 'PUBLICATIONOBJ_TABLE':
+      break;
+    case 'PUBLICATIONOBJ_CONTINUATION':
+      if (s.pubtable === undefined && typeof s.name === 'string') fact(w, 'select', `${quoteIdent(s.name)}.*`);
+      break;
+    default:
+      forbid(w, `an unknown publication object ${String(s.pubobjtype)}`);
+  }
+  walkFields(w, type, s);
+};
+
+function publicationStatement(action: string): Handler {
+  return (w, s, type) => {
+    ddlFacts(w, action, 'publication', [globalKey('publication', str(s.pubname))]);
+    if (s.for_all_tables === true) fact(w, 'select', '*');
+    walkFields(w, type, s);
+  };
+}
+
+// ---- DCL ------------------------------------------------------------------------------------
+
+export const GrantStmt: Handler = (w, s, type) => {
+  const action = s.is_grant === true ? 'grant' : 'revoke';
+  const objtype = String(s.objtype);
+  const kind = kindOf(objtype);
+  const objects = Array.isArray(s.objects) ? s.objects : [];
+  if (s.targtype === 'ACL_TARGET_ALL_IN_SCHEMA') {
+    for (const o of objects) ddlFacts(w, action, kind, [`${quoteIdent(str(nodeOf(o, 'String')?.sval))}.*`]);
+  } else if (s.targtype === 'ACL_TARGET_OBJECT') {
+    for (const o of objects) ddlFacts(w, action, kind, objectKeys(w, objtype, o));
+  } else forbid(w, `a GRANT target ${String(s.targtype)} outside ALTER DEFAULT PRIVILEGES`);
+  walkFields(w, type, s, OBJECTS);
+};
+
+export const GrantRoleStmt: Handler = (w, s, type) => {
+  const action = s.is_grant === true ? 'grant' : 'revoke';
+  for (const r of Array.isArray(s.granted_roles) ? s.granted_roles : []) {
+    const p = nodeOf(r, 'AccessPriv');
+    fact(w, action, globalKey('role', str(p?.priv_name)));
+  }
+  walkFields(w, type, s, GRANTED);
+};
+const GRANTED = new Set(['granted_roles']);
+
+export const AlterDefaultPrivilegesStmt: Handler = (w, s) => {
+  const grant = s.action as Obj;
+  const kind = kindOf(grant.objtype);
+  let schemas: string[] = [];
+  for (const d of defElems(s.options)) {
+    if (d.defname === 'schemas') schemas = stringList(nodeOf(d.arg, 'List')?.items) ?? [];
+    else walkNode(w, { DefElem: d });
+  }
+  const keys = schemas.length > 0 ? schemas.map((x) => `${quoteIdent(x)}.*`) : ['*'];
+  ddlFacts(w, 'grant', kind, keys);
+  walkFields(w, 'GrantStmt', grant, OBJECTS);
+};
+
+export const CreateRoleStmt: Handler = (w, s, type) => {
+  fact(w, 'role', globalKey('role', str(s.role)));
+  walkFields(w, type, s);
+};
+
+export const AlterRoleStmt: Handler = (w, s, type) => {
+  fact(w, 'role', roleKey(s.role as Obj));
+  walkFields(w, type, s, ROLE);
+};
+const ROLE = new Set(['role']);
+
+export const AlterRoleSetStmt: Handler = (w, s) => {
+  fact(w, 'role', roleKey(s.role as Obj | undefined));
+  setStatement(w, s.setstmt as Obj, 'definition');
+};
+
+export const DropRoleStmt: Handler = (w, s) => roleFacts(w, s.roles);
+
+export const ReassignOwnedStmt: Handler = (w, s) => {
+  roleFacts(w, s.roles);
+  fact(w, 'role', roleKey(s.newrole as Obj));
+};
+
+export const DropOwnedStmt: Handler = (w, s) => roleFacts(w, s.roles);
+
+export const ddlHandlers: Record<string, Handler> = {
+  CreateStmt,
+  CreateForeignTableStmt,
+  CreateTableAsStmt,
+  ViewStmt,
+  IndexStmt,
+  CreateSeqStmt,
+  AlterSeqStmt,
+  AlterTableStmt,
+  AlterTableCmd,
+  PartitionCmd,
+  CreateSchemaStmt,
+  CreateFunctionStmt,
+  AlterFunctionStmt,
+  CreateTrigStmt,
+  CreateEventTrigStmt,
+  AlterEventTrigStmt,
+  RuleStmt,
+  CreatePolicyStmt,
+  AlterPolicyStmt,
+  CreateStatsStmt,
+  AlterStatsStmt,
+  DropStmt,
+  RenameStmt,
+  AlterObjectSchemaStmt,
+  AlterOwnerStmt,
+  AlterObjectDependsStmt,
+  CommentStmt,
+  SecLabelStmt,
+  CreateDomainStmt,
+  AlterDomainStmt,
+  DefineStmt,
+  CompositeTypeStmt,
+  CreateEnumStmt: typeStatement('create', 'typeName'),
+  CreateRangeStmt: typeStatement('create', 'typeName'),
+  AlterEnumStmt: typeStatement('alter', 'typeName'),
+  AlterTypeStmt: typeStatement('alter', 'typeName'),
+  AlterOperatorStmt,
+  CreateCastStmt,
+  CreateTransformStmt,
+  CreateConversionStmt: namedStatement('create', 'conversion', 'conversion_name'),
+  AlterCollationStmt: namedStatement('alter', 'collation', 'collname'),
+  CreateOpClassStmt: namedStatement('create', 'operator_class', 'opclassname'),
+  CreateOpFamilyStmt: namedStatement('create', 'operator_family', 'opfamilyname'),
+  AlterOpFamilyStmt: namedStatement('alter', 'operator_family', 'opfamilyname'),
+  AlterTSDictionaryStmt: namedStatement('alter', 'text_search_dictionary', 'dictname'),
+  AlterTSConfigurationStmt: namedStatement('alter', 'text_search_configuration', 'cfgname'),
+  CreatePLangStmt,
+  CreateExtensionStmt,
+  AlterExtensionStmt: globalStatement('alter', 'extension', 'extname'),
+  AlterExtensionContentsStmt,
+  CreateFdwStmt: globalStatement('create', 'foreign_data_wrapper', 'fdwname'),
+  AlterFdwStmt: globalStatement('alter', 'foreign_data_wrapper', 'fdwname'),
+  CreateForeignServerStmt: globalStatement('create', 'server', 'servername'),
+  AlterForeignServerStmt: globalStatement('alter', 'server', 'servername'),
+  CreateUserMappingStmt: userMappingStatement('create'),
+  AlterUserMappingStmt: userMappingStatement('alter'),
+  DropUserMappingStmt: userMappingStatement('drop'),
+  ImportForeignSchemaStmt,
+  CreateAmStmt: globalStatement('create', 'access_method', 'amname'),
+  CreateTableSpaceStmt,
+  DropTableSpaceStmt: globalStatement('drop', 'tablespace', 'tablespacename'),
+  AlterTableSpaceOptionsStmt: globalStatement('alter', 'tablespace', 'tablespacename'),
+  AlterTableMoveAllStmt,
+  CreatedbStmt: globalStatement('create', 'database', 'dbname'),
+  AlterDatabaseStmt: globalStatement('alter', 'database', 'dbname'),
+  AlterDatabaseRefreshCollStmt: globalStatement('alter', 'database', 'dbname'),
+  AlterDatabaseSetStmt,
+  DropdbStmt: globalStatement('drop', 'database', 'dbname'),
+  CreatePublicationStmt: publicationStatement('create'),
+  AlterPublicationStmt: publicationStatement('alter'),
+  PublicationObjSpec,
+  CreateSubscriptionStmt: globalStatement('create', 'subscription', 'subname'),
+  AlterSubscriptionStmt: globalStatement('alter', 'subscription', 'subname'),
+  DropSubscriptionStmt: globalStatement('drop', 'subscription', 'subname'),
+  GrantStmt,
+  GrantRoleStmt,
+  AlterDefaultPrivilegesStmt,
+  CreateRoleStmt,
+  AlterRoleStmt,
+  AlterRoleSetStmt,
+  DropRoleStmt,
+  ReassignOwnedStmt,
+  DropOwnedStmt,
+};
+
