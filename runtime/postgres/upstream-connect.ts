@@ -139,6 +139,9 @@ const ALL_METHODS: readonly AuthMethod[] = ['scram-sha-256', 'md5', 'password', 
 export async function connectUpstream(options: UpstreamOptions): Promise<UpstreamConnection> {
   const secrets = secretStrings(options.password);
   try {
+    if (typeof options.user !== 'string' || options.user === '') throw new UpstreamError('protocol-error', 'a user name is required');
+    const port = options.port ?? 5432;
+    if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new UpstreamError('connect-failed', `invalid port ${String(options.port)}`);
     const tlsOpts = normalizeTls(options.ssl);
     const unix = options.socketPath !== undefined;
     const deadline = Date.now() + (options.connectTimeoutMs ?? 10_000);
@@ -173,9 +176,20 @@ function scrub(err: unknown, secrets: string[]): UpstreamError {
   return new UpstreamError(e.code, message, e.sqlstate, e.serverError);
 }
 
+/** The TLS options with the CA file read (a missing file is an error in every mode, never a reason to fall back). */
 function normalizeTls(ssl: UpstreamOptions['ssl']): UpstreamTlsOptions {
   if (ssl === undefined) return { mode: 'prefer' };
-  if (typeof ssl === 'string') return { mode: ssl };
+  if (typeof ssl === 'string') ssl = { mode: ssl };
+  if (!['disable', 'prefer', 'require', 'verify-ca', 'verify-full'].includes(ssl.mode)) {
+    throw new UpstreamError('tls-failed', `unknown sslmode ${String(ssl.mode).slice(0, 40)}`);
+  }
+  if (ssl.ca === undefined && ssl.caFile !== undefined) {
+    try {
+      return { ...ssl, ca: readFileSync(ssl.caFile) };
+    } catch (err) {
+      throw new UpstreamError('tls-failed', `could not read the CA file ${ssl.caFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  }
   return ssl;
 }
 
@@ -215,7 +229,12 @@ function attempt(o: UpstreamOptions, tlsOpts: UpstreamTlsOptions, tryTls: boolea
       reject(e);
     };
 
-    raw = o.socketPath !== undefined ? netConnect({ path: socketFile(o.socketPath, port) }) : netConnect({ host: o.host ?? 'localhost', port });
+    try {
+      raw = o.socketPath !== undefined ? netConnect({ path: socketFile(o.socketPath, port) }) : netConnect({ host: o.host ?? 'localhost', port });
+    } catch (err) {
+      fail(new UpstreamError('connect-failed', `could not connect to ${target}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`));
+      return;
+    }
     socket = raw;
     raw.setNoDelay(true);
     const onRawError = (err: Error): void => {
@@ -267,15 +286,7 @@ function attempt(o: UpstreamOptions, tlsOpts: UpstreamTlsOptions, tryTls: boolea
       phase = 'tls';
       const host = o.host ?? 'localhost';
       const verify = tlsOpts.mode === 'verify-ca' || tlsOpts.mode === 'verify-full';
-      let ca: string | Buffer | undefined = tlsOpts.ca;
-      if (ca === undefined && tlsOpts.caFile !== undefined) {
-        try {
-          ca = readFileSync(tlsOpts.caFile);
-        } catch (err) {
-          fail(new UpstreamError('tls-failed', `could not read the CA file ${tlsOpts.caFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`));
-          return;
-        }
-      }
+      const ca = tlsOpts.ca;
       const servername = tlsOpts.servername ?? (isIP(host) === 0 ? host : undefined);
       const opts: ConnectionOptions = {
         socket: raw,
@@ -542,7 +553,13 @@ export interface CancelOptions {
 export function sendCancel(host: string, port: number, pid: number, secret: Buffer | number, options: CancelOptions = {}): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const target = options.socketPath !== undefined ? `unix socket ${options.socketPath}` : `${host}:${port}`;
-    const sock = options.socketPath !== undefined ? netConnect({ path: socketFile(options.socketPath, port) }) : netConnect({ host, port });
+    let sock: Socket;
+    try {
+      sock = options.socketPath !== undefined ? netConnect({ path: socketFile(options.socketPath, port) }) : netConnect({ host, port });
+    } catch (err) {
+      reject(new UpstreamError('connect-failed', `could not send a cancel request to ${target}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`));
+      return;
+    }
     let sent = false;
     let settled = false;
     const finish = (err: UpstreamError | null): void => {

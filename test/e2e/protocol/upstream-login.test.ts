@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { createServer, type Server, type Socket } from 'node:net';
 import { startPostgres, postgresAvailable, postgresUnavailableReason, opensslAvailable, type PostgresServer } from '../../support/postgres-server.ts';
 import { freePort } from '../../support/ports.ts';
-import { connectUpstream, UpstreamError, type UpstreamOptions } from '../../../runtime/postgres/upstream-connect.ts';
+import { connectUpstream, sendCancel, UpstreamError, type UpstreamOptions } from '../../../runtime/postgres/upstream-connect.ts';
 import * as p from '../../../runtime/postgres/protocol/index.ts';
 import { WireSession } from '../../support/pg-session.ts';
 
@@ -123,6 +123,16 @@ test('an unreachable port fails fast', async () => {
   assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
 });
 
+test('invalid options are typed errors', async () => {
+  assert.is((await rejects(connectUpstream({ host: '127.0.0.1', port: 70000, user: 'u' }))).code, 'connect-failed');
+  assert.is((await rejects(connectUpstream({ host: '127.0.0.1', port: 5432, user: '' }))).code, 'protocol-error');
+  assert.is((await rejects(connectUpstream({ host: '127.0.0.1', user: 'u', ssl: 'sometimes' as 'prefer' }))).code, 'tls-failed');
+  await sendCancel('127.0.0.1', 70000, 1, 2).then(
+    () => assert.unreachable('expected a rejection'),
+    (e: UpstreamError) => assert.is(e.code, 'connect-failed'),
+  );
+});
+
 test('TLS require against a server with ssl off fails cleanly; prefer falls back', async () => {
   if (!available) return;
   const u = pg.users.scram;
@@ -167,8 +177,11 @@ test('TLS modes against a cluster with ssl on (self-signed CA from openssl)', as
   assert.ok(wrongName.message.includes('ERR_TLS_CERT_ALTNAME_INVALID'), wrongName.message);
   const unknownCa = await rejects(connectUpstream({ ...base, ssl: 'verify-ca' }));
   assert.is(unknownCa.code, 'tls-failed');
-  const noFile = await rejects(connectUpstream({ ...base, ssl: { mode: 'verify-ca', caFile: '/nonexistent/ca.crt' } }));
-  assert.is(noFile.code, 'tls-failed');
+  for (const mode of ['prefer', 'verify-ca'] as const) {
+    // a missing CA file is a configuration error, never a reason to fall back to plain text
+    const noFile = await rejects(connectUpstream({ ...base, ssl: { mode, caFile: '/nonexistent/ca.crt' } }));
+    assert.is(noFile.code, 'tls-failed', mode);
+  }
   // a wrong password over TLS is still a clean auth failure
   const wrong = await rejects(connectUpstream({ ...base, password: 'not-the-password-42', ssl: 'require' }));
   assert.is(wrong.code, 'auth-failed');
