@@ -79,16 +79,26 @@ export const BackendMessageType = {
   RowDescription: 0x54, // 'T'
 } as const;
 
-/** One whole message. */
-export interface Frame {
-  readonly kind: 'Frame';
-  /** the type byte (`0x51` for 'Q'); 0 for the untyped startup-phase packets */
-  readonly type: number;
+/**
+ * One whole message. Only `raw` is materialised: a relayed message never pays for a second
+ * view; `body` is computed on access (a new view each time: read it once).
+ */
+export class Frame {
+  declare readonly kind: 'Frame';
+  constructor(
+    /** the type byte (`0x51` for 'Q'); 0 for the untyped startup-phase packets */
+    readonly type: number,
+    /** the whole message as received: forward this to pass the message on unchanged */
+    readonly raw: Buffer,
+    private readonly bodyStart: number,
+  ) {}
+
   /** the body after the type byte and length word (startup packets: starting with the code) */
-  readonly body: Buffer;
-  /** the whole message as received: forward this to pass the message on unchanged */
-  readonly raw: Buffer;
+  get body(): Buffer {
+    return this.raw.subarray(this.bodyStart);
+  }
 }
+Object.defineProperty(Frame.prototype, 'kind', { value: 'Frame', enumerable: true });
 
 export interface ReaderOptions {
   /** cap for the large messages (frontend: Query, Parse, Bind, FunctionCall, CopyData; backend: all) */
@@ -176,7 +186,7 @@ class MessageReader {
       const total = len + 1;
       if (avail >= total) {
         this.pos = pos + total;
-        return { kind: 'Frame', type, body: chunk.subarray(pos + 5, pos + total), raw: chunk.subarray(pos, pos + total) };
+        return new Frame(type, chunk.subarray(pos, pos + total), 5);
       }
       return this.startPartial(type, total, avail);
     }
@@ -188,9 +198,9 @@ class MessageReader {
     if (bad !== null) return this.fail(bad);
     if (avail >= len) {
       this.pos = pos + len;
-      const body = chunk.subarray(pos + 4, pos + len);
-      this.afterStartupPacket(body);
-      return { kind: 'Frame', type: 0, body, raw: chunk.subarray(pos, pos + len) };
+      const raw = chunk.subarray(pos, pos + len);
+      this.afterStartupPacket(raw);
+      return new Frame(0, raw, 4);
     }
     return this.startPartial(0, len, avail);
   }
@@ -266,8 +276,9 @@ class MessageReader {
     return null;
   }
 
-  private afterStartupPacket(body: Buffer): void {
-    const code = body.readInt32BE(0);
+  /** `raw`: the whole startup packet (length word, code, ...). */
+  private afterStartupPacket(raw: Buffer): void {
+    const code = raw.readInt32BE(4);
     if (code === SSL_REQUEST_CODE || code === GSSENC_REQUEST_CODE) return; // the first message comes again
     this.phase = code === CANCEL_REQUEST_CODE ? 'ended' : 'typed';
   }
@@ -333,12 +344,9 @@ class MessageReader {
     if (this.partialFilled < buf.length) return null;
     this.partial = null;
     this.partialFilled = 0;
-    if (this.phase === 'typed') {
-      return { kind: 'Frame', type: this.partialType, body: buf.subarray(5), raw: buf };
-    }
-    const body = buf.subarray(4);
-    this.afterStartupPacket(body);
-    return { kind: 'Frame', type: 0, body, raw: buf };
+    if (this.phase === 'typed') return new Frame(this.partialType, buf, 5);
+    this.afterStartupPacket(buf);
+    return new Frame(0, buf, 4);
   }
 }
 

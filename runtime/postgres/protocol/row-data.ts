@@ -102,6 +102,36 @@ export function decodeDataRow(body: Buffer): DataRow | ProtocolError {
   return { kind: 'DataRow', values };
 }
 
+/** Enough room in a `scanDataRow` output for any DataRow (32,767 columns). */
+export const DATA_ROW_SCAN_SIZE = 2 * 0x7fff;
+
+/**
+ * Scans a DataRow without allocating: for column i, `out[2i]` gets the offset of its value in
+ * `body` and `out[2i+1]` its length (-1 for NULL). Returns the column count or the same
+ * errors as decodeDataRow. Allocate `out` once (`new Int32Array(DATA_ROW_SCAN_SIZE)`).
+ */
+export function scanDataRow(body: Buffer, out: Int32Array): number | ProtocolError {
+  if (body.length < 2) return protocolError('short-message', 'data row: column count runs past the end of the message', B.DataRow);
+  const n = body.readInt16BE(0);
+  if (n < 0) return protocolError('invalid-count', 'data row: negative column count', B.DataRow);
+  if (2 * n > out.length) return protocolError('invalid-count', `data row: ${n} columns do not fit the scan buffer`, B.DataRow);
+  let off = 2;
+  const end = body.length;
+  for (let i = 0; i < n; i++) {
+    if (off + 4 > end) return protocolError('short-message', `data row: column ${i + 1} runs past the end of the message`, B.DataRow);
+    const len = body.readInt32BE(off);
+    off += 4;
+    out[2 * i] = off;
+    out[2 * i + 1] = len;
+    if (len === -1) continue;
+    if (len < -1) return protocolError('invalid-value', `data row: invalid length ${len} of column ${i + 1}`, B.DataRow);
+    if (len > end - off) return protocolError('short-message', `data row: column ${i + 1} runs past the end of the message`, B.DataRow);
+    off += len;
+  }
+  if (off !== end) return protocolError('trailing-bytes', `data row: ${end - off} unexpected bytes after the last column`, B.DataRow);
+  return n;
+}
+
 /** Buffers are sent as is, strings as UTF-8, null as SQL NULL. */
 export function writeDataRow(w: Writer, values: readonly (Buffer | string | null)[]): void {
   if (values.length > 0x7fff) throw new RangeError('too many columns');

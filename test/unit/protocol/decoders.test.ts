@@ -28,6 +28,8 @@ import {
   decodeRowDescription,
   decodeDataRow,
   decodeCommandComplete,
+  scanDataRow,
+  DATA_ROW_SCAN_SIZE,
   parseCommandTag,
   decodeEmptyQueryResponse,
   decodeCopyInResponse,
@@ -204,6 +206,11 @@ test('RowDescription, DataRow, CommandComplete, EmptyQueryResponse', () => {
   const dr = ok(decodeDataRow(body(b.dataRow([bytes('1'), null, [], [0, 255]]))));
   assert.equal(dr.values.map(hex), ['31', null, '', '00ff']);
   assert.equal(ok(decodeDataRow(body(b.dataRow([])))).values, []);
+  const scan = new Int32Array(DATA_ROW_SCAN_SIZE);
+  const drBody = body(b.dataRow([bytes('1'), null, [], [0, 255]]));
+  assert.is(scanDataRow(drBody, scan), 4);
+  assert.equal([...scan.subarray(0, 8)], [6, 1, 11, -1, 15, 0, 19, 2]);
+  assert.is(drBody.subarray(scan[6]!, scan[6]! + scan[7]!).toString('hex'), '00ff');
   assert.equal(decodeCommandComplete(body(b.commandComplete('INSERT 0 5'))), { kind: 'CommandComplete', tag: 'INSERT 0 5' });
   assert.equal(parseCommandTag('INSERT 0 5'), { command: 'INSERT', rows: 5, oid: 0 });
   assert.equal(parseCommandTag('SELECT 3'), { command: 'SELECT', rows: 3 });

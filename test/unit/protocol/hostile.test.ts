@@ -68,6 +68,11 @@ test('DataRow: negative lengths other than -1, overruns, trailing bytes', () => 
   err(p.decodeDataRow(Buffer.from([...b.i16(1), ...b.i32(-1), 0])), 'trailing-bytes');
   err(p.decodeDataRow(Buffer.from([...b.i16(-1)])), 'invalid-count');
   err(p.decodeDataRow(Buffer.from([1])), 'short-message');
+  const scan = new Int32Array(p.DATA_ROW_SCAN_SIZE);
+  err(p.scanDataRow(Buffer.from([...b.i16(1), ...b.i32(-2)]), scan) as p.ProtocolError, 'invalid-value');
+  err(p.scanDataRow(Buffer.from([...b.i16(2), ...b.i32(1), 0x31]), scan) as p.ProtocolError, 'short-message');
+  err(p.scanDataRow(Buffer.from([...b.i16(1), ...b.i32(-1), 0]), scan) as p.ProtocolError, 'trailing-bytes');
+  err(p.scanDataRow(Buffer.from([...b.i16(3), ...b.i32(-1), ...b.i32(-1), ...b.i32(-1)]), new Int32Array(4)) as p.ProtocolError, 'invalid-count');
   err(p.decodeFunctionCall(Buffer.from([...b.i32(1), ...b.i16(0), ...b.i16(1), ...b.i32(-7), ...b.i16(0)])), 'invalid-value');
   err(p.decodeFunctionCallResponse(Buffer.from(b.i32(-2))), 'invalid-value');
   err(p.decodeSASLInitialResponse(Buffer.from([...b.cstr('SCRAM-SHA-256'), ...b.i32(-2)])), 'invalid-value');
@@ -167,6 +172,10 @@ const decoders: [string, (body: Buffer) => unknown][] = [
   ['parameterDescription', p.decodeParameterDescription],
   ['rowDescription', p.decodeRowDescription],
   ['dataRow', p.decodeDataRow],
+  ['scanDataRow', (x: Buffer) => {
+    const r = p.scanDataRow(x, new Int32Array(p.DATA_ROW_SCAN_SIZE));
+    return typeof r === 'number' ? { kind: 'count' } : r;
+  }],
   ['commandComplete', p.decodeCommandComplete],
   ['copyIn', p.decodeCopyInResponse],
   ['copyFail', p.decodeCopyFail],
