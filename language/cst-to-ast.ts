@@ -4,7 +4,7 @@
 // is left, so a half-parsed rule can never mean more than was written (a rule whose resource
 // list failed must not become "every resource"); the parser has already reported the error.
 
-import type { CstElement, CstNode, IToken } from 'chevrotain';
+import { tokenMatcher, type CstElement, type CstNode, type IToken } from 'chevrotain';
 import type * as A from './ast.ts';
 import { diagnostic, type Diagnostic, type Span } from './diagnostic.ts';
 import { decodeString, durationValue, integerValue, timeValue, tokenEnd } from './lexer.ts';
@@ -178,6 +178,19 @@ class Builder {
     this.spans = new Spans(clean);
   }
 
+  /** An identifier in a name position; a reserved word the grammar let through is PAM0010. */
+  private name(t: IToken | undefined, what: string): A.Ident {
+    const id = ident(t);
+    if (t !== undefined && tokenMatcher(t, T.Reserved)) {
+      this.diagnostics.push(
+        diagnostic('PAM0010', 'error', this.path, id.span, `\`${t.image}\` is a reserved word`, {
+          help: `expected ${what} here; a reserved word cannot be one`,
+        }),
+      );
+    }
+    return id;
+  }
+
   /** Whether an error was met in [start, end). */
   private errorIn(start: number, end: number): boolean {
     const offs = this.errorOffsets;
@@ -278,8 +291,8 @@ class Builder {
 
   private target(n: CstNode): A.TargetDecl {
     need(tok(n, 'Kw_target'));
-    const name = ident(tok(n, 'name'));
-    const targetKind = ident(tok(n, 'targetKind'));
+    const name = this.name(tok(n, 'name'), 'a target name');
+    const targetKind = this.name(tok(n, 'targetKind'), 'a target kind');
     this.header(n, tok(n, 'LCurly'));
     const settings: A.TargetSetting[] = [];
     for (const s of nodes(n, 'targetSetting')) {
@@ -355,7 +368,7 @@ class Builder {
   // --- sets
 
   private set(n: CstNode): A.SetDecl {
-    const name = ident(tok(n, 'Ident'));
+    const name = this.name(tok(n, 'name'), 'a set name');
     return { kind: 'Set', name, members: nodes(n, 'resource').map((r) => this.resource(r)), span: this.span(n) };
   }
 
@@ -375,12 +388,12 @@ class Builder {
 
   private on(n: CstNode): A.OnBlock {
     need(tok(n, 'Kw_on'));
-    const targetTokens = elements(n, 'Ident');
+    const targetTokens = elements(n, 'target');
     const commas = elements(n, 'Comma');
     // every target must be there: a block whose target list broke is dropped with its rules
     if (targetTokens.length === 0 || commas.length !== targetTokens.length - 1) throw new Missing();
     if (!targetTokens.every((t) => isToken(t) && realToken(t)) || !commas.every((t) => isToken(t) && realToken(t))) throw new Missing();
-    const targets = (targetTokens as IToken[]).map((t) => ident(t));
+    const targets = (targetTokens as IToken[]).map((t) => this.name(t, 'a target name'));
     this.header(n, tok(n, 'LCurly'));
     const ruleNodes = [...nodes(n, 'accessRule'), ...nodes(n, 'maskRule'), ...nodes(n, 'limitRule')];
     const starts = new Map(ruleNodes.map((r) => [r, this.spans.of(r)?.start ?? Infinity]));
@@ -402,7 +415,7 @@ class Builder {
   private access(n: CstNode): A.AccessRule {
     const effectToken = need(tok(n, 'Kw_allow') ?? tok(n, 'Kw_deny') ?? tok(n, 'Kw_approve'));
     const effect = effectToken.image as A.Effect;
-    const actions = toks(n, 'action').map((t) => ident(t));
+    const actions = toks(n, 'action').map((t) => this.name(t, 'an action'));
     need(actions[0]);
     const resources = nodes(n, 'resource').map((r) => this.resource(r));
     if (tok(n, 'Kw_on') !== undefined && resources.length === 0) throw new Missing();

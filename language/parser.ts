@@ -68,6 +68,9 @@ const messageProvider: IParserErrorMessageProvider = {
 // ---------------------------------------------------------------------------------------------
 // The grammar
 
+/** after `allow`, these start the rest of the rule: a missing action, not a misused word */
+const clauseWords = [T.On, T.When, T.By];
+
 const topLevelWords = [T.Policy, T.Identity, T.Target, T.SetKw, T.Group];
 
 const targetSettingWords = [T.Host, T.Port, T.Database, T.Server, T.Listen, T.Login, T.Tls, T.Upstream, T.Embedded, T.SearchPath, T.Masking];
@@ -79,6 +82,26 @@ class PamParser extends CstParser {
    */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   private readonly cache: any[] = [];
+
+  /** the text being parsed, for the same-line test of `reservedName` */
+  text = '';
+
+  /**
+   * A reserved word where a name belongs, on the same line as what precedes it (`target on:`,
+   * `allow limit on t`): the grammar reads it as the name, the tree builder reports PAM0010, and
+   * one mistake gives one error instead of a cascade. Words in `except` are never read so.
+   */
+  private reservedName(except: readonly TokenType[] = []): boolean {
+    const t = this.LA(1);
+    if (!tokenMatcher(t, T.Reserved) || except.includes(t.tokenType)) return false;
+    const prev = this.LA(0);
+    if (prev === undefined || !Number.isFinite(prev.startOffset) || !Number.isFinite(t.startOffset)) return false;
+    for (let i = prev.startOffset + prev.image.length; i < t.startOffset; i++) {
+      const c = this.text.charCodeAt(i);
+      if (c === 10 || c === 13) return false;
+    }
+    return true;
+  }
 
   constructor() {
     super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3, errorMessageProvider: messageProvider, nodeLocationTracking: 'onlyOffset' });
@@ -176,9 +199,15 @@ class PamParser extends CstParser {
 
   targetDecl = this.RULE('targetDecl', () => {
     this.CONSUME(T.Target);
-    this.CONSUME1(T.Ident, { LABEL: 'name' });
+    this.OR((this.cache[24] ??= [
+      { ALT: () => this.CONSUME1(T.Ident, { LABEL: 'name' }) },
+      { GATE: () => this.reservedName(), ALT: () => this.CONSUME1(T.Reserved, { LABEL: 'name' }) },
+    ]));
     this.CONSUME(T.Colon);
-    this.CONSUME2(T.Ident, { LABEL: 'targetKind' });
+    this.OR1((this.cache[25] ??= [
+      { ALT: () => this.CONSUME2(T.Ident, { LABEL: 'targetKind' }) },
+      { GATE: () => this.reservedName(), ALT: () => this.CONSUME2(T.Reserved, { LABEL: 'targetKind' }) },
+    ]));
     this.CONSUME(T.LCurly);
     this.MANY(() => this.SUBRULE(this.targetSetting));
     this.CONSUME(T.RCurly);
@@ -358,7 +387,10 @@ class PamParser extends CstParser {
 
   setDecl = this.RULE('setDecl', () => {
     this.CONSUME(T.SetKw);
-    this.CONSUME(T.Ident);
+    this.OR((this.cache[26] ??= [
+      { ALT: () => this.CONSUME(T.Ident, { LABEL: 'name' }) },
+      { GATE: () => this.reservedName(), ALT: () => this.CONSUME(T.Reserved, { LABEL: 'name' }) },
+    ]));
     this.CONSUME(T.Equals);
     this.CONSUME(T.LBracket);
     this.OPTION(() => {
@@ -384,14 +416,20 @@ class PamParser extends CstParser {
 
   onBlock = this.RULE('onBlock', () => {
     this.CONSUME(T.On);
-    this.CONSUME(T.Ident);
+    this.OR((this.cache[27] ??= [
+      { ALT: () => this.CONSUME(T.Ident, { LABEL: 'target' }) },
+      { GATE: () => this.reservedName(), ALT: () => this.CONSUME(T.Reserved, { LABEL: 'target' }) },
+    ]));
     this.MANY(() => {
       this.CONSUME(T.Comma);
-      this.CONSUME1(T.Ident);
+      this.OR1((this.cache[28] ??= [
+        { ALT: () => this.CONSUME1(T.Ident, { LABEL: 'target' }) },
+        { GATE: () => this.reservedName(), ALT: () => this.CONSUME1(T.Reserved, { LABEL: 'target' }) },
+      ]));
     });
     this.CONSUME(T.LCurly);
     this.MANY1(() =>
-      this.OR((this.cache[8] ??= [
+      this.OR2((this.cache[8] ??= [
         { ALT: () => this.SUBRULE(this.accessRule) },
         { ALT: () => this.SUBRULE(this.maskRule) },
         { ALT: () => this.SUBRULE(this.limitRule) },
@@ -406,10 +444,16 @@ class PamParser extends CstParser {
       { ALT: () => this.CONSUME(T.Deny) },
       { ALT: () => this.CONSUME(T.Approve) },
     ]));
-    this.CONSUME(T.Ident, { LABEL: 'action' });
+    this.OR1((this.cache[29] ??= [
+      { ALT: () => this.CONSUME(T.Ident, { LABEL: 'action' }) },
+      { GATE: () => this.reservedName(clauseWords), ALT: () => this.CONSUME(T.Reserved, { LABEL: 'action' }) },
+    ]));
     this.MANY(() => {
       this.CONSUME(T.Comma);
-      this.CONSUME1(T.Ident, { LABEL: 'action' });
+      this.OR2((this.cache[30] ??= [
+        { ALT: () => this.CONSUME1(T.Ident, { LABEL: 'action' }) },
+        { GATE: () => this.reservedName(clauseWords), ALT: () => this.CONSUME1(T.Reserved, { LABEL: 'action' }) },
+      ]));
     });
     // resources: after the actions, anything that can start a resource starts them, except
     // that without `on` a word that starts a top-level item does not (so a missing `}` before
@@ -655,9 +699,10 @@ export interface ParseOutput {
   errorOffsets: number[];
 }
 
-function runParser(tokens: IToken[], budget: number): { cst: CstNode | undefined; errors: IRecognitionException[]; stoppedAt?: IToken } {
+function runParser(tokens: IToken[], text: string, budget: number): { cst: CstNode | undefined; errors: IRecognitionException[]; stoppedAt?: IToken } {
   const p = parser();
   errorBudget = budget;
+  p.text = text;
   p.input = tokens;
   try {
     const cst = p.file();
@@ -667,12 +712,13 @@ function runParser(tokens: IToken[], budget: number): { cst: CstNode | undefined
     throw e;
   } finally {
     errorBudget = Infinity;
+    p.text = '';
   }
 }
 
 /** Parses tokens into a CST and reports syntax errors. Never throws on user input. */
 export function parseTokens(tokens: IToken[], text: string, path: string): ParseOutput {
-  let { cst, errors, stoppedAt } = runParser(tokens, MAX_ERRORS);
+  let { cst, errors, stoppedAt } = runParser(tokens, text, MAX_ERRORS);
   let stopped = false;
   if (stoppedAt !== undefined) {
     // Too many errors: parse again the tokens before the one that broke the limit, so the
@@ -680,7 +726,7 @@ export function parseTokens(tokens: IToken[], text: string, path: string): Parse
     stopped = true;
     let cut = stoppedAt.tokenType === EOF ? tokens.length : tokens.indexOf(stoppedAt);
     if (cut < 0) cut = lowerBound(tokens, stoppedAt.startOffset);
-    const again = runParser(tokens.slice(0, cut), MAX_ERRORS + 1);
+    const again = runParser(tokens.slice(0, cut), text, MAX_ERRORS + 1);
     cst = again.cst;
     errors = again.errors.length > 0 ? again.errors : errors;
   }
@@ -691,8 +737,9 @@ export function parseTokens(tokens: IToken[], text: string, path: string): Parse
   let lastIndex = -2;
   for (const e of errors) {
     const index = ctx.indexOf(e.token);
-    if (index <= lastIndex + 1) continue;
-    lastIndex = index;
+    const cascade = index <= lastIndex + 1;
+    lastIndex = Math.max(lastIndex, index);
+    if (cascade) continue;
     const d = ctx.convert(e);
     if (d !== undefined) diagnostics.push(d);
   }
@@ -864,7 +911,7 @@ class ErrorContext {
     const span = this.spanOf(token);
     const found = this.found(token);
     const rule = info.rule;
-    const expected = info.expected;
+    let expected = info.expected;
     const d = (code: string, message: string, extra: { help?: string; related?: Diagnostic['related'] } = {}) =>
       diagnostic(code, 'error', this.path, span, message, extra);
 
@@ -887,6 +934,7 @@ class ErrorContext {
     }
 
     const expectsIdent = expected.includes(T.Ident.name) || expected.includes(T.Word.name);
+    if (expectsIdent) expected = expected.filter((name) => name !== T.Reserved.name);
     const nouns = expected.map((name) => {
       if (rule === 'maskingOption' && name === T.Word.name) return 'a value such as `deny`';
       return (name === T.Ident.name || name === T.Word.name) && rule in IDENT_NOUN ? IDENT_NOUN[rule] : labelOf(name);
@@ -899,7 +947,7 @@ class ErrorContext {
     if (rule === 'path' || rule === 'resource') what = 'an identifier, a string or `*`';
 
     // A reserved word where a name belongs, on the same line as what precedes it.
-    if (expectsIdent && tokenMatcher(token, T.Reserved) && !this.startsLine(token)) {
+    if (expectsIdent && tokenMatcher(token, T.Reserved) && !clauseWords.includes(token.tokenType) && !this.startsLine(token)) {
       const quotable = rule === 'path' || rule === 'resource' || rule === 'maskRule' || rule === 'nameList';
       const help = quotable
         ? `quote it: \`"${token.image}"\``

@@ -134,14 +134,40 @@ test('an on block whose target list failed is dropped with its rules', () => {
   }
 });
 
-test('a token deleted by recovery does not make a node out of what was not written', () => {
-  // `on: postgres {}` must not become `on postgres {}`
-  const r = parsePolicy('target on: postgres {}', 't');
-  assert.equal(r.file.items, []);
+test('a token deleted or inserted by recovery does not make a node out of what was not written', () => {
+  // single-token deletion would read `set s = = [a]` as `set s = [a]`
+  const deleted = parsePolicy('set s = = [a]', 't');
+  assert.equal(deleted.file.items, []);
   assert.equal(
-    r.diagnostics.map((d) => d.code),
-    ['PAM0010'],
+    deleted.diagnostics.map((d) => d.code),
+    ['PAM0004'],
   );
+  // single-token insertion would read `target t postgres {}` as `target t: postgres {}`
+  const inserted = parsePolicy('target t postgres {}', 't');
+  assert.equal(inserted.file.items, []);
+  assert.equal(
+    inserted.diagnostics.map((d) => d.code),
+    ['PAM0004'],
+  );
+  const rule = parsePolicy('on s { allow read on a b. }', 't');
+  assert.equal((rule.file.items[0] as A.OnBlock).rules, []);
+});
+
+test('a reserved word used as a name on the same line is one error, and the rest goes on', () => {
+  const r = parsePolicy('target on: postgres { host "h" }\nset limit = [a]\non shop {\n  allow limit on public.x\n  deny drop\n}\n', 't');
+  assert.equal(
+    r.diagnostics.map((d) => [d.code, d.message]),
+    [
+      ['PAM0010', '`on` is a reserved word'],
+      ['PAM0010', '`limit` is a reserved word'],
+      ['PAM0010', '`limit` is a reserved word'],
+    ],
+  );
+  assert.equal(
+    r.file.items.map((i) => i.kind),
+    ['Target', 'Set', 'On'],
+  );
+  assert.is((r.file.items[2] as A.OnBlock).rules.length, 2);
 });
 
 test('a missing `}` keeps the rules before it and the items after it', () => {
