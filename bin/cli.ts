@@ -6,13 +6,14 @@ import { checkCommand } from './commands/check.ts';
 import { compileCommand } from './commands/compile.ts';
 import { fmtCommand } from './commands/fmt.ts';
 import { tokenCommand } from './commands/token.ts';
+import { evalCommand, explainCommand } from './commands/eval.ts';
 import { EXIT_USAGE, type CommandModule, UsageError } from './commands/common.ts';
 
 import { VERSION } from './version.ts';
 
 export { VERSION };
 
-const commands: CommandModule[] = [checkCommand, compileCommand, fmtCommand, tokenCommand];
+const commands: CommandModule[] = [checkCommand, compileCommand, fmtCommand, evalCommand, explainCommand, tokenCommand];
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
@@ -29,9 +30,9 @@ export async function main(argv: string[]): Promise<number> {
     .wrap(Math.min(100, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err) => {
-      usageFailed = true;
       if (err && !(err instanceof UsageError)) throw err;
-      process.stderr.write(`pamc: ${err?.message ?? msg}\nrun \`pamc --help\` for usage\n`);
+      if (!usageFailed) process.stderr.write(`pamc: ${err?.message ?? msg}\nrun \`pamc --help\` for usage\n`);
+      usageFailed = true;
     });
   for (const c of commands) {
     parser = parser.command(

@@ -43,6 +43,11 @@ export function printDiagnostics(out: CompileOutput, fileCount: number, format: 
   );
 }
 
+/** A repeatable option's values (yargs gives one value or an array). */
+export function listOf(value: unknown): string[] {
+  return (Array.isArray(value) ? value : value === undefined ? [] : [value]).map(String);
+}
+
 export function splitList(value: unknown): string[] {
   const items = Array.isArray(value) ? value : value === undefined ? [] : [value];
   return items.flatMap((v) => String(v).split(',')).map((s) => s.trim()).filter((s) => s.length > 0);

@@ -3,7 +3,7 @@
 
 import { importJWK, SignJWT, type JWK } from 'jose';
 import devKey from '../dev-key.json' with { type: 'json' };
-import { compilePaths, EXIT_OK, splitList, UsageError, type CommandModule } from './common.ts';
+import { compilePaths, EXIT_OK, listOf, splitList, UsageError, type CommandModule } from './common.ts';
 
 const DEFAULT_ISSUER = 'https://dev.pamc.local/';
 const DEFAULT_AUDIENCE = 'pamc';
@@ -22,12 +22,12 @@ export const tokenCommand: CommandModule = {
   builder: (y) =>
     y
       .option('dev', { type: 'boolean', demandOption: true, describe: 'required: says you know this token is for local use only' })
-      .option('groups', { type: 'string', array: true, default: [], describe: 'groups claim values (comma-separated or repeated)' })
+      .option('groups', { type: 'string', describe: 'groups claim values (comma-separated or repeated)' })
       .option('agent', { type: 'string', describe: 'the agent claim' })
       .option('sub', { type: 'string', default: 'dev-agent', describe: 'the subject' })
       .option('ttl', { type: 'string', default: '8h', describe: 'lifetime, e.g. 30m, 8h' })
       .option('policy', { type: 'string', describe: 'take issuer, audience and claim names from this policy' })
-      .option('claim', { type: 'string', array: true, default: [], describe: 'an extra claim, k=v (repeatable)' })
+      .option('claim', { type: 'string', describe: 'an extra claim, k=v (repeatable)' })
       .example('$0 token --dev --groups analysts --agent researcher', 'a token for the quickstart')
       .example('PGPASSWORD=$($0 token --dev --groups analysts) psql "host=127.0.0.1 port=6432 user=agent dbname=shop"', 'connect'),
   handler: async (args) => {
@@ -46,7 +46,7 @@ export const tokenCommand: CommandModule = {
     }
     const claims: Record<string, unknown> = { [groupsClaim]: splitList(args.groups) };
     if (typeof args.agent === 'string') claims[agentClaim] = args.agent;
-    for (const c of args.claim as string[]) {
+    for (const c of listOf(args.claim)) {
       const eq = c.indexOf('=');
       if (eq <= 0) throw new UsageError(`\`--claim ${c}\` is not k=v`);
       claims[c.slice(0, eq)] = c.slice(eq + 1);

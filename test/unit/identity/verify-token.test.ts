@@ -43,7 +43,7 @@ const verifier = await createTokenVerifier(identity(), dir);
 
 async function sign(
   claims: Record<string, unknown> = {},
-  opts: { key?: CryptoKey; kid?: string; iss?: string; aud?: string; exp?: number | null; nbf?: number } = {},
+  opts: { key?: Parameters<SignJWT['sign']>[0]; kid?: string; iss?: string; aud?: string; exp?: number | null; nbf?: number } = {},
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   let jwt = new SignJWT({ groups: ['analysts'], agent: 'researcher', ...claims })
