@@ -234,6 +234,8 @@ test('lexical errors inside a rule drop the rule (it is not what was written)', 
 
 test('the parser instance is reused: a bad parse does not affect the next one', () => {
   parsePolicy('on shop { allow', 't');
+  // and after a parse stopped at the error limit
+  assert.is(parsePolicy('on a { allow }\n'.repeat(500), 't').diagnostics.at(-1)?.code, 'PAM0008');
   const r = parsePolicy('on shop { allow read }', 't');
   assert.equal(r.diagnostics, []);
   assert.is((r.file.items[0] as A.OnBlock).rules.length, 1);
