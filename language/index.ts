@@ -31,7 +31,7 @@ function capDiagnostics(all: Diagnostic[], path: string, stopped: boolean, end: 
   if (sorted.length <= MAX_ERRORS && !stopped) return sorted;
   const kept = sorted.slice(0, MAX_ERRORS);
   const last = kept[kept.length - 1];
-  const at = stopped || last === undefined ? end : last.span.end;
+  const at = last === undefined ? end : last.span.end;
   kept.push(
     diagnostic('PAM0008', 'error', path, { start: at, end: at }, `too many errors, stopped after ${MAX_ERRORS}`, {
       help: 'fix the errors above and check again',
