@@ -36,7 +36,6 @@ on shop {
 
 group "g" {
   on shop {
-    ⟦alow⟧ read
     mask customers.email with email
   }
 }
@@ -47,7 +46,6 @@ group "g" {
       ['PAM0004', r.spans[0]],
       ['PAM0004', r.spans[1]],
       ['PAM0004', r.spans[2]],
-      ['PAM0004', r.spans[3]],
     ],
   );
   assert.equal(
@@ -74,6 +72,18 @@ group "g" {
   const group = r.file.items[5] as A.GroupBlock;
   assert.equal(
     group.blocks[0].rules.map((x) => x.kind),
+    ['Mask'],
+  );
+});
+
+test('a fourth mistake inside a group is reported too, and the rule after it kept', () => {
+  const r = parseMarked('group "g" {\n  on shop {\n    ⟦alow⟧ read\n    mask customers.email with email\n  }\n}\n');
+  assert.equal(
+    r.diagnostics.map((d) => [d.code, d.span]),
+    [['PAM0004', r.spans[0]]],
+  );
+  assert.equal(
+    (r.file.items[0] as A.GroupBlock).blocks[0].rules.map((x) => x.kind),
     ['Mask'],
   );
 });
