@@ -511,12 +511,12 @@ class Builder {
     return a;
   }
 
-  /** The AST has room for one of each approval option: a repeated one is an error (PAM0011). */
+  /** The AST has room for one of each approval option: a repeated one is an error (PAM0012). */
   private once(n: CstNode, keyword: string, word: string): void {
     const k = toks(n, keyword);
     if (k.length > 1) {
       this.diagnostics.push(
-        diagnostic('PAM0011', 'error', this.path, tspan(k[1]), `\`${word}\` is given more than once`, {
+        diagnostic('PAM0012', 'error', this.path, tspan(k[1]), `\`${word}\` is given more than once`, {
           help: `write \`${word}\` once`,
           related: [{ file: this.path, span: tspan(k[0]), message: 'first given here' }],
         }),

@@ -117,7 +117,7 @@ export async function readSource(path: string): Promise<DecodedSource> {
     return {
       text: '',
       ok: false,
-      diagnostics: [diagnostic('PAM0012', 'error', path, { start: 0, end: 0 }, `cannot read the file (${code.toLowerCase()})`)],
+      diagnostics: [diagnostic('PAM0011', 'error', path, { start: 0, end: 0 }, `cannot read the file (${code.toLowerCase()})`)],
     };
   }
 }

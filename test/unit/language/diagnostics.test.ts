@@ -208,18 +208,18 @@ test('a quoted reserved word is fine', () => {
   assert.equal(parsePolicy('on shop { allow read on public."limit", "with" }', 't').diagnostics, []);
 });
 
-// --- PAM0011 repeated approval options
+// --- PAM0012 repeated approval options
 
-test('PAM0011 an approval option given twice', () => {
+test('PAM0012 an approval option given twice', () => {
   const { text, spans } = unmark('on shop { approve x by "a" ⟦within⟧ 1m ⟦within⟧ 2m }');
   const d = parsePolicy(text, 't').diagnostics;
   assert.equal(
     d.map((x) => [x.code, x.message, x.span, x.related?.[0]?.span]),
-    [['PAM0011', '`within` is given more than once', spans[1], spans[0]]],
+    [['PAM0012', '`within` is given more than once', spans[1], spans[0]]],
   );
-  only('on shop { approve x by "a" quorum 1 ⟦quorum⟧ 2 }', 'PAM0011');
-  only('on shop { approve x by "a" mode hold ⟦mode⟧ retry }', 'PAM0011');
-  only('on shop { approve x by "a" uses 1 ⟦uses⟧ 2 }', 'PAM0011');
+  only('on shop { approve x by "a" quorum 1 ⟦quorum⟧ 2 }', 'PAM0012');
+  only('on shop { approve x by "a" mode hold ⟦mode⟧ retry }', 'PAM0012');
+  only('on shop { approve x by "a" uses 1 ⟦uses⟧ 2 }', 'PAM0012');
 });
 
 // --- lexical codes through parsePolicy

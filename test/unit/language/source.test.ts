@@ -66,7 +66,7 @@ test('readSource refuses a large file without reading it, and reads a small one'
     assert.is(s.text, 'policy "x"\n');
     const missing = await readSource(join(dir, 'nope.pam'));
     assert.not.ok(missing.ok);
-    assert.is(missing.diagnostics[0].code, 'PAM0012');
+    assert.is(missing.diagnostics[0].code, 'PAM0011');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
