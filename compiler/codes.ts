@@ -13,6 +13,8 @@ export const DIAGNOSTIC_CODES: Record<string, string> = {
   PAM0009: 'malformed literal',
   PAM0010: 'reserved word used as a name',
   PAM0011: 'file cannot be read',
+  PAM0012: 'approval option given twice',
+  PAM0013: 'internal parser error',
   PAM1001: 'missing policy header',
   PAM1002: 'duplicate policy header',
   PAM1003: 'missing identity block',

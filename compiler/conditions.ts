@@ -62,6 +62,12 @@ export function lowerCondition(ctx: CompileContext, file: string, c: Condition):
       return { kind: 'property', property: name as (typeof PROPERTIES)[number], negated: c.negated };
     }
     case 'During': {
+      if (!c.days && !c.from) {
+        ctx.error('PAM2012', file, c.span, '`during` names no days and no time window', {
+          help: 'write e.g. `during mon-fri 09:00-17:00 tz "Europe/Berlin"`',
+        });
+        return null;
+      }
       const days = lowerDays(ctx, file, c.days);
       const tz = c.tz?.value ?? 'UTC';
       if (c.tz && !isTimeZone(tz)) {
