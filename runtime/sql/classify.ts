@@ -29,6 +29,29 @@ interface StatementInfo {
 }
 
 /** A classified statement whose fingerprint is computed when first read. */
+class Statement implements ClassifiedStatement {
+  #fingerprint: string | undefined;
+  constructor(
+    public text: string,
+    public location: number,
+    public length: number,
+    public nodeType: string,
+    public facts: Fact[],
+    public limited: boolean,
+    public effects: SessionEffect[],
+  ) {}
+
+  get fingerprint(): string {
+    if (this.#fingerprint === undefined) this.#fingerprint = this.nodeType === 'ParseError' ? '' : fingerprintSql(this.text);
+    return this.#fingerprint;
+  }
+
+  toJSON(): ClassifiedStatement {
+    const { text, location, length, nodeType, facts, limited, fingerprint, effects } = this;
+    return { text, location, length, nodeType, facts, limited, fingerprint, effects };
+  }
+}
+
 function makeStatement(
   info: StatementInfo,
   nodeType: string,
@@ -36,32 +59,22 @@ function makeStatement(
   effects: SessionEffect[],
   limited: boolean,
 ): ClassifiedStatement {
-  let fingerprint: string | undefined;
-  return {
-    text: info.text,
-    location: info.location,
-    length: info.length,
-    nodeType,
-    facts,
-    limited,
-    get fingerprint(): string {
-      if (fingerprint === undefined) fingerprint = nodeType === 'ParseError' ? '' : fingerprintSql(info.text);
-      return fingerprint;
-    },
-    effects,
-  };
+  return new Statement(info.text, info.location, info.length, nodeType, facts, limited, effects);
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13);
 }
 
 /** Trims whitespace and a final semicolon; returns the trimmed range of text[start, end). */
 function trimStatement(text: string, start: number, end: number): [number, number] {
   let s = start;
   let e = end;
-  const space = (c: number): boolean => c === 32 || (c >= 9 && c <= 13);
-  while (s < e && space(text.charCodeAt(s))) s++;
-  while (e > s && space(text.charCodeAt(e - 1))) e--;
+  while (s < e && isSpace(text.charCodeAt(s))) s++;
+  while (e > s && isSpace(text.charCodeAt(e - 1))) e--;
   if (e > s && text.charCodeAt(e - 1) === 59) {
     e--;
-    while (e > s && space(text.charCodeAt(e - 1))) e--;
+    while (e > s && isSpace(text.charCodeAt(e - 1))) e--;
   }
   return [s, e];
 }
@@ -75,13 +88,7 @@ function offsetMapper(text: string): (byteOffset: number) => number {
 
 function errorClassification(sql: string, message: string, position: number): Classification {
   const [s, e] = trimStatement(sql, 0, sql.length);
-  const statement = makeStatement(
-    { text: sql.slice(s, e), location: s, length: e - s },
-    'ParseError',
-    [{ action: FORBIDDEN, resource: '', detail: message }],
-    [],
-    false,
-  );
+  const statement = new Statement(sql.slice(s, e), s, e - s, 'ParseError', [{ action: FORBIDDEN, resource: '', detail: message }], false, []);
   return { statements: [statement], error: { message, position } };
 }
 
@@ -93,23 +100,24 @@ interface Run {
   nesting: number;
 }
 
+/** Classifies SQL found inside a statement (function bodies, query strings); no session state. */
+function classifyNested(text: string, ctx: ClassifyContext, nesting: number): ClassifiedStatement[] {
+  if (nesting >= MAX_NESTED_TEXT) return errorClassification(text, 'SQL nested in strings too deeply', 0).statements;
+  return classifyRun(text, {
+    ctx: { searchPath: ctx.searchPath },
+    prepared: new Map(),
+    preparedCleared: true,
+    usedSessionPrepared: false,
+    nesting: nesting + 1,
+  }).statements;
+}
+
 function classifyRun(sql: string, run: Run): Classification {
   const parsed = parseSql(sql);
   if (parsed.error !== undefined) return errorClassification(sql, parsed.error.message, parsed.error.position);
   const stmts = parsed.tree.stmts ?? [];
   const toOffset = offsetMapper(sql);
   const statements: ClassifiedStatement[] = [];
-  const classifyText = (text: string, ctx: ClassifyContext): ClassifiedStatement[] => {
-    if (run.nesting >= MAX_NESTED_TEXT) return errorClassification(text, 'SQL nested in strings too deeply', 0).statements;
-    const nested = classifyRun(text, {
-      ctx: { searchPath: ctx.searchPath },
-      prepared: new Map(),
-      preparedCleared: true,
-      usedSessionPrepared: false,
-      nesting: run.nesting + 1,
-    });
-    return nested.statements;
-  };
   for (const raw of stmts) {
     const start = toOffset(raw.stmt_location ?? 0);
     const end = raw.stmt_len !== undefined && raw.stmt_len > 0 ? toOffset((raw.stmt_location ?? 0) + raw.stmt_len) : sql.length;
@@ -132,7 +140,8 @@ function classifyRun(sql: string, run: Run): Classification {
       executedLimited: null,
       creationSchema: null,
       tooDeep: false,
-      classifyText,
+      classifyText: classifyNested,
+      nesting: run.nesting,
       statement: info,
       makeStatement,
     };
@@ -154,7 +163,7 @@ function classifyRun(sql: string, run: Run): Classification {
     run.preparedCleared = w.preparedCleared;
     run.usedSessionPrepared ||= w.usedSessionPrepared;
     const limited = w.executedLimited ?? (body !== undefined && statementLimited(nodeType, body));
-    statements.push(makeStatement(info, nodeType, w.facts, w.effects, limited));
+    statements.push(new Statement(info.text, info.location, info.length, nodeType, w.facts, limited, w.effects));
   }
   return { statements };
 }

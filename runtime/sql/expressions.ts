@@ -94,6 +94,8 @@ export function operatorFacts(w: Walker, name: unknown): void {
     return;
   }
   const op = parts[parts.length - 1]!;
+  // the common case: an unqualified built-in operator, pg_catalog searched first
+  if (parts.length === 1 && PG_CATALOG_OPERATORS.has(op) && !w.ctx.searchPath.includes('pg_catalog')) return;
   const keys = operatorCandidates(parts.length === 2 ? parts[0] : undefined, op, w.ctx);
   if (keys.length === 0) forbid(w, `operator ${op} resolves to no schema: the search path is empty`);
   const builtin = `pg_catalog.${quoteIdent(op)}`;
@@ -140,7 +142,7 @@ export function parseRelationName(text: string): { schema: string | undefined; n
 /** Adds the facts of SQL given as a string literal (query_to_xml, ts_stat, ...). */
 function nestedSqlFacts(w: Walker, sql: string): void {
   const { searchPath } = w.ctx;
-  for (const st of w.classifyText(sql, { searchPath })) for (const f of st.facts) addFact(w, f);
+  for (const st of w.classifyText(sql, { searchPath }, w.nesting)) for (const f of st.facts) addFact(w, f);
 }
 
 /** What the special built-ins do beyond their call fact. */
@@ -220,7 +222,10 @@ function specialCall(w: Walker, key: string, args: unknown): void {
 
 export const FuncCall: Handler = (w, body, type) => {
   const args = body.args;
-  const argc = Array.isArray(args) ? args.length : 0;
+  // an ordered-set aggregate's ORDER BY items are arguments too: percentile_cont(0.5) WITHIN GROUP (ORDER BY x)
+  const argc =
+    (Array.isArray(args) ? args.length : 0) +
+    (body.agg_within_group === true && Array.isArray(body.agg_order) ? body.agg_order.length : 0);
   const keys = callFacts(w, body.funcname, argc);
   for (const k of keys) if (DANGEROUS_FUNCTIONS.has(k)) specialCall(w, k, args);
   walkFields(w, type, body, FUNCNAME);

@@ -62,12 +62,12 @@ export const FORBIDDEN_NODES: readonly string[] = [
   'InlineCodeBlock', 'CallContext', 'ScanToken', 'SummaryResult', 'Table', 'Function', 'FilterColumn',
 ];
 
-function build(): Record<string, Handler> {
-  const table: Record<string, Handler> = Object.create(null) as Record<string, Handler>;
-  for (const t of GENERIC_NODES) table[t] = generic;
-  for (const t of FORBIDDEN_NODES) table[t] = forbidden;
-  for (const [t, h] of Object.entries(SPECIAL_HANDLERS)) table[t] = h;
+function build(): Map<string, Handler> {
+  const table = new Map<string, Handler>();
+  for (const t of GENERIC_NODES) table.set(t, generic);
+  for (const t of FORBIDDEN_NODES) table.set(t, forbidden);
+  for (const [t, h] of Object.entries(SPECIAL_HANDLERS)) table.set(t, h);
   return table;
 }
 
-export const HANDLERS: Readonly<Record<string, Handler>> = build();
+export const HANDLERS: ReadonlyMap<string, Handler> = build();

@@ -23,11 +23,22 @@ import {
   PG_CATALOG_RELATIONS,
 } from './catalog.ts';
 
-const BARE = /^[a-z_][a-z0-9_$]*$/;
+/** Whether a name matches [a-z_][a-z0-9_$]* (written bare). */
+function isBare(name: string): boolean {
+  const n = name.length;
+  if (n === 0) return false;
+  const c0 = name.charCodeAt(0);
+  if (!((c0 >= 97 && c0 <= 122) || c0 === 95)) return false;
+  for (let i = 1; i < n; i++) {
+    const c = name.charCodeAt(i);
+    if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 || c === 36)) return false;
+  }
+  return true;
+}
 
 /** An identifier as PostgreSQL's quote_ident writes it (keywords aside). */
 export function quoteIdent(name: string): string {
-  return BARE.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
+  return isBare(name) ? name : `"${name.replace(/"/g, '""')}"`;
 }
 
 /** `schema.name`, each part quoted. */

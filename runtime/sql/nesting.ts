@@ -31,18 +31,42 @@ function isOpChar(c: number): boolean {
   );
 }
 
-const CHAIN_WORDS = new Set([
-  'not', 'is', 'isnull', 'notnull', 'collate', 'like', 'ilike', 'similar', 'between', 'in', 'at', 'overlaps',
-  'escape', 'operator',
-]);
-const RESET_WORDS = new Set([
-  'and', 'or', 'when', 'then', 'else', 'select', 'from', 'where', 'set', 'values', 'returning', 'having', 'by',
-  'on', 'using', 'limit', 'offset', 'into',
-]);
-const SETOP_WORDS = new Set(['union', 'intersect', 'except']);
+const CHAIN = 1;
+const RESET = 2;
+const SETOP = 3;
+const JOIN = 4;
+const CASE_WORD = 5;
+const END_WORD = 6;
+
+const WORDS: Record<string, number> = {
+  not: CHAIN, is: CHAIN, isnull: CHAIN, notnull: CHAIN, collate: CHAIN, like: CHAIN, ilike: CHAIN,
+  similar: CHAIN, between: CHAIN, in: CHAIN, at: CHAIN, overlaps: CHAIN, escape: CHAIN, operator: CHAIN,
+  and: RESET, or: RESET, when: RESET, then: RESET, else: RESET, select: RESET, from: RESET, where: RESET,
+  set: RESET, values: RESET, returning: RESET, having: RESET, by: RESET, on: RESET, using: RESET,
+  limit: RESET, offset: RESET, into: RESET,
+  union: SETOP, intersect: SETOP, except: SETOP,
+  join: JOIN,
+  case: CASE_WORD,
+  end: END_WORD,
+};
+
+/** Keyword class of text[start, end) (ASCII, case-insensitive), 0 for other words. */
+function wordClass(text: string, start: number, end: number): number {
+  const len = end - start;
+  if (len < 2 || len > 9) return 0;
+  let w = '';
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 65 && c <= 90) w += String.fromCharCode(c + 32);
+    else if (c >= 97 && c <= 122) w += text[i];
+    else return 0;
+  }
+  return WORDS[w] ?? 0;
+}
 
 /**
  * Estimated tree depth of `text`, or a number above `limit` as soon as the estimate exceeds it.
+ * The estimate grows by at most one per character, so it never exceeds the text's length.
  */
 export function estimateNesting(text: string, limit: number): number {
   const n = text.length;
@@ -163,15 +187,25 @@ export function estimateNesting(text: string, limit: number): number {
       const start = i;
       i++;
       while (i < n && isIdentChar(text.charCodeAt(i))) i++;
-      const len = i - start;
-      if (len >= 2 && len <= 9) {
-        const w = text.slice(start, i).toLowerCase();
-        if (CHAIN_WORDS.has(w)) chain++;
-        else if (RESET_WORDS.has(w)) chain = 0;
-        else if (SETOP_WORDS.has(w)) setops++;
-        else if (w === 'join') joins++;
-        else if (w === 'case') open(CASE);
-        else if (w === 'end' && kind === CASE) close();
+      switch (wordClass(text, start, i)) {
+        case CHAIN:
+          chain++;
+          break;
+        case RESET:
+          chain = 0;
+          break;
+        case SETOP:
+          setops++;
+          break;
+        case JOIN:
+          joins++;
+          break;
+        case CASE_WORD:
+          open(CASE);
+          break;
+        case END_WORD:
+          if (kind === CASE) close();
+          break;
       }
     } else i++;
     const d = base + chain + setops + joins;

@@ -92,6 +92,14 @@ export interface ParseError {
 export type ParseOutcome = { tree: ParseResult; error?: undefined } | { tree?: undefined; error: ParseError };
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Reads a NUL-terminated UTF-8 string out of WASM memory. */
+function readString(m: PgQueryWasm, ptr: number): string {
+  const heap = m.HEAPU8;
+  const end = heap.indexOf(0, ptr);
+  return decoder.decode(heap.subarray(ptr, end < 0 ? heap.length : end));
+}
 
 /** Copies the text into WASM memory, NUL-terminated. */
 function writeString(m: PgQueryWasm, text: string): number {
@@ -121,7 +129,7 @@ export function refuseText(text: string): string | null {
     return `statement text exceeds ${MAX_SQL_BYTES} bytes`;
   if (text.indexOf('\u0000') !== -1) return 'statement text contains a NUL character';
   if (!(text as unknown as { isWellFormed(): boolean }).isWellFormed()) return 'statement text is not well-formed Unicode';
-  if (estimateNesting(text, MAX_NESTING) > MAX_NESTING) return `statement nests deeper than ${MAX_NESTING} levels`;
+  if (text.length > MAX_NESTING && estimateNesting(text, MAX_NESTING) > MAX_NESTING) return `statement nests deeper than ${MAX_NESTING} levels`;
   return null;
 }
 
@@ -141,13 +149,13 @@ export function parseSql(text: string): ParseOutcome {
     const errorPtr = m.getValue(resultPtr + 8, 'i32');
     if (errorPtr !== 0) {
       const messagePtr = m.getValue(errorPtr, 'i32');
-      const message = messagePtr !== 0 ? m.UTF8ToString(messagePtr) : 'syntax error';
+      const message = messagePtr !== 0 ? readString(m, messagePtr) : 'syntax error';
       const cursor = m.getValue(errorPtr + 16, 'i32');
       const position = cursor > 0 ? codePointOffset(text, cursor - 1) : 0;
       return { error: { message, position } };
     }
     if (treePtr === 0) throw new Error('no parse tree');
-    return { tree: JSON.parse(m.UTF8ToString(treePtr)) as ParseResult };
+    return { tree: JSON.parse(readString(m, treePtr)) as ParseResult };
   } catch (e) {
     // A trap or stack overflow inside the module: the instance can no longer be trusted.
     queryPtr = 0;
@@ -172,7 +180,7 @@ export function fingerprintSql(text: string): string {
   try {
     queryPtr = writeString(m, text);
     resultPtr = m._wasm_fingerprint(queryPtr);
-    const result = m.UTF8ToString(resultPtr);
+    const result = readString(m, resultPtr);
     return FINGERPRINT.test(result) ? result : '';
   } catch {
     queryPtr = 0;

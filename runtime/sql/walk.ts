@@ -20,7 +20,7 @@ export type Handler = (w: Walker, body: Obj, type: string) => void;
 
 export interface Walker {
   ctx: ClassifyContext;
-  handlers: Readonly<Record<string, Handler>>;
+  handlers: ReadonlyMap<string, Handler>;
   facts: Fact[];
   effects: SessionEffect[];
   depth: number;
@@ -41,8 +41,10 @@ export interface Walker {
   creationSchema: string | null;
   /** the walker gave up (too deep); set once */
   tooDeep: boolean;
-  /** classify nested SQL text (function bodies, query strings) in this walker's context */
-  classifyText: (sql: string, ctx: ClassifyContext) => ClassifiedStatement[];
+  /** classifies nested SQL text (function bodies, query strings): (text, context, w.nesting) */
+  classifyText: (sql: string, ctx: ClassifyContext, nesting: number) => ClassifiedStatement[];
+  /** how deeply this text is nested in string literals of an outer statement */
+  nesting: number;
   /** the top-level statement being classified */
   statement: { text: string; location: number; length: number };
   /** makes a ClassifiedStatement (lazy fingerprint) */
@@ -121,7 +123,7 @@ export function walkTyped(w: Walker, type: string, body: Obj): void {
     }
     return;
   }
-  const h = w.handlers[type];
+  const h = w.handlers.get(type);
   if (h === undefined) {
     forbid(w, `unknown node type ${type}`);
     return;
@@ -135,18 +137,21 @@ export function walkTyped(w: Walker, type: string, body: Obj): void {
   w.depth--;
 }
 
+const FIELD_MAPS = new Map<string, Map<string, 0 | 1 | string>>();
+for (const [type, fields] of Object.entries(NODE_FIELDS)) FIELD_MAPS.set(type, new Map(Object.entries(fields)));
+
 /** Walks every field of a node generically, except those in `skip`. */
 export function walkFields(w: Walker, type: string, body: Obj, skip?: ReadonlySet<string>): void {
-  const fields = NODE_FIELDS[type];
+  const fields = FIELD_MAPS.get(type);
   if (fields === undefined) {
     forbid(w, `unknown node type ${type}`);
     return;
   }
   for (const k in body) {
     if (skip !== undefined && skip.has(k)) continue;
-    const kind = fields[k];
+    const kind = fields.get(k);
     if (kind === 0) continue;
-    if (kind === undefined || (kind !== 1 && typeof kind !== 'string')) {
+    if (kind === undefined) {
       forbid(w, `unknown field ${type}.${k}`);
       continue;
     }

@@ -462,7 +462,7 @@ export const CreateFunctionStmt: Handler = (w, s, type) => {
   if (language === null || language === 'sql') {
     if (s.sql_body === undefined) {
       const ctx = searchPath !== null ? { searchPath } : { searchPath: w.ctx.searchPath };
-      const statements = w.classifyText(body[0] ?? '', ctx);
+      const statements = w.classifyText(body[0] ?? '', ctx, w.nesting);
       for (const st of statements) for (const f of st.facts) addFact(w, f);
     }
   } else {
@@ -568,7 +568,7 @@ export const RenameStmt: Handler = (w, s, type) => {
   const objtype = String(s.renameType);
   const keys = statementObjectKeys(w, objtype, s);
   const onTable = s.relation !== undefined && !RELATION_TYPES.has(objtype);
-  const kind = onTable ? kindOf(s.relationType) : kindOf(objtype);
+  const kind = kindOf(objtype);
   const action = objtype === 'OBJECT_ROLE' ? 'role' : 'alter';
   if (action === 'role') for (const k of keys) fact(w, 'role', k);
   else ddlFacts(w, 'alter', kind, keys);
