@@ -7,13 +7,14 @@ import { compileCommand } from './commands/compile.ts';
 import { fmtCommand } from './commands/fmt.ts';
 import { tokenCommand } from './commands/token.ts';
 import { evalCommand, explainCommand } from './commands/eval.ts';
+import { serveCommand } from './commands/serve.ts';
 import { EXIT_USAGE, type CommandModule, UsageError } from './commands/common.ts';
 
 import { VERSION } from './version.ts';
 
 export { VERSION };
 
-const commands: CommandModule[] = [checkCommand, compileCommand, fmtCommand, evalCommand, explainCommand, tokenCommand];
+const commands: CommandModule[] = [checkCommand, compileCommand, fmtCommand, evalCommand, explainCommand, serveCommand, tokenCommand];
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;

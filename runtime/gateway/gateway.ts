@@ -1,0 +1,222 @@
+// The gateway process: one listener per postgres target, the admin HTTP listener, the policy in
+// force (replaced whole on reload; open sessions decide their next statement with the new one),
+// and graceful shutdown. It takes a compiled policy (JSON) — the runtime never compiles.
+
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { resolve } from 'node:path';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import type { CompiledPolicy, CompiledTarget } from '../../spec/compiled-policy.ts';
+import { createTokenVerifier, type TokenVerifier } from '../identity/verify-token.ts';
+import { loadPolicy, type LoadedPolicy } from '../policy/load.ts';
+import { startEmbedded, type EmbeddedServer } from '../postgres/gateway/embedded.ts';
+import { handleConnection, SessionTable, type TargetContext } from '../postgres/gateway/frontend.ts';
+import type { PolicyView } from '../postgres/gateway/session.ts';
+import { embeddedUpstream, realUpstream, type Upstream } from '../postgres/gateway/upstream.ts';
+import { loadParser } from '../sql/parser.ts';
+import { startAdmin, type AdminServer } from './admin.ts';
+import type { Logger } from './log.ts';
+import { GatewayMetrics } from './metrics.ts';
+import { readSecret } from './secrets.ts';
+
+export interface GatewayOptions {
+  /** folder the policy's relative paths (JWKS file, seed, certificates) resolve against */
+  root: string;
+  log: Logger;
+  /** override a target's listen address: target name → `host:port` (tests, the CLI's --listen) */
+  listen?: Record<string, string>;
+  /** `host:port` of the admin listener, or null for none */
+  admin?: string | null;
+  /** default host:port for targets that name no address: port counts up from here */
+  defaultListen?: string;
+}
+
+export interface ListeningTarget {
+  name: string;
+  host: string;
+  port: number;
+  embedded: boolean;
+  tls: boolean;
+}
+
+interface TargetRuntime {
+  name: string;
+  server: Server;
+  context: TargetContext;
+  embedded: EmbeddedServer | null;
+  address: ListeningTarget;
+}
+
+const DEV_KEY_ID = 'pamc-dev-1';
+
+function splitAddress(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  const host = address.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';
+  return { host, port: Number(address.slice(i + 1)) };
+}
+
+export class Gateway {
+  readonly metrics = new GatewayMetrics();
+  private view: PolicyView;
+  private verifier!: TokenVerifier;
+  private readonly targets = new Map<string, TargetRuntime>();
+  private admin: AdminServer | null = null;
+  private closing = false;
+
+  private constructor(
+    private readonly options: GatewayOptions,
+    loaded: LoadedPolicy,
+  ) {
+    this.view = { loaded, version: 1 };
+  }
+
+  /** Starts a gateway for a compiled policy; throws (with a readable message) if it cannot. */
+  static async start(compiled: CompiledPolicy, options: GatewayOptions): Promise<Gateway> {
+    const g = new Gateway(options, loadPolicy(compiled));
+    await loadParser();
+    g.verifier = await createTokenVerifier(compiled.identity, options.root);
+    await g.warnAboutDevKey(compiled);
+    try {
+      let nextPort = options.defaultListen ? splitAddress(options.defaultListen).port : 6432;
+      for (const [name, t] of Object.entries(compiled.targets)) {
+        if (t.kind !== 'postgres') {
+          options.log.warn('target-not-served', { target: name, kind: t.kind, reason: `${t.kind} targets are not served by this version of the gateway` });
+          continue;
+        }
+        const address = options.listen?.[name] ?? t.listener.address ?? `${options.defaultListen ? splitAddress(options.defaultListen).host : '127.0.0.1'}:${nextPort++}`;
+        await g.startTarget(name, t, address);
+      }
+      if (options.admin) g.admin = await startAdmin(options.admin, g);
+    } catch (e) {
+      await g.close();
+      throw e;
+    }
+    options.log.info('gateway-started', { policy: compiled.policy, digest: compiled.digest, targets: g.listening() });
+    return g;
+  }
+
+  private async warnAboutDevKey(compiled: CompiledPolicy): Promise<void> {
+    if (!('file' in compiled.identity.jwks)) return;
+    try {
+      const jwks = JSON.parse(await readFile(resolve(this.options.root, compiled.identity.jwks.file), 'utf8')) as { keys?: { kid?: string }[] };
+      if (jwks.keys?.some((k) => k.kid === DEV_KEY_ID)) {
+        this.options.log.warn('development-key-trusted', {
+          note: 'this policy trusts the public development key of `pamc token --dev`: anyone can mint tokens for it. Local use only.',
+        });
+      }
+    } catch {
+      // the verifier reports an unreadable JWKS
+    }
+  }
+
+  private async startTarget(name: string, t: CompiledTarget, address: string): Promise<void> {
+    const connection = t.connection;
+    if (!connection) throw new Error(`target ${name} has no connection`);
+    let embedded: EmbeddedServer | null = null;
+    let upstream: Upstream;
+    if (connection.embedded) {
+      embedded = await startEmbedded(connection.seed, this.options.root);
+      upstream = embeddedUpstream(name, embedded);
+    } else {
+      upstream = realUpstream(name, connection, this.options.root);
+    }
+    const tlsContext = await this.tlsContext(t);
+    const context: TargetContext = {
+      name,
+      tls: { mode: t.listener.tls.mode, context: tlsContext },
+      upstream,
+      searchPath: () => this.currentTarget(name)?.searchPath ?? t.searchPath,
+      policy: () => this.view,
+      verifier: () => this.verifier,
+      log: this.options.log,
+      metrics: this.metrics,
+      sessions: new SessionTable(),
+    };
+    const server = createServer({ pauseOnConnect: false }, (socket: Socket) => {
+      if (this.closing) {
+        socket.destroy();
+        return;
+      }
+      void handleConnection(socket, context);
+    });
+    const { host, port } = splitAddress(address);
+    await new Promise<void>((resolvePromise, reject) => {
+      server.once('error', (e: NodeJS.ErrnoException) =>
+        reject(new Error(`cannot listen on ${address} for target ${name}: ${e.code === 'EADDRINUSE' ? 'the address is in use' : e.message}`)),
+      );
+      server.listen(port, host, () => resolvePromise());
+    });
+    server.on('error', (e) => this.options.log.error('listener-error', { target: name, error: e.message }));
+    const bound = server.address();
+    const actualPort = typeof bound === 'object' && bound ? bound.port : port;
+    this.targets.set(name, {
+      name,
+      server,
+      context,
+      embedded,
+      address: { name, host, port: actualPort, embedded: embedded !== null, tls: tlsContext !== null },
+    });
+  }
+
+  private async tlsContext(t: CompiledTarget): Promise<SecureContext | null> {
+    const { cert, key, mode } = t.listener.tls;
+    if (mode === 'off' || cert === null || key === null) return null;
+    const certPem = await readFile(resolve(this.options.root, cert));
+    const keyPem = await readSecret(key, this.options.root);
+    return createSecureContext({ cert: certPem, key: keyPem, minVersion: 'TLSv1.2' });
+  }
+
+  private currentTarget(name: string): CompiledTarget | undefined {
+    return this.view.loaded.compiled.targets[name];
+  }
+
+  /** Where each served target listens. */
+  listening(): ListeningTarget[] {
+    return [...this.targets.values()].map((t) => t.address);
+  }
+
+  get policyView(): PolicyView {
+    return this.view;
+  }
+
+  sessionCount(): number {
+    let n = 0;
+    for (const t of this.targets.values()) n += t.context.sessions.all.size;
+    return n;
+  }
+
+  /**
+   * Replaces the policy in force. The new one must load; targets that need a restart to change
+   * (added, removed, moved, or with other connection details) are reported, and keep serving as
+   * before for the connection parts while their rules come from the new policy.
+   */
+  async reload(compiled: CompiledPolicy): Promise<{ restartNeeded: string[] }> {
+    const loaded = loadPolicy(compiled);
+    const verifier = await createTokenVerifier(compiled.identity, this.options.root);
+    const before = this.view.loaded.compiled;
+    const restartNeeded: string[] = [];
+    for (const name of new Set([...Object.keys(before.targets), ...Object.keys(compiled.targets)])) {
+      const a = before.targets[name];
+      const b = compiled.targets[name];
+      if (!a || !b || JSON.stringify([a.connection, a.listener]) !== JSON.stringify([b.connection, b.listener])) restartNeeded.push(name);
+    }
+    this.view = { loaded, version: this.view.version + 1 };
+    this.verifier = verifier;
+    this.metrics.reloads.inc({ result: 'ok' });
+    this.options.log.info('policy-reloaded', { policy: compiled.policy, digest: compiled.digest, version: this.view.version, restartNeeded });
+    return { restartNeeded };
+  }
+
+  /** Stops accepting, lets sessions finish for up to `graceMs`, then closes them. */
+  async close(graceMs = 10_000): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    for (const t of this.targets.values()) t.server.close();
+    const deadline = Date.now() + graceMs;
+    while (this.sessionCount() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    for (const t of this.targets.values()) for (const s of [...t.context.sessions.all]) s.end('gateway-shutdown');
+    await this.admin?.close();
+    for (const t of this.targets.values()) await t.embedded?.stop().catch(() => {});
+    this.options.log.info('gateway-stopped');
+  }
+}

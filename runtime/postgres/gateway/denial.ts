@@ -1,0 +1,59 @@
+// How a denial reaches the client. The gateway does not fake the server's answer: it sends the
+// server, in place of the denied message, a DO block that raises SQLSTATE 42501 with the
+// policy's message. The server then produces the error itself, so the reply sequence and the
+// transaction state the client sees are the real ones (a denial inside a transaction block
+// leaves it failed, as any error would). The error the client receives is rebuilt from our
+// own fields, so nothing of the DO block's context leaks into it.
+
+import { randomBytes } from 'node:crypto';
+import { encodeErrorResponse, errorFields, type NoticeFields } from '../protocol/index.ts';
+
+/** Statement and portal names the gateway uses for its own messages; clients may not use them. */
+export const RESERVED_NAME_PREFIX = '__pamc';
+export const DENIAL_NAME = `${RESERVED_NAME_PREFIX}_denial`;
+
+export const DENIED_SQLSTATE = '42501';
+const MAX_MESSAGE = 600;
+
+export interface DenialText {
+  message: string;
+  detail?: string;
+  hint?: string;
+}
+
+function literal(text: string): string {
+  // standard_conforming_strings is pinned on: only the quote needs doubling.
+  return `'${text.replace(/\u0000/g, '').replaceAll("'", "''")}'`;
+}
+
+function clip(text: string): string {
+  return text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE)}…` : text;
+}
+
+/** A DO block that raises the denial. The dollar-quote tag never occurs in the text it quotes. */
+export function denialSql(d: DenialText): string {
+  const parts = [`ERRCODE = '${DENIED_SQLSTATE}'`, `MESSAGE = ${literal(clip(d.message))}`];
+  if (d.detail) parts.push(`DETAIL = ${literal(clip(d.detail))}`);
+  if (d.hint) parts.push(`HINT = ${literal(clip(d.hint))}`);
+  const body = `BEGIN RAISE EXCEPTION USING ${parts.join(', ')}; END`;
+  let tag = 'pamc';
+  while (body.includes(`$${tag}$`)) tag = `pamc_${randomBytes(6).toString('hex')}`;
+  return `DO $${tag}$${body}$${tag}$`;
+}
+
+/** The error the client sees for a denial: severity, SQLSTATE, message, detail and hint only. */
+export function denialError(d: DenialText): Buffer {
+  return encodeErrorResponse(denialFields(d));
+}
+
+export function denialFields(d: DenialText): NoticeFields {
+  return errorFields(DENIED_SQLSTATE, clip(d.message), {
+    ...(d.detail ? { detail: clip(d.detail) } : {}),
+    ...(d.hint ? { hint: clip(d.hint) } : {}),
+  });
+}
+
+/** Whether an error from the server is the one our DO block raised (and not, say, 25P02). */
+export function isOurDenial(f: NoticeFields, d: DenialText): boolean {
+  return f.code === DENIED_SQLSTATE && f.message === clip(d.message);
+}

@@ -1,0 +1,112 @@
+// What the server may hold under a name: prepared statements (protocol Parse and SQL PREPARE
+// share one namespace) and portals (protocol Bind and SQL cursors share another).
+//
+// The gateway pipelines: it forwards a Parse before the server has answered the previous one.
+// So a name maps to what the server has confirmed plus what is still pending; a decision about
+// a name covers every possibility (a pending Parse may fail and leave the old statement in
+// place). Confirmation and failure come from the server's replies.
+
+import type { ClassifiedStatement } from '../../sql/facts.ts';
+
+export interface Entry {
+  /** the SQL text, for logs */
+  text: string;
+  /** what it does: the classified statements the decision reads */
+  statements: readonly ClassifiedStatement[];
+  /** a SQL cursor (DECLARE): it may outlive its transaction (WITH HOLD) */
+  cursor?: boolean;
+}
+
+interface Slot {
+  confirmed: Entry | null;
+  pending: Entry[];
+}
+
+export class NameRegistry {
+  private readonly slots = new Map<string, Slot>();
+
+  private slot(name: string): Slot {
+    let s = this.slots.get(name);
+    if (!s) this.slots.set(name, (s = { confirmed: null, pending: [] }));
+    return s;
+  }
+
+  /** A message that will create `name` was forwarded. */
+  addPending(name: string, e: Entry): void {
+    this.slot(name).pending.push(e);
+  }
+
+  /** The server created it. */
+  confirm(name: string, e: Entry): void {
+    const s = this.slot(name);
+    s.confirmed = e;
+    const i = s.pending.indexOf(e);
+    if (i >= 0) s.pending.splice(i, 1);
+  }
+
+  /** The server refused or skipped it. */
+  fail(name: string, e: Entry): void {
+    const s = this.slots.get(name);
+    if (!s) return;
+    const i = s.pending.indexOf(e);
+    if (i >= 0) s.pending.splice(i, 1);
+    if (s.confirmed === null && s.pending.length === 0) this.slots.delete(name);
+  }
+
+  /** Created by a statement whose completion the server reported (SQL PREPARE, DECLARE). */
+  set(name: string, e: Entry): void {
+    const s = this.slot(name);
+    s.confirmed = e;
+  }
+
+  remove(name: string): void {
+    const s = this.slots.get(name);
+    if (!s) return;
+    s.confirmed = null;
+    if (s.pending.length === 0) this.slots.delete(name);
+  }
+
+  /** A cursor declared by a completed DECLARE. */
+  setCursor(name: string, e: Entry): void {
+    this.set(name, { ...e, cursor: true });
+  }
+
+  /** The end of a transaction: protocol portals are gone; cursors are kept until CLOSE. */
+  clearProtocolPortals(): void {
+    for (const [name, s] of this.slots) {
+      if (s.confirmed && !s.confirmed.cursor) s.confirmed = null;
+      if (s.confirmed === null && s.pending.length === 0) this.slots.delete(name);
+    }
+  }
+
+  /** CLOSE ALL. */
+  clearCursors(): void {
+    for (const [name, s] of this.slots) {
+      if (s.confirmed?.cursor) s.confirmed = null;
+      if (s.confirmed === null && s.pending.length === 0) this.slots.delete(name);
+    }
+  }
+
+  clear(): void {
+    for (const [name, s] of this.slots) {
+      s.confirmed = null;
+      if (s.pending.length === 0) this.slots.delete(name);
+    }
+  }
+
+  /** Everything the server may hold under the name: empty when the gateway knows of nothing. */
+  possible(name: string): Entry[] {
+    const s = this.slots.get(name);
+    if (!s) return [];
+    return s.confirmed ? (s.pending.length > 0 ? [s.confirmed, ...s.pending] : [s.confirmed]) : s.pending;
+  }
+
+  has(name: string): boolean {
+    const s = this.slots.get(name);
+    return s !== undefined && s.confirmed !== null;
+  }
+
+  get size(): number {
+    return this.slots.size;
+  }
+}

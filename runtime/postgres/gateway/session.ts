@@ -1,0 +1,763 @@
+// One agent session through the gateway, after authentication: every client message is read,
+// every statement classified and decided before anything of it reaches the server, and every
+// server message is matched to what the client asked (spec/gateway.md).
+//
+// Client → server: allowed messages are forwarded as they came (raw bytes). A denied message is
+// replaced by a DO block that raises the policy's error on the server (denial.ts); in the
+// extended protocol the messages after it are dropped until Sync, as the server itself would
+// skip them after an error. Nothing is ever answered locally that the server should answer.
+//
+// Server → client: a queue of expectations, one per forwarded message, says what each reply
+// belongs to. It confirms registry entries (ParseComplete, BindComplete, CommandComplete of
+// PREPARE / DECLARE), drops the replies to the gateway's own injected messages, turns the
+// injected denial's error into the policy's clean error, and attributes rows and timings.
+
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { decide, type Decision } from '../../policy/decide.ts';
+import type { LoadedPolicy } from '../../policy/load.ts';
+import { createPrincipal, type Identity, type Principal } from '../../policy/principal.ts';
+import { classifyCached } from '../../sql/classify.ts';
+import type { ClassifiedStatement, Fact } from '../../sql/facts.ts';
+import type { Logger } from '../../gateway/log.ts';
+import type { GatewayMetrics } from '../../gateway/metrics.ts';
+import {
+  BackendMessageType as B,
+  BackendReader,
+  buildError,
+  decodeBind,
+  decodeClose,
+  decodeCommandComplete,
+  decodeErrorResponse,
+  decodeExecute,
+  decodeParameterStatus,
+  decodeParse,
+  decodeQuery,
+  decodeReadyForQuery,
+  describeFields,
+  encodeTerminate,
+  FrontendMessageType as F,
+  FrontendReader,
+  Writer,
+  writeBind,
+  writeClose,
+  writeExecute,
+  writeParse,
+  writeQuery,
+  type Frame,
+  type ProtocolError,
+  type TransactionStatus,
+} from '../protocol/index.ts';
+import { DENIAL_NAME, denialError, denialSql, isOurDenial, RESERVED_NAME_PREFIX, type DenialText } from './denial.ts';
+import { describeDenial } from './denial-text.ts';
+import { NameRegistry, type Entry } from './registry.ts';
+import { pinnedSettingBroken } from './startup-params.ts';
+
+/** The policy as the gateway holds it; replaced on reload. */
+export interface PolicyView {
+  loaded: LoadedPolicy;
+  version: number;
+}
+
+export interface SessionOptions {
+  id: string;
+  targetName: string;
+  identity: Identity;
+  /** the policy now in force (read on every decision, so reloads apply to open sessions) */
+  policy: () => PolicyView;
+  log: Logger;
+  metrics: GatewayMetrics;
+  /** called once when the session has ended */
+  onEnd: (session: PgSession) => void;
+  /** sends a CancelRequest for the upstream's running query */
+  cancelUpstream: () => void;
+}
+
+type Expect =
+  | { k: 'parse'; name: string; entry: Entry }
+  | { k: 'bind'; name: string; entry: Entry }
+  | { k: 'describe' }
+  | { k: 'execute'; entry: Entry | null; started: number; rows: number }
+  | { k: 'close'; which: 'S' | 'P'; name: string }
+  | { k: 'sync' }
+  | { k: 'query'; statements: readonly ClassifiedStatement[]; index: number; started: number; rows: number; failed: boolean }
+  | { k: 'suppress'; type: number }
+  | { k: 'denied'; denial: DenialText };
+
+const FORBIDDEN_UNKNOWN = (detail: string): Fact => ({ action: 'forbidden', resource: '', detail });
+
+export class PgSession {
+  private readonly fr: FrontendReader;
+  private readonly br = new BackendReader();
+  private readonly statements = new NameRegistry();
+  private readonly portals = new NameRegistry();
+  /** every schema an unqualified name may resolve in: the pinned path, plus any SET search_path seen */
+  private searchPath: string[];
+  private readonly expect: Expect[] = [];
+  private head = 0;
+  /** dropping client messages until Sync, after a denial in the extended protocol */
+  private skipping = false;
+  private principalCache: { version: number; principal: Principal | null } = { version: -1, principal: null };
+  private ended = false;
+  transactionStatus: TransactionStatus = 'I';
+  readonly startedAt = Date.now();
+  statementsDecided = 0;
+
+  constructor(
+    readonly client: Socket | TLSSocket,
+    readonly upstream: Socket,
+    private readonly opts: SessionOptions,
+    clientReader: FrontendReader,
+    pinnedSearchPath: readonly string[],
+  ) {
+    this.fr = clientReader;
+    this.searchPath = [...pinnedSearchPath];
+  }
+
+  start(): void {
+    this.client.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    this.upstream.on('data', (chunk: Buffer) => this.onServerData(chunk));
+    this.client.on('drain', () => this.upstream.resume());
+    this.upstream.on('drain', () => this.client.resume());
+    this.client.on('error', (e) => this.end('client-error', e.message));
+    this.upstream.on('error', (e) => this.end('upstream-error', e.message));
+    this.client.on('close', () => this.end('client-closed'));
+    this.upstream.on('close', () => this.end('upstream-closed'));
+    this.upstream.resume();
+    this.client.resume();
+    // Messages the client sent right after its password are already in the reader.
+    this.drainClient();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Policy
+
+  private principal(): Principal | null {
+    const view = this.opts.policy();
+    if (this.principalCache.version !== view.version) {
+      const target = view.loaded.targets.get(this.opts.targetName);
+      this.principalCache = {
+        version: view.version,
+        principal: target && target.kind === 'postgres' ? createPrincipal(view.loaded, target, this.opts.identity) : null,
+      };
+    }
+    return this.principalCache.principal;
+  }
+
+  private decideStatements(statements: readonly ClassifiedStatement[]): { decision: Decision | null; denial: DenialText | null } {
+    const started = process.hrtime.bigint();
+    const p = this.principal();
+    if (p === null) {
+      return { decision: null, denial: { message: `pamc: target "${this.opts.targetName}" is no longer in the policy`, hint: 'reconnect after the policy is fixed' } };
+    }
+    const d = decide(p, statements);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const target = this.opts.targetName;
+    this.opts.metrics.decisionSeconds.observe({ target }, seconds);
+    this.opts.metrics.statements.inc({ target, decision: d.effect });
+    this.statementsDecided++;
+    if (d.effect === 'allow') return { decision: d, denial: null };
+    return { decision: d, denial: describeDenial(p.policy, d, statements) };
+  }
+
+  private classify(sql: string): readonly ClassifiedStatement[] {
+    const c = classifyCached(sql, {
+      searchPath: this.searchPath,
+      prepared: (name) => this.preparedLookup(name),
+    });
+    return this.withRegistryFacts(c.statements);
+  }
+
+  /** A SQL-level EXECUTE of a name: every statement the server may hold under it, as one. */
+  private preparedLookup(name: string): ClassifiedStatement | undefined {
+    const entries = this.statements.possible(name);
+    if (entries.length === 0) return undefined;
+    const facts: Fact[] = [];
+    let limited = true;
+    for (const e of entries) {
+      for (const s of e.statements) {
+        facts.push(...s.facts);
+        limited &&= s.limited;
+      }
+    }
+    const first = entries[0].statements[0];
+    return first ? { ...first, facts, limited } : undefined;
+  }
+
+  /** FETCH and MOVE carry the facts of the cursor they read; an unknown cursor is refused. */
+  private withRegistryFacts(statements: readonly ClassifiedStatement[]): readonly ClassifiedStatement[] {
+    let out: ClassifiedStatement[] | null = null;
+    statements.forEach((s, i) => {
+      for (const e of s.effects) {
+        if (e.kind !== 'fetch') continue;
+        const cursors = e.name === null ? [] : this.portals.possible(e.name);
+        const extra: Fact[] =
+          cursors.length === 0
+            ? [FORBIDDEN_UNKNOWN(`cursor ${e.name === null ? '(unnamed)' : `"${e.name}"`} is not one the gateway saw declared`)]
+            : cursors.flatMap((c) => c.statements.flatMap((cs) => cs.facts));
+        out ??= [...statements];
+        out[i] = { ...s, facts: [...s.facts, ...extra] };
+      }
+    });
+    return out ?? statements;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Client → server
+
+  private onClientData(chunk: Buffer): void {
+    this.fr.push(chunk);
+    this.drainClient();
+  }
+
+  private drainClient(): void {
+    const out = new Writer(256);
+    const forward: Buffer[] = [];
+    const flush = () => {
+      if (out.length > 0) {
+        forward.push(out.toBuffer());
+        out.reset();
+      }
+    };
+    for (let m = this.fr.next(); m !== null; m = this.fr.next()) {
+      if (this.ended) return;
+      if (m.kind === 'ProtocolError') {
+        this.protocolFailure(m);
+        return;
+      }
+      const raw = this.handleClientMessage(m, out);
+      if (raw === 'terminate') {
+        flush();
+        this.writeUpstream(forward);
+        this.end('terminated');
+        return;
+      }
+      if (raw === 'fatal') return;
+      if (raw !== null) {
+        flush();
+        forward.push(raw);
+      }
+    }
+    flush();
+    this.writeUpstream(forward);
+  }
+
+  /**
+   * Handles one client message: returns its raw bytes to forward, null when it was consumed
+   * (dropped, or replaced by what it wrote into `out`), or an instruction.
+   */
+  private handleClientMessage(m: Frame, out: Writer): Buffer | null | 'terminate' | 'fatal' {
+    const type = m.type;
+    if (this.skipping && type !== F.Sync && type !== F.CopyData && type !== F.CopyDone && type !== F.CopyFail && type !== F.Terminate) {
+      return null;
+    }
+    switch (type) {
+      case F.Query:
+        return this.onQuery(m, out);
+      case F.Parse:
+        return this.onParse(m, out);
+      case F.Bind:
+        return this.onBind(m, out);
+      case F.Describe:
+        this.push({ k: 'describe' });
+        return m.raw;
+      case F.Execute:
+        return this.onExecute(m, out);
+      case F.Close:
+        return this.onClose(m, out);
+      case F.Sync:
+        this.skipping = false;
+        this.push({ k: 'sync' });
+        return m.raw;
+      case F.Flush:
+      case F.CopyData:
+      case F.CopyDone:
+      case F.CopyFail:
+        return m.raw;
+      case F.FunctionCall:
+        // The fast-path function call names a function by OID with no SQL to classify.
+        this.deny(out, { message: 'pamc: the FunctionCall protocol message is refused', hint: 'call functions with SQL, e.g. SELECT f(...)' }, 'query');
+        return null;
+      case F.Terminate:
+        return 'terminate';
+      default:
+        this.protocolFailure({ kind: 'ProtocolError', code: 'unexpected-message', message: `unexpected message type 0x${type.toString(16)} from the client`, sqlstate: '08P01' } as ProtocolError);
+        return 'fatal';
+    }
+  }
+
+  private onQuery(m: Frame, out: Writer): Buffer | null | 'fatal' {
+    const q = decodeQuery(m.body);
+    if (q.kind === 'ProtocolError') {
+      this.protocolFailure(q);
+      return 'fatal';
+    }
+    const statements = this.classify(q.sql);
+    const { denial } = this.decideStatements(statements);
+    this.logStatement(q.sql, denial);
+    if (denial) {
+      this.deny(out, denial, 'query');
+      return null;
+    }
+    this.push({ k: 'query', statements, index: 0, started: performance.now(), rows: 0, failed: false });
+    return m.raw;
+  }
+
+  private onParse(m: Frame, out: Writer): Buffer | null | 'fatal' {
+    const p = decodeParse(m.body);
+    if (p.kind === 'ProtocolError') {
+      this.protocolFailure(p);
+      return 'fatal';
+    }
+    if (p.name.startsWith(RESERVED_NAME_PREFIX)) {
+      this.deny(out, { message: `pamc: statement names starting with "${RESERVED_NAME_PREFIX}" are reserved by the gateway` }, 'extended');
+      return null;
+    }
+    const statements = this.classify(p.query);
+    const { denial } = this.decideStatements(statements);
+    if (denial) {
+      this.logStatement(p.query, denial);
+      this.deny(out, denial, 'extended');
+      return null;
+    }
+    const entry: Entry = { text: p.query, statements };
+    this.statements.addPending(p.name, entry);
+    this.push({ k: 'parse', name: p.name, entry });
+    return m.raw;
+  }
+
+  private onBind(m: Frame, out: Writer): Buffer | null | 'fatal' {
+    const b = decodeBind(m.body);
+    if (b.kind === 'ProtocolError') {
+      this.protocolFailure(b);
+      return 'fatal';
+    }
+    if (b.portal.startsWith(RESERVED_NAME_PREFIX) || b.statement.startsWith(RESERVED_NAME_PREFIX)) {
+      this.deny(out, { message: `pamc: names starting with "${RESERVED_NAME_PREFIX}" are reserved by the gateway` }, 'extended');
+      return null;
+    }
+    const possible = this.statements.possible(b.statement);
+    if (possible.length === 0) {
+      this.deny(out, { message: `pamc: prepared statement "${b.statement}" is not one the gateway saw prepared` }, 'extended');
+      return null;
+    }
+    const statements = possible.length === 1 ? possible[0].statements : possible.flatMap((e) => e.statements);
+    const { denial } = this.decideStatements(statements);
+    if (denial) {
+      this.logStatement(possible[0].text, denial);
+      this.deny(out, denial, 'extended');
+      return null;
+    }
+    const entry: Entry = possible.length === 1 ? possible[0] : { text: possible[0].text, statements };
+    this.portals.addPending(b.portal, entry);
+    this.push({ k: 'bind', name: b.portal, entry });
+    return m.raw;
+  }
+
+  private onExecute(m: Frame, out: Writer): Buffer | null | 'fatal' {
+    const e = decodeExecute(m.body);
+    if (e.kind === 'ProtocolError') {
+      this.protocolFailure(e);
+      return 'fatal';
+    }
+    const possible = this.portals.possible(e.portal);
+    if (possible.length === 0) {
+      this.deny(out, { message: `pamc: portal "${e.portal}" is not one the gateway saw bound` }, 'extended');
+      return null;
+    }
+    const statements = this.withRegistryFacts(possible.length === 1 ? possible[0].statements : possible.flatMap((p) => p.statements));
+    const { denial } = this.decideStatements(statements);
+    this.logStatement(possible[0].text, denial);
+    if (denial) {
+      this.deny(out, denial, 'extended');
+      return null;
+    }
+    this.push({ k: 'execute', entry: possible.length === 1 ? possible[0] : { text: possible[0].text, statements }, started: performance.now(), rows: 0 });
+    return m.raw;
+  }
+
+  private onClose(m: Frame, out: Writer): Buffer | null | 'fatal' {
+    const c = decodeClose(m.body);
+    if (c.kind === 'ProtocolError') {
+      this.protocolFailure(c);
+      return 'fatal';
+    }
+    if (c.name.startsWith(RESERVED_NAME_PREFIX)) {
+      this.deny(out, { message: `pamc: names starting with "${RESERVED_NAME_PREFIX}" are reserved by the gateway` }, 'extended');
+      return null;
+    }
+    this.push({ k: 'close', which: c.target, name: c.name });
+    return m.raw;
+  }
+
+  /**
+   * Sends the server a DO block raising the denial in place of the denied message. In the
+   * extended protocol: close-then-reuse a reserved statement and portal name, parse, bind and
+   * execute it; the replies to the first four are dropped, the error is the client's.
+   */
+  private deny(out: Writer, denial: DenialText, mode: 'query' | 'extended'): void {
+    const sql = denialSql(denial);
+    if (mode === 'query') {
+      writeQuery(out, sql);
+      this.push({ k: 'query', statements: [], index: 0, started: performance.now(), rows: 0, failed: false });
+      this.pendingDenials.push(denial);
+      return;
+    }
+    writeClose(out, 'S', DENIAL_NAME);
+    writeClose(out, 'P', DENIAL_NAME);
+    writeParse(out, DENIAL_NAME, sql);
+    writeBind(out, { portal: DENIAL_NAME, statement: DENIAL_NAME });
+    writeExecute(out, DENIAL_NAME, 0);
+    this.push({ k: 'suppress', type: B.CloseComplete });
+    this.push({ k: 'suppress', type: B.CloseComplete });
+    this.push({ k: 'suppress', type: B.ParseComplete });
+    this.push({ k: 'suppress', type: B.BindComplete });
+    this.push({ k: 'denied', denial });
+    this.skipping = true;
+  }
+
+  /** Denials sent as a simple Query, in order: their errors are rebuilt like the extended ones. */
+  private readonly pendingDenials: DenialText[] = [];
+
+  private writeUpstream(chunks: Buffer[]): void {
+    if (chunks.length === 0 || this.ended) return;
+    const data = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    if (!this.upstream.write(data)) this.client.pause();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Server → client
+
+  private push(e: Expect): void {
+    if (this.head > 1024 && this.head * 2 > this.expect.length) {
+      this.expect.splice(0, this.head);
+      this.head = 0;
+    }
+    this.expect.push(e);
+  }
+
+  private current(): Expect | undefined {
+    return this.expect[this.head];
+  }
+
+  private pop(): void {
+    this.head++;
+    if (this.head === this.expect.length) {
+      this.expect.length = 0;
+      this.head = 0;
+    }
+  }
+
+  private onServerData(chunk: Buffer): void {
+    this.br.push(chunk);
+    const out: Buffer[] = [];
+    for (let m = this.br.next(); m !== null; m = this.br.next()) {
+      if (m.kind === 'ProtocolError') {
+        this.opts.log.error('upstream-protocol-error', { session: this.opts.id, error: m.message });
+        this.fatalToClient('08006', 'pamc: the target sent a malformed message');
+        return;
+      }
+      const reply = this.handleServerMessage(m);
+      if (reply === 'fatal') return;
+      if (reply !== null) out.push(reply);
+    }
+    if (out.length > 0 && !this.ended) {
+      if (!this.client.write(out.length === 1 ? out[0] : Buffer.concat(out))) this.upstream.pause();
+    }
+  }
+
+  /** Returns the bytes to send the client for one server message (often its raw bytes), or null. */
+  private handleServerMessage(m: Frame): Buffer | null | 'fatal' {
+    const type = m.type;
+    // Asynchronous messages may arrive at any time.
+    if (type === B.NoticeResponse || type === B.NotificationResponse) return m.raw;
+    if (type === B.ParameterStatus) {
+      const ps = decodeParameterStatus(m.body);
+      if (ps.kind !== 'ProtocolError' && pinnedSettingBroken(ps.name, ps.value)) {
+        this.opts.log.error('pinned-setting-changed', { session: this.opts.id, setting: ps.name, value: ps.value });
+        this.fatalToClient('42501', `pamc: the session changed ${ps.name}, which the gateway pins; the session is closed`);
+        return 'fatal';
+      }
+      return m.raw;
+    }
+    const e = this.current();
+    if (type === B.ErrorResponse) return this.onServerError(m, e);
+    if (e === undefined) {
+      this.opts.log.error('unexpected-server-message', { session: this.opts.id, type: String.fromCharCode(type) });
+      this.fatalToClient('08P01', 'pamc: the target sent a message the gateway did not expect');
+      return 'fatal';
+    }
+    switch (e.k) {
+      case 'suppress':
+        if (type === e.type) {
+          this.pop();
+          return null;
+        }
+        return this.unexpected(type, e.k);
+      case 'parse':
+        if (type === B.ParseComplete) {
+          this.statements.confirm(e.name, e.entry);
+          this.pop();
+          return m.raw;
+        }
+        return this.unexpected(type, e.k);
+      case 'bind':
+        if (type === B.BindComplete) {
+          this.portals.confirm(e.name, e.entry);
+          this.pop();
+          return m.raw;
+        }
+        return this.unexpected(type, e.k);
+      case 'close':
+        if (type === B.CloseComplete) {
+          (e.which === 'S' ? this.statements : this.portals).remove(e.name);
+          this.pop();
+          return m.raw;
+        }
+        return this.unexpected(type, e.k);
+      case 'describe':
+        if (type === B.ParameterDescription) return m.raw;
+        if (type === B.RowDescription || type === B.NoData) {
+          this.pop();
+          return m.raw;
+        }
+        return this.unexpected(type, e.k);
+      case 'execute':
+        return this.onExecuteReply(m, e);
+      case 'sync':
+        if (type === B.ReadyForQuery) {
+          this.readyForQuery(m);
+          this.pop();
+          return m.raw;
+        }
+        return this.unexpected(type, e.k);
+      case 'query':
+        return this.onQueryReply(m, e);
+      case 'denied':
+        return this.unexpected(type, e.k);
+    }
+  }
+
+  private onExecuteReply(m: Frame, e: Extract<Expect, { k: 'execute' }>): Buffer | null | 'fatal' {
+    switch (m.type) {
+      case B.DataRow:
+        e.rows++;
+        return m.raw;
+      case B.CopyData:
+      case B.CopyDone:
+      case B.CopyInResponse:
+      case B.CopyOutResponse:
+      case B.CopyBothResponse:
+        return m.raw;
+      case B.CommandComplete:
+        if (e.entry) for (const s of e.entry.statements) this.applyEffects(s);
+        this.finishStatement(e.started, e.rows);
+        this.pop();
+        return m.raw;
+      case B.EmptyQueryResponse:
+      case B.PortalSuspended:
+        this.finishStatement(e.started, e.rows);
+        this.pop();
+        return m.raw;
+      default:
+        return this.unexpected(m.type, 'execute');
+    }
+  }
+
+  private onQueryReply(m: Frame, e: Extract<Expect, { k: 'query' }>): Buffer | null | 'fatal' {
+    switch (m.type) {
+      case B.RowDescription:
+      case B.CopyData:
+      case B.CopyDone:
+      case B.CopyInResponse:
+      case B.CopyOutResponse:
+      case B.CopyBothResponse:
+      case B.EmptyQueryResponse:
+        return m.raw;
+      case B.DataRow:
+        e.rows++;
+        return m.raw;
+      case B.CommandComplete: {
+        const s = e.statements[e.index];
+        if (s && !e.failed) this.applyEffects(s, decodeCommandComplete(m.body));
+        e.index++;
+        return m.raw;
+      }
+      case B.ReadyForQuery:
+        this.finishStatement(e.started, e.rows);
+        this.readyForQuery(m);
+        this.pop();
+        return m.raw;
+      default:
+        return this.unexpected(m.type, 'query');
+    }
+  }
+
+  private onServerError(m: Frame, e: Expect | undefined): Buffer | null | 'fatal' {
+    const err = decodeErrorResponse(m.body);
+    if (err.kind === 'ProtocolError') {
+      this.fatalToClient('08006', 'pamc: the target sent a malformed error');
+      return 'fatal';
+    }
+    const sev = err.fields.severityNonLocalized ?? err.fields.severity;
+    if (sev === 'FATAL' || sev === 'PANIC') {
+      this.opts.log.warn('upstream-fatal', { session: this.opts.id, error: describeFields(err.fields) });
+      return m.raw; // the server closes the connection next
+    }
+    if (e === undefined) return m.raw;
+    if (e.k === 'query') {
+      e.failed = true;
+      const ours = e.statements.length === 0 ? this.pendingDenials.shift() : undefined;
+      if (ours) return isOurDenial(err.fields, ours) ? denialError(ours) : m.raw;
+      return m.raw;
+    }
+    // Extended protocol: the server skips everything up to Sync; so do the expectations.
+    let reply: Buffer = m.raw;
+    while (this.head < this.expect.length) {
+      const x = this.expect[this.head];
+      if (x.k === 'sync') break;
+      if (x.k === 'denied') {
+        if (isOurDenial(err.fields, x.denial)) reply = denialError(x.denial);
+      } else if (x.k === 'parse') this.statements.fail(x.name, x.entry);
+      else if (x.k === 'bind') this.portals.fail(x.name, x.entry);
+      else if (x.k === 'execute') this.finishStatement(x.started, x.rows);
+      this.pop();
+    }
+    return reply;
+  }
+
+  private unexpected(type: number, expecting: string): 'fatal' {
+    this.opts.log.error('unexpected-server-message', { session: this.opts.id, type: String.fromCharCode(type), expecting });
+    this.fatalToClient('08P01', 'pamc: the target sent a message the gateway did not expect');
+    return 'fatal';
+  }
+
+  private readyForQuery(m: Frame): void {
+    const r = decodeReadyForQuery(m.body);
+    if (r.kind === 'ProtocolError') return;
+    this.transactionStatus = r.status;
+    // Portals live until the end of their transaction; cursors declared WITH HOLD survive it,
+    // and a cursor the gateway forgets is refused on FETCH, so cursors are kept until CLOSE.
+    if (r.status === 'I') this.portals.clearProtocolPortals();
+  }
+
+  /** What a completed statement did to the session's names and settings. */
+  private applyEffects(s: ClassifiedStatement, _tag?: unknown): void {
+    for (const eff of s.effects) {
+      switch (eff.kind) {
+        case 'prepare':
+          if (!this.statements.has(eff.name)) this.statements.set(eff.name, { text: eff.statement.text, statements: [eff.statement] });
+          break;
+        case 'deallocate':
+          if (eff.name === null) this.statements.clear();
+          else this.statements.remove(eff.name);
+          break;
+        case 'declare':
+          this.portals.setCursor(eff.name, { text: s.text, statements: [s] });
+          break;
+        case 'close':
+          if (eff.name === null) this.portals.clearCursors();
+          else this.portals.remove(eff.name);
+          break;
+        case 'discard':
+          if (eff.what.toUpperCase() === 'ALL') {
+            this.statements.clear();
+            this.portals.clear();
+          } else if (eff.what.toUpperCase() === 'PLANS') {
+            // plans only: prepared statements stay
+          }
+          break;
+        case 'set':
+          if (eff.setting === 'search_path' && eff.value !== null) this.widenSearchPath(eff.value);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  /** After SET search_path, unqualified names may resolve in the new schemas too (conservatively, in all). */
+  private widenSearchPath(value: string): void {
+    for (const part of splitSearchPath(value)) if (!this.searchPath.includes(part)) this.searchPath.push(part);
+  }
+
+  private finishStatement(started: number, rows: number): void {
+    this.opts.metrics.roundtripSeconds.observe({ target: this.opts.targetName }, (performance.now() - started) / 1000);
+    void rows;
+  }
+
+  private logStatement(sql: string, denial: DenialText | null): void {
+    this.opts.log.info('statement', {
+      session: this.opts.id,
+      target: this.opts.targetName,
+      subject: this.opts.identity.subject,
+      agent: this.opts.identity.agent,
+      decision: denial === null ? 'allow' : 'deny',
+      sql: sql.length > 2000 ? `${sql.slice(0, 2000)}…` : sql,
+      ...(denial ? { reason: denial.message } : {}),
+    });
+  }
+
+  /** A CancelRequest from the client: cancel what the server runs for this session. */
+  cancel(): void {
+    if (this.head < this.expect.length) this.opts.cancelUpstream();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Ending
+
+  private protocolFailure(e: ProtocolError): void {
+    this.opts.metrics.protocolErrors.inc({ target: this.opts.targetName });
+    this.opts.log.warn('client-protocol-error', { session: this.opts.id, error: e.message });
+    this.fatalToClient(e.sqlstate || '08P01', `pamc: ${e.message}`);
+  }
+
+  private fatalToClient(sqlstate: string, message: string): void {
+    if (this.ended) return;
+    try {
+      this.client.write(buildError(sqlstate, message, { severity: 'FATAL' }));
+    } catch {
+      // the client is gone
+    }
+    this.end('fatal', message);
+  }
+
+  /** Ends the session: the upstream query is cancelled if one runs, both sockets close. */
+  end(reason: string, detail?: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    const busy = this.head < this.expect.length;
+    if (busy && reason !== 'terminated') this.opts.cancelUpstream();
+    try {
+      if (!this.upstream.destroyed) this.upstream.end(encodeTerminate());
+    } catch {
+      // already closed
+    }
+    this.client.end();
+    setTimeout(() => {
+      this.upstream.destroy();
+      this.client.destroy();
+    }, 1000).unref();
+    this.opts.log.info('disconnect', {
+      session: this.opts.id,
+      target: this.opts.targetName,
+      subject: this.opts.identity.subject,
+      reason,
+      ...(detail ? { detail } : {}),
+      statements: this.statementsDecided,
+      seconds: (Date.now() - this.startedAt) / 1000,
+    });
+    this.opts.onEnd(this);
+  }
+}
+
+/** `"$user", public, "My Schema"` → [`$user`, `public`, `My Schema`] with identifier folding. */
+export function splitSearchPath(value: string): string[] {
+  const out: string[] = [];
+  const re = /\s*(?:"((?:[^"]|"")*)"|([^,\s]+))\s*(?:,|$)/gy;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(value)) !== null && m[0] !== '') {
+    out.push(m[1] !== undefined ? m[1].replaceAll('""', '"') : m[2].toLowerCase());
+  }
+  return out;
+}
