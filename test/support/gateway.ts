@@ -1,0 +1,149 @@
+// A real gateway in front of a real PostgreSQL, for end-to-end tests.
+//
+//   const gw = await startGateway({ rules: `group "readers" { on db { allow read on public.* } }`, setup: 'CREATE TABLE t (x int)' });
+//   const client = new pg.Client(await gw.clientConfig(['readers']));
+//   ...
+//   await gw.close();
+//
+// Each fixture gets its own database on the shared test server (setup SQL runs there as the
+// gateway's login role, which owns what it creates), its own policy folder with a JWKS of a
+// per-process test key, and an in-process Gateway listening on a free port of 127.0.0.1.
+
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { Gateway } from '../../runtime/gateway/gateway.ts';
+import { memoryLogger } from '../../runtime/gateway/log.ts';
+import { compileTexts } from './compile.ts';
+import { startPostgres, type PostgresServer } from './postgres-server.ts';
+
+export const ISSUER = 'https://idp.e2e.test/';
+export const AUDIENCE = 'pamc';
+const KID = 'e2e-1';
+
+let keyPromise: Promise<{ privateKey: Parameters<SignJWT['sign']>[0]; jwk: JWK }> | null = null;
+
+function testKey() {
+  keyPromise ??= generateKeyPair('ES256', { extractable: true }).then(async ({ privateKey, publicKey }) => ({
+    privateKey,
+    jwk: { ...(await exportJWK(publicKey)), kid: KID, alg: 'ES256', use: 'sig' },
+  }));
+  return keyPromise;
+}
+
+export async function mintToken(groups: string[], claims: Record<string, unknown> = {}, options: { sub?: string; expiresIn?: number } = {}): Promise<string> {
+  const { privateKey } = await testKey();
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ groups, agent: 'e2e-agent', ...claims })
+    .setProtectedHeader({ alg: 'ES256', kid: KID })
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setSubject(options.sub ?? 'e2e-subject')
+    .setIssuedAt()
+    .setExpirationTime(now + (options.expiresIn ?? 600))
+    .sign(privateKey);
+}
+
+export interface GatewayFixture {
+  pg: PostgresServer;
+  gateway: Gateway;
+  host: string;
+  port: number;
+  database: string;
+  /** the policy folder (policy.pam, jwks.json) */
+  dir: string;
+  log: ReturnType<typeof memoryLogger>;
+  token(groups: string[], claims?: Record<string, unknown>): Promise<string>;
+  /** node-postgres / postgres.js connection options for an identity */
+  clientConfig(groups: string[], claims?: Record<string, unknown>): Promise<{ host: string; port: number; user: string; password: string; database: string }>;
+  /** a libpq connection string without the password (pass it as PGPASSWORD) */
+  conninfo(extra?: string): string;
+  /** runs SQL directly on the server as the gateway's login role (setup, checks) */
+  direct(sql: string): Promise<string>;
+  /** recompiles the policy with new rules and reloads the gateway */
+  reload(rules: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface GatewayFixtureOptions {
+  /** group blocks and `on db { }` blocks; the target is called `db` */
+  rules: string;
+  /** SQL run on the fixture's database before the gateway starts */
+  setup?: string;
+  /** extra settings inside the target block */
+  targetSettings?: string;
+}
+
+function policyText(pg: PostgresServer, database: string, rules: string, targetSettings = ''): string {
+  return `policy "e2e"
+
+identity {
+  issuer "${ISSUER}"
+  audience "${AUDIENCE}"
+  jwks file "jwks.json"
+  groups claim "groups"
+  agent claim "agent"
+}
+
+target db: postgres {
+  host "127.0.0.1"
+  port ${pg.port}
+  database "${database}"
+  login user "${pg.users.scram.user}" password env "PAMC_E2E_PASSWORD"
+  upstream tls disable
+  ${targetSettings}
+}
+
+${rules}
+`;
+}
+
+function compileOrThrow(text: string) {
+  const out = compileTexts({ 'policy.pam': text });
+  if (!out.policy) throw new Error(`the test policy does not compile:\n${out.diagnostics.map((d) => `${d.code} ${d.message}`).join('\n')}`);
+  return out.policy;
+}
+
+export async function startGateway(options: GatewayFixtureOptions): Promise<GatewayFixture> {
+  const pg = await startPostgres();
+  const database = `e2e_${randomBytes(4).toString('hex')}`;
+  await pg.psql(`CREATE DATABASE ${database} OWNER ${pg.users.scram.user}`);
+  const direct = (sql: string) => pg.psql(sql, { user: pg.users.scram, database });
+  if (options.setup) await direct(options.setup);
+  process.env.PAMC_E2E_PASSWORD = pg.users.scram.password;
+  const dir = mkdtempSync(join(tmpdir(), 'pamc-e2e-policy-'));
+  const { jwk } = await testKey();
+  writeFileSync(join(dir, 'jwks.json'), JSON.stringify({ keys: [jwk] }));
+  const text = policyText(pg, database, options.rules, options.targetSettings);
+  writeFileSync(join(dir, 'policy.pam'), text);
+  const log = memoryLogger('info');
+  const gateway = await Gateway.start(compileOrThrow(text), { root: dir, log, listen: { db: '127.0.0.1:0' }, admin: null });
+  const { host, port } = gateway.listening()[0];
+  return {
+    pg,
+    gateway,
+    host,
+    port,
+    database,
+    dir,
+    log,
+    token: (groups, claims) => mintToken(groups, claims),
+    async clientConfig(groups, claims) {
+      return { host, port, user: 'agent', password: await mintToken(groups, claims), database };
+    },
+    conninfo(extra = '') {
+      return `host=${host} port=${port} dbname=${database} user=agent sslmode=disable ${extra}`.trim();
+    },
+    direct,
+    async reload(rules) {
+      const next = policyText(pg, database, rules, options.targetSettings);
+      writeFileSync(join(dir, 'policy.pam'), next);
+      await gateway.reload(compileOrThrow(next));
+    },
+    async close() {
+      await gateway.close(2000);
+    },
+  };
+}
