@@ -7,6 +7,7 @@ import { compileCommand } from './commands/compile.ts';
 import { fmtCommand } from './commands/fmt.ts';
 import { tokenCommand } from './commands/token.ts';
 import { evalCommand, explainCommand } from './commands/eval.ts';
+import { testCommand } from './commands/test.ts';
 import { serveCommand } from './commands/serve.ts';
 import { EXIT_USAGE, type CommandModule, UsageError } from './commands/common.ts';
 
@@ -14,7 +15,7 @@ import { VERSION } from './version.ts';
 
 export { VERSION };
 
-const commands: CommandModule[] = [checkCommand, compileCommand, fmtCommand, evalCommand, explainCommand, serveCommand, tokenCommand];
+const commands: CommandModule[] = [checkCommand, compileCommand, fmtCommand, evalCommand, explainCommand, serveCommand, testCommand, tokenCommand];
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;

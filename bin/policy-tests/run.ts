@@ -12,7 +12,7 @@ import { createPrincipal } from '../../runtime/policy/principal.ts';
 import { classify } from '../../runtime/sql/classify.ts';
 import { loadParser } from '../../runtime/sql/parser.ts';
 import { compareCase } from './compare.ts';
-import { coverageOf, type PolicyCoverage } from './coverage.ts';
+import { coverageOf, exercisedRules as exercisedOf, type PolicyCoverage } from './coverage.ts';
 import { actualDecision, type CaseOutcome, type FileOutcome } from './outcome.ts';
 import { createPolicyCache, type PolicyUnderTest } from './policies.ts';
 import { caseSetup } from './setup.ts';
@@ -68,68 +68,66 @@ function runCase(p: PolicyUnderTest, file: TestFile, c: TestCase, line: (offset:
   };
 }
 
-import { exercisedRules as exercisedOf } from './coverage.ts';
+async function runFile(
+  full: string,
+  cwd: string,
+  cache: ReturnType<typeof createPolicyCache>,
+  exercised: Map<string, Set<number>>,
+): Promise<FileOutcome> {
+  const started = performance.now();
+  const display = relative(cwd, full) || full;
+  const parsed = await readTestFile(full, display);
+  const diagnostics: Diagnostic[] = [...parsed.diagnostics];
+  const idx = lineIndex(parsed.text);
+  const line = (offset: number) => idx.position(offset);
+  const done = (policy: PolicyUnderTest | null, cases: CaseOutcome[]): FileOutcome => ({
+    display,
+    text: parsed.text,
+    diagnostics: sortDiagnostics(dedupe(diagnostics)),
+    policy,
+    cases,
+    durationMs: performance.now() - started,
+  });
+  const notRun = (why: string): CaseOutcome[] =>
+    parsed.file.cases.map((c) => ({
+      name: c.name.value,
+      span: c.span,
+      ...line(c.span.start),
+      status: 'error' as const,
+      mismatches: [],
+      actual: null,
+      errors: [why],
+      exercised: [],
+      durationMs: 0,
+    }));
+  if (hasErrors(parsed.diagnostics)) return done(null, notRun('the test file has errors'));
+  const resolved = await cache.resolvePolicy(full, parsed.file);
+  if (!resolved.ok) {
+    diagnostics.push(resolved.diagnostic);
+    return done(null, notRun(resolved.diagnostic.message));
+  }
+  const p = resolved.policy;
+  if (p.compiled === null || p.loaded === null) return done(p, notRun(`the policy \`${p.display}\` does not compile`));
+  let hits = exercised.get(p.key);
+  if (!hits) exercised.set(p.key, (hits = new Set()));
+  const cases: CaseOutcome[] = [];
+  for (const c of parsed.file.cases) {
+    const r = runCase(p, parsed.file, c, line);
+    diagnostics.push(...r.diagnostics);
+    cases.push(r.outcome);
+    for (const id of r.outcome.exercised) hits.add(id);
+  }
+  return done(p, cases);
+}
 
 export async function runTestFiles(fullPaths: readonly string[], cwd = process.cwd()): Promise<RunResult> {
   await loadParser();
   const cache = createPolicyCache(cwd);
-  const files: FileOutcome[] = [];
-  const order: string[] = [];
   const exercised = new Map<string, Set<number>>();
-  for (const full of fullPaths) {
-    const started = performance.now();
-    const display = relative(cwd, full) || full;
-    const parsed = await readTestFile(full, display);
-    const diagnostics: Diagnostic[] = [...parsed.diagnostics];
-    const outcome: FileOutcome = { display, text: parsed.text, diagnostics, policy: null, cases: [], durationMs: 0 };
-    files.push(outcome);
-    const idx = lineIndex(parsed.text);
-    const line = (offset: number) => idx.position(offset);
-    const notRun = (why: string): CaseOutcome[] =>
-      parsed.file.cases.map((c) => ({
-        name: c.name.value,
-        span: c.span,
-        ...line(c.span.start),
-        status: 'error' as const,
-        mismatches: [],
-        actual: null,
-        errors: [why],
-        exercised: [],
-        durationMs: 0,
-      }));
-    if (hasErrors(parsed.diagnostics)) {
-      outcome.cases = notRun('the test file has errors');
-      outcome.durationMs = performance.now() - started;
-      continue;
-    }
-    const resolved = await cache.resolvePolicy(full, parsed.file);
-    if (!resolved.ok) {
-      diagnostics.push(resolved.diagnostic);
-      outcome.cases = notRun(resolved.diagnostic.message);
-      outcome.durationMs = performance.now() - started;
-      continue;
-    }
-    const p = resolved.policy;
-    outcome.policy = p;
-    if (!order.includes(p.key)) order.push(p.key);
-    if (p.compiled === null || p.loaded === null) {
-      outcome.cases = notRun(`the policy \`${p.display}\` does not compile`);
-      outcome.durationMs = performance.now() - started;
-      continue;
-    }
-    let hits = exercised.get(p.key);
-    if (!hits) exercised.set(p.key, (hits = new Set()));
-    for (const c of parsed.file.cases) {
-      const r = runCase(p, parsed.file, c, line);
-      diagnostics.push(...r.diagnostics);
-      outcome.cases.push(r.outcome);
-      for (const id of r.outcome.exercised) hits.add(id);
-    }
-    outcome.diagnostics = sortDiagnostics(dedupe(diagnostics));
-    outcome.durationMs = performance.now() - started;
-  }
-  const all = await cache.policies();
-  const policies = order.map((k) => all.find((p) => p.key === k)!).filter((p) => p.fileCount > 0);
+  const files: FileOutcome[] = [];
+  for (const full of fullPaths) files.push(await runFile(full, cwd, cache, exercised));
+  const order = [...new Set(files.flatMap((f) => (f.policy ? [f.policy] : [])))];
+  const policies = order.filter((p) => p.fileCount > 0);
   const coverage = policies.filter((p) => p.compiled !== null).map((p) => coverageOf(p, exercised.get(p.key) ?? []));
   const cases = files.flatMap((f) => f.cases);
   return {
