@@ -7,6 +7,7 @@
 // Fail closed: text that does not parse, is too large or too deep, node types or fields the
 // walker does not know, names it cannot resolve: each yields a `forbidden` fact.
 
+import type { ParseResult } from '@pgsql/types';
 import { LruCache } from './cache.ts';
 import type { Classification, ClassifiedStatement, ClassifyContext, Fact, SessionEffect } from './facts.ts';
 import { FORBIDDEN } from './facts.ts';
@@ -115,7 +116,19 @@ function classifyNested(text: string, ctx: ClassifyContext, nesting: number): Cl
 function classifyRun(sql: string, run: Run): Classification {
   const parsed = parseSql(sql);
   if (parsed.error !== undefined) return errorClassification(sql, parsed.error.message, parsed.error.position);
-  const stmts = parsed.tree.stmts ?? [];
+  return classifyStatements(sql, parsed.tree, run);
+}
+
+/**
+ * Classifies a parse tree of `sql` (as parseSql returned it). For callers that already parsed,
+ * and for tests that hand the walker trees the parser would not produce.
+ */
+export function classifyTree(sql: string, tree: ParseResult, ctx: ClassifyContext = DEFAULT_CONTEXT): Classification {
+  return classifyStatements(sql, tree, { ctx, prepared: new Map(), preparedCleared: false, usedSessionPrepared: false, nesting: 0 });
+}
+
+function classifyStatements(sql: string, tree: ParseResult, run: Run): Classification {
+  const stmts = tree.stmts ?? [];
   const toOffset = offsetMapper(sql);
   const statements: ClassifiedStatement[] = [];
   for (const raw of stmts) {

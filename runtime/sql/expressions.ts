@@ -43,10 +43,10 @@ export function relationFacts(w: Walker, rv: Obj, action: string): string[] {
 }
 
 /** A RangeVar met anywhere a relation is read (FROM, JOIN, LIKE, REFERENCES, ...). */
-export const RangeVar: Handler = (w, rv) => {
+export const RangeVar: Handler = (w, rv, type) => {
   const { schema, name } = rangeVarName(rv);
-  if (schema === undefined && isCte(w, name)) return;
-  relationFacts(w, rv, 'select');
+  if (!(schema === undefined && isCte(w, name))) relationFacts(w, rv, 'select');
+  walkFields(w, type, rv);
 };
 
 /** The argument at a position or with a name (named arguments follow positional ones). */

@@ -136,6 +136,18 @@ export function refuseText(text: string): string | null {
 export function parseSql(text: string): ParseOutcome {
   const refused = refuseText(text);
   if (refused !== null) return { error: { message: refused, position: 0 } };
+  return parseChecked(text);
+}
+
+/**
+ * Tests only: parses without the refusals above, to exercise what happens when the WASM module
+ * fails (the instance is retired and the spare takes over). Never use it on untrusted text.
+ */
+export function parseSqlUnguardedForTests(text: string): ParseOutcome {
+  return parseChecked(text);
+}
+
+function parseChecked(text: string): ParseOutcome {
   if (text.length === 0) return { tree: { version: 0, stmts: [] } };
   const m = active;
   if (m === null) return { error: { message: 'the SQL parser is not available', position: 0 } };

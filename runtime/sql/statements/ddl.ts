@@ -17,7 +17,7 @@ import {
   splitKey,
 } from '../names.ts';
 import { parseSearchPath, renderSetValue } from '../settings.ts';
-import { setStatement } from './session.ts';
+import { SETSTMT, setStatement } from './session.ts';
 import {
   addFact,
   deferred,
@@ -738,9 +738,10 @@ export const CreateTableSpaceStmt: Handler = (w, s, type) => {
   walkFields(w, type, s);
 };
 
-export const AlterDatabaseSetStmt: Handler = (w, s) => {
+export const AlterDatabaseSetStmt: Handler = (w, s, type) => {
   ddlFacts(w, 'alter', 'database', [globalKey('database', str(s.dbname))]);
   setStatement(w, s.setstmt as Obj, 'definition');
+  walkFields(w, type, s, SETSTMT);
 };
 
 /** FOR TABLE t / TABLES IN SCHEMA s: publishing exposes the rows, so it reads them. */
@@ -796,7 +797,7 @@ export const GrantRoleStmt: Handler = (w, s, type) => {
 };
 const GRANTED = new Set(['granted_roles']);
 
-export const AlterDefaultPrivilegesStmt: Handler = (w, s) => {
+export const AlterDefaultPrivilegesStmt: Handler = (w, s, type) => {
   const grant = s.action as Obj;
   const kind = kindOf(grant.objtype);
   let schemas: string[] = [];
@@ -807,7 +808,9 @@ export const AlterDefaultPrivilegesStmt: Handler = (w, s) => {
   const keys = schemas.length > 0 ? schemas.map((x) => `${quoteIdent(x)}.*`) : ['*'];
   ddlFacts(w, 'grant', kind, keys);
   walkFields(w, 'GrantStmt', grant, OBJECTS);
+  walkFields(w, type, s, OPTIONS_ACTION);
 };
+const OPTIONS_ACTION = new Set(['options', 'action']);
 
 export const CreateRoleStmt: Handler = (w, s, type) => {
   fact(w, 'role', globalKey('role', str(s.role)));
@@ -820,19 +823,27 @@ export const AlterRoleStmt: Handler = (w, s, type) => {
 };
 const ROLE = new Set(['role']);
 
-export const AlterRoleSetStmt: Handler = (w, s) => {
+export const AlterRoleSetStmt: Handler = (w, s, type) => {
   fact(w, 'role', roleKey(s.role as Obj | undefined));
   setStatement(w, s.setstmt as Obj, 'definition');
+  walkFields(w, type, s, SETSTMT);
 };
 
-export const DropRoleStmt: Handler = (w, s) => roleFacts(w, s.roles);
+export const DropRoleStmt: Handler = (w, s, type) => {
+  roleFacts(w, s.roles);
+  walkFields(w, type, s);
+};
 
-export const ReassignOwnedStmt: Handler = (w, s) => {
+export const ReassignOwnedStmt: Handler = (w, s, type) => {
   roleFacts(w, s.roles);
   fact(w, 'role', roleKey(s.newrole as Obj));
+  walkFields(w, type, s);
 };
 
-export const DropOwnedStmt: Handler = (w, s) => roleFacts(w, s.roles);
+export const DropOwnedStmt: Handler = (w, s, type) => {
+  roleFacts(w, s.roles);
+  walkFields(w, type, s);
+};
 
 export const ddlHandlers: Record<string, Handler> = {
   CreateStmt,

@@ -80,6 +80,7 @@ function lockFacts(w: Walker, s: Obj, start: number, end: number): void {
       walkNode(w, item);
       continue;
     }
+    walkFields(w, 'LockingClause', lc, LOCKED_RELS);
     const locked = Array.isArray(lc.lockedRels) ? lc.lockedRels : [];
     if (locked.length === 0) {
       for (const f of readHere) fact(w, 'lock', f.resource);
@@ -98,6 +99,7 @@ function lockFacts(w: Walker, s: Obj, start: number, end: number): void {
 }
 
 const REL = new Set(['rel']);
+const LOCKED_RELS = new Set(['lockedRels']);
 
 /** `create` of a new relation (table, view, ...) named by a RangeVar. */
 export function createRelation(w: Walker, rv: Obj, objectKind: string): string[] {

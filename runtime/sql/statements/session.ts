@@ -29,6 +29,7 @@ export function effect(w: Walker, e: SessionEffect): void {
 
 /** The `set` fact (or `alter_system`), the text-setting check and the effect of a SET. */
 export function setStatement(w: Walker, s: Obj, action: 'set' | 'alter_system' | 'definition'): void {
+  walkFields(w, 'VariableSetStmt', s);
   const kind = String(s.kind);
   const name = typeof s.name === 'string' ? s.name.toLowerCase() : '';
   const factAction = action === 'alter_system' ? 'alter_system' : 'set';
@@ -88,13 +89,16 @@ export function setStatement(w: Walker, s: Obj, action: 'set' | 'alter_system' |
 
 export const VariableSetStmt: Handler = (w, s) => setStatement(w, s, 'set');
 
-export const VariableShowStmt: Handler = (w, s) => {
+export const VariableShowStmt: Handler = (w, s, type) => {
   fact(w, 'show', typeof s.name === 'string' ? s.name.toLowerCase() : '');
+  walkFields(w, type, s);
 };
 
-export const AlterSystemStmt: Handler = (w, s) => {
+export const AlterSystemStmt: Handler = (w, s, type) => {
   setStatement(w, s.setstmt as Obj, 'alter_system');
+  walkFields(w, type, s, SETSTMT);
 };
+export const SETSTMT = new Set(['setstmt']);
 
 const TWO_PHASE = new Set(['TRANS_STMT_PREPARE', 'TRANS_STMT_COMMIT_PREPARED', 'TRANS_STMT_ROLLBACK_PREPARED']);
 
@@ -115,7 +119,8 @@ const DISCARD: Record<string, string> = {
   DISCARD_TEMP: 'TEMP',
 };
 
-export const DiscardStmt: Handler = (w, s) => {
+export const DiscardStmt: Handler = (w, s, type) => {
+  walkFields(w, type, s);
   const what = DISCARD[String(s.target)];
   if (what === undefined) {
     forbid(w, `an unknown DISCARD ${String(s.target)}`);
@@ -129,23 +134,27 @@ export const DiscardStmt: Handler = (w, s) => {
   }
 };
 
-export const ListenStmt: Handler = (w, s) => {
+export const ListenStmt: Handler = (w, s, type) => {
+  walkFields(w, type, s);
   const channel = String(s.conditionname ?? '');
   fact(w, 'listen', quoteIdent(channel));
   effect(w, { kind: 'listen', channel });
 };
 
-export const UnlistenStmt: Handler = (w, s) => {
+export const UnlistenStmt: Handler = (w, s, type) => {
+  walkFields(w, type, s);
   const channel = typeof s.conditionname === 'string' ? s.conditionname : null;
   fact(w, 'unlisten', channel === null ? '*' : quoteIdent(channel));
   effect(w, { kind: 'unlisten', channel });
 };
 
-export const NotifyStmt: Handler = (w, s) => {
+export const NotifyStmt: Handler = (w, s, type) => {
+  walkFields(w, type, s);
   fact(w, 'notify', quoteIdent(String(s.conditionname ?? '')));
 };
 
-export const LoadStmt: Handler = (w, s) => {
+export const LoadStmt: Handler = (w, s, type) => {
+  walkFields(w, type, s);
   fact(w, 'load', String(s.filename ?? ''));
 };
 
@@ -155,7 +164,8 @@ export const CheckPointStmt: Handler = (w, s, type) => {
 };
 
 /** DO: the body is opaque; running it needs `do` on its language. */
-export const DoStmt: Handler = (w, s) => {
+export const DoStmt: Handler = (w, s, type) => {
+  walkFields(w, type, s);
   let language = 'plpgsql';
   for (const a of Array.isArray(s.args) ? s.args : []) {
     const d = nodeOf(a, 'DefElem');
@@ -165,19 +175,18 @@ export const DoStmt: Handler = (w, s) => {
   fact(w, 'do', quoteIdent(language));
 };
 
-export const CallStmt: Handler = (w, s) => {
+export const CallStmt: Handler = (w, s, type) => {
   const call = s.funccall as Obj | undefined;
-  if (call === undefined) {
-    forbid(w, 'CALL without a procedure');
-    return;
-  }
-  walkTyped(w, 'FuncCall', call);
-  if (s.funcexpr !== undefined || s.outargs !== undefined) walkFields(w, 'CallStmt', s, FUNCCALL);
+  if (call === undefined) forbid(w, 'CALL without a procedure');
+  else walkTyped(w, 'FuncCall', call);
+  walkFields(w, type, s, FUNCCALL);
 };
 const FUNCCALL = new Set(['funccall']);
+const QUERY = new Set(['query']);
 
 /** PREPARE: decided like its statement; the prepared statement travels in the effect. */
-export const PrepareStmt: Handler = (w, s) => {
+export const PrepareStmt: Handler = (w, s, type) => {
+  walkFields(w, type, s, QUERY);
   const name = String(s.name ?? '');
   const child = childWalker(w);
   walkNode(child, s.query);
@@ -215,7 +224,8 @@ export const ExecuteStmt: Handler = (w, s, type) => {
   walkFields(w, type, s);
 };
 
-export const DeallocateStmt: Handler = (w, s) => {
+export const DeallocateStmt: Handler = (w, s, type) => {
+  walkFields(w, type, s);
   const name = typeof s.name === 'string' && s.isall !== true ? s.name : null;
   fact(w, 'cursor', '');
   effect(w, { kind: 'deallocate', name });
@@ -230,12 +240,14 @@ export const DeclareCursorStmt: Handler = (w, s, type) => {
   effect(w, { kind: 'declare', name: String(s.portalname ?? '') });
 };
 
-export const FetchStmt: Handler = (w, s) => {
+export const FetchStmt: Handler = (w, s, type) => {
+  walkFields(w, type, s);
   fact(w, 'cursor', '');
   effect(w, { kind: 'fetch', name: typeof s.portalname === 'string' ? s.portalname : null });
 };
 
-export const ClosePortalStmt: Handler = (w, s) => {
+export const ClosePortalStmt: Handler = (w, s, type) => {
+  walkFields(w, type, s);
   fact(w, 'cursor', '');
   effect(w, { kind: 'close', name: typeof s.portalname === 'string' ? s.portalname : null });
 };
