@@ -13,6 +13,7 @@ import type { Classification, ClassifiedStatement, ClassifyContext, Fact, Sessio
 import { FORBIDDEN } from './facts.ts';
 import { HANDLERS } from './handlers.ts';
 import { fingerprintSql, parseSql } from './parser.ts';
+import { parseSearchPath } from './settings.ts';
 import { statementLimited } from './statements/dml.ts';
 import { forbid, walkTyped, type Obj, type Walker } from './walk.ts';
 
@@ -95,6 +96,8 @@ function errorClassification(sql: string, message: string, position: number): Cl
 
 interface Run {
   ctx: ClassifyContext;
+  /** a search_path reset earlier in the text returned to a value the context does not give */
+  searchPathUnknown: boolean;
   prepared: Map<string, ClassifiedStatement | null>;
   preparedCleared: boolean;
   usedSessionPrepared: boolean;
@@ -106,6 +109,7 @@ function classifyNested(text: string, ctx: ClassifyContext, nesting: number): Cl
   if (nesting >= MAX_NESTED_TEXT) return errorClassification(text, 'SQL nested in strings too deeply', 0).statements;
   return classifyRun(text, {
     ctx: { searchPath: ctx.searchPath },
+    searchPathUnknown: false,
     prepared: new Map(),
     preparedCleared: true,
     usedSessionPrepared: false,
@@ -124,7 +128,7 @@ function classifyRun(sql: string, run: Run): Classification {
  * and for tests that hand the walker trees the parser would not produce.
  */
 export function classifyTree(sql: string, tree: ParseResult, ctx: ClassifyContext = DEFAULT_CONTEXT): Classification {
-  return classifyStatements(sql, tree, { ctx, prepared: new Map(), preparedCleared: false, usedSessionPrepared: false, nesting: 0 });
+  return classifyStatements(sql, tree, { ctx, searchPathUnknown: false, prepared: new Map(), preparedCleared: false, usedSessionPrepared: false, nesting: 0 });
 }
 
 function classifyStatements(sql: string, tree: ParseResult, run: Run): Classification {
@@ -168,6 +172,9 @@ function classifyStatements(sql: string, tree: ParseResult, run: Run): Classific
         forbid(w, `the classifier failed: ${(e as Error).message}`);
       }
     }
+    if (run.searchPathUnknown)
+      forbid(w, 'an earlier statement of this text reset search_path to a value the gateway did not give');
+    followSearchPath(run, w.effects);
     for (const f of w.facts)
       if (WRITE_ACTIONS.has(f.action) && f.resource === 'pg_catalog.pg_settings') {
         forbid(w, 'writing to pg_catalog.pg_settings changes settings');
@@ -181,9 +188,27 @@ function classifyStatements(sql: string, tree: ParseResult, run: Run): Classific
   return { statements };
 }
 
+/**
+ * A later statement of the same text resolves names with the search path an earlier one set:
+ * `SET search_path = evil, pg_catalog; SELECT lower(x)` calls evil.lower.
+ */
+function followSearchPath(run: Run, effects: readonly SessionEffect[]): void {
+  for (const e of effects) {
+    const reset =
+      e.kind === 'reset_all' || (e.kind === 'discard' && e.what === 'ALL') || (e.kind === 'set' && e.setting === 'search_path' && e.value === null);
+    if (e.kind === 'set' && e.setting === 'search_path' && e.value !== null) {
+      run.ctx = { ...run.ctx, searchPath: parseSearchPath(e.value) };
+      run.searchPathUnknown = false;
+    } else if (reset) {
+      if (run.ctx.defaultSearchPath !== undefined) run.ctx = { ...run.ctx, searchPath: run.ctx.defaultSearchPath };
+      else run.searchPathUnknown = true;
+    }
+  }
+}
+
 /** Classifies SQL text (one or more statements) in a session context. */
 export function classify(sql: string, ctx: ClassifyContext = DEFAULT_CONTEXT): Classification {
-  return classifyRun(sql, { ctx, prepared: new Map(), preparedCleared: false, usedSessionPrepared: false, nesting: 0 });
+  return classifyRun(sql, { ctx, searchPathUnknown: false, prepared: new Map(), preparedCleared: false, usedSessionPrepared: false, nesting: 0 });
 }
 
 /** Classifications are cached only for texts up to this length. */
@@ -207,10 +232,13 @@ export function cacheStats(): { entries: number; chars: number } {
  */
 export function classifyCached(sql: string, ctx: ClassifyContext = DEFAULT_CONTEXT): Classification {
   const path = ctx.searchPath;
-  const key = (path.length === 1 ? path[0]! : path.join('\u0001')) + '\u0000' + sql;
+  let key = path.length === 1 ? path[0]! : path.join('\u0001');
+  if (ctx.user !== undefined || ctx.defaultSearchPath !== undefined)
+    key += `\u0002${ctx.user ?? ''}\u0002${(ctx.defaultSearchPath ?? ['\u0003']).join('\u0001')}`;
+  key += '\u0000' + sql;
   const hit = cache.get(key);
   if (hit !== undefined) return hit;
-  const run: Run = { ctx, prepared: new Map(), preparedCleared: false, usedSessionPrepared: false, nesting: 0 };
+  const run: Run = { ctx, searchPathUnknown: false, prepared: new Map(), preparedCleared: false, usedSessionPrepared: false, nesting: 0 };
   const result = classifyRun(sql, run);
   if (!run.usedSessionPrepared && sql.length <= MAX_CACHED_TEXT) cache.set(key, result, key.length);
   return result;

@@ -3,7 +3,7 @@
 // generically (walk.ts).
 
 import { DANGEROUS_FUNCTIONS, isComputingBuiltin, PG_CATALOG_OPERATORS, TEXT_SETTINGS } from './catalog.ts';
-import { functionCandidates, operatorCandidates, quoteIdent, relationCandidates } from './names.ts';
+import { functionCandidates, operatorCandidates, quoteIdent, relationCandidates, truncateIdentifier } from './names.ts';
 import { settingViolation } from './settings.ts';
 import {
   addFact,
@@ -130,7 +130,7 @@ export function parseRelationName(text: string): { schema: string | undefined; n
       part = m[0].replace(/[A-Z]+/g, (c) => c.toLowerCase());
       i += m[0].length;
     }
-    parts.push(part);
+    parts.push(truncateIdentifier(part));
     if (i === s.length) break;
     if (s[i] !== '.') return null;
     i++;
@@ -209,7 +209,7 @@ function specialCall(w: Walker, key: string, args: unknown): void {
     case 'pg_catalog.schema_to_xmlschema':
     case 'pg_catalog.schema_to_xml_and_xmlschema': {
       const schema = stringConst(argument(args, 0, 'schema'));
-      if (schema !== null) fact(w, 'select', `${quoteIdent(schema)}.*`);
+      if (schema !== null) fact(w, 'select', `${quoteIdent(truncateIdentifier(schema))}.*`);
       return;
     }
     case 'pg_catalog.database_to_xml':

@@ -78,6 +78,16 @@ export interface ClassifyContext {
   searchPath: readonly string[];
   /** statements the session prepared earlier (SQL PREPARE or protocol Parse), by name */
   prepared?: (name: string) => ClassifiedStatement | undefined;
+  /**
+   * The current role's name: a `$user` entry of searchPath stands for the schema of that name.
+   * Without it `$user` stays a schema literally named `$user` (a candidate no policy allows).
+   */
+  user?: string;
+  /**
+   * The search path RESET, SET … TO DEFAULT, RESET ALL and DISCARD ALL return to (the session's
+   * start-up value). Without it, a statement after such a reset in the same text is forbidden.
+   */
+  defaultSearchPath?: readonly string[];
 }
 
 export const FORBIDDEN = 'forbidden';

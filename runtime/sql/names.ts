@@ -41,6 +41,26 @@ export function quoteIdent(name: string): string {
   return isBare(name) ? name : `"${name.replace(/"/g, '""')}"`;
 }
 
+/** PostgreSQL keeps the first 63 bytes of an identifier (NAMEDATALEN - 1), cut at a character. */
+export const MAX_IDENTIFIER_BYTES = 63;
+
+/**
+ * An identifier as the server truncates it. The parser already truncates identifiers in the
+ * tree; names taken from string literals (regclass text, name arguments) must be cut here.
+ */
+export function truncateIdentifier(name: string): string {
+  if (name.length <= MAX_IDENTIFIER_BYTES / 3 || Buffer.byteLength(name, 'utf8') <= MAX_IDENTIFIER_BYTES) return name;
+  let bytes = 0;
+  let i = 0;
+  for (const ch of name) {
+    const n = Buffer.byteLength(ch, 'utf8');
+    if (bytes + n > MAX_IDENTIFIER_BYTES) break;
+    bytes += n;
+    i += ch.length;
+  }
+  return name.slice(0, i);
+}
+
 /** `schema.name`, each part quoted. */
 export function qualifiedKey(schema: string, name: string): string {
   return `${quoteIdent(schema)}.${quoteIdent(name)}`;
@@ -58,8 +78,15 @@ export function globalKey(kind: string, name: string): string {
 
 /** The schemas searched for unqualified names of relations, functions, operators, in order. */
 function searchOrder(ctx: ClassifyContext): readonly string[] {
-  const path = ctx.searchPath;
+  const path = schemasOf(ctx);
   return path.includes('pg_catalog') ? path : ['pg_catalog', ...path];
+}
+
+/** The search path with `$user` replaced by the current role's name when the context gives it. */
+export function schemasOf(ctx: ClassifyContext): readonly string[] {
+  const path = ctx.searchPath;
+  if (ctx.user === undefined || !path.includes('$user')) return path;
+  return path.map((s) => (s === '$user' ? ctx.user! : s));
 }
 
 /** Names PostgreSQL reserves for system objects; a newer server may have them in pg_catalog. */
@@ -91,14 +118,14 @@ export function relationCandidates(schema: string | undefined, name: string, ctx
 /** Candidate keys of a schema-scoped object that is not a relation or function (types, ...). */
 export function objectCandidates(schema: string | undefined, name: string, ctx: ClassifyContext): string[] {
   if (schema !== undefined) return [qualifiedKey(schema, name)];
-  return ctx.searchPath.filter((s) => s !== 'pg_catalog' && s !== 'pg_temp').map((s) => qualifiedKey(s, name));
+  return schemasOf(ctx).filter((s) => s !== 'pg_catalog' && s !== 'pg_temp').map((s) => qualifiedKey(s, name));
 }
 
 /** Candidate keys of a new object created under an unqualified name. */
 export function creationCandidates(schema: string | undefined, name: string, ctx: ClassifyContext, temp = false): string[] {
   if (schema !== undefined) return [qualifiedKey(schema, name)];
   if (temp) return [qualifiedKey('pg_temp', name)];
-  return ctx.searchPath.map((s) => qualifiedKey(s, name));
+  return schemasOf(ctx).map((s) => qualifiedKey(s, name));
 }
 
 /**

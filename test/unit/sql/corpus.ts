@@ -331,3 +331,47 @@ export const corpus: Case[] = [
   { sql: "SELECT E'\\';DROP TABLE a;--'", facts: [] },
   { sql: "SELECT '\\';DROP TABLE a;--'", each: [[], ['drop public.a (table)']], why: 'with standard_conforming_strings on, the backslash does not escape the quote' },
 ];
+
+/** Cases whose context carries more than a search path. */
+export const contextCases: { sql: string; ctx: { searchPath: string[]; user?: string; defaultSearchPath?: string[] }; each: string[][] }[] = [
+  {
+    sql: 'SET search_path = evil, pg_catalog; SELECT lower(x) FROM t',
+    ctx: { searchPath: ['public'] },
+    each: [['set search_path'], ['call evil.lower', 'select evil.t']],
+  },
+  {
+    sql: "SELECT set_config('search_path', 'app', false); SELECT * FROM t",
+    ctx: { searchPath: ['public'] },
+    each: [['call pg_catalog.set_config', 'set search_path'], ['select app.t']],
+  },
+  {
+    sql: 'SET search_path = app; RESET search_path; SELECT * FROM t',
+    ctx: { searchPath: ['public'], defaultSearchPath: ['public'] },
+    each: [['set search_path'], ['set search_path'], ['select public.t']],
+  },
+  {
+    sql: 'RESET ALL; SELECT * FROM t',
+    ctx: { searchPath: ['app'] },
+    each: [['set all'], ['forbidden', 'select app.t']],
+  },
+  {
+    sql: 'DISCARD ALL; SELECT * FROM t',
+    ctx: { searchPath: ['app'], defaultSearchPath: ['public'] },
+    each: [['discard'], ['select public.t']],
+  },
+  {
+    sql: 'SELECT * FROM t',
+    ctx: { searchPath: ['$user', 'public'], user: 'agent' },
+    each: [['select agent.t', 'select public.t']],
+  },
+  {
+    sql: 'SELECT * FROM t',
+    ctx: { searchPath: ['$user', 'public'] },
+    each: [['select "$user".t', 'select public.t']],
+  },
+  {
+    sql: `SELECT table_to_xml('${'x'.repeat(70)}', true, true, '')`,
+    ctx: { searchPath: ['public'] },
+    each: [['call pg_catalog.table_to_xml', `select public.${'x'.repeat(63)}`]],
+  },
+];
