@@ -227,7 +227,14 @@ export const FuncCall: Handler = (w, body, type) => {
     (Array.isArray(args) ? args.length : 0) +
     (body.agg_within_group === true && Array.isArray(body.agg_order) ? body.agg_order.length : 0);
   const keys = callFacts(w, body.funcname, argc);
-  for (const k of keys) if (DANGEROUS_FUNCTIONS.has(k)) specialCall(w, k, args);
+  for (const k of keys) {
+    if (DANGEROUS_FUNCTIONS.has(k)) specialCall(w, k, args);
+    else if (k === 'pg_catalog.current_setting') {
+      // current_setting(x) is SHOW x
+      const name = stringConst(argument(args, 0, 'setting_name'));
+      fact(w, 'show', name === null ? 'all' : name.toLowerCase());
+    }
+  }
   walkFields(w, type, body, FUNCNAME);
 };
 const FUNCNAME = new Set(['funcname']);

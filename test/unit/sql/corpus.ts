@@ -375,3 +375,8 @@ export const contextCases: { sql: string; ctx: { searchPath: string[]; user?: st
     each: [['call pg_catalog.table_to_xml', `select public.${'x'.repeat(63)}`]],
   },
 ];
+
+corpus.push(
+  { sql: "SELECT current_setting('primary_conninfo')", facts: ['show primary_conninfo'], why: 'current_setting is SHOW' },
+  { sql: 'SELECT current_setting(name) FROM a', facts: ['select public.a', 'show all'] },
+);
