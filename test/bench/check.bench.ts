@@ -1,0 +1,105 @@
+// `pamc check` from a cold start (DESIGN.md §7: under 300 ms on the examples), against a bare
+// `node -e 0` in the same run; and compiling a generated 10,000-rule policy in process (under
+// 1 s), against parsing the same text alone.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compileFiles } from '../../compiler/index.ts';
+import { parsePolicy } from '../../language/index.ts';
+import { decodeSource } from '../../language/source.ts';
+import { generatePolicy } from './lib/policy-gen.ts';
+import type { RunOutcome, Suite } from './lib/suite.ts';
+
+const EXAMPLES = [
+  { name: 'quickstart', path: 'examples/quickstart' },
+  { name: 'crewai', path: 'examples/crewai' },
+  { name: 'multi-file', path: 'examples/multi-file/policies' },
+];
+
+const LARGE = 10_000;
+
+const suite: Suite = {
+  name: 'check',
+  title: '`pamc check` from a cold start, and compiling a 10,000-rule policy in process',
+  requires(b) {
+    if (!existsSync(join(b.root, 'bin', 'pamc.js'))) return 'bin/pamc.js is missing';
+    const missing = EXAMPLES.filter((e) => !existsSync(join(b.root, e.path)));
+    return missing.length > 0 ? `missing examples: ${missing.map((e) => e.path).join(', ')}` : null;
+  },
+  async run(b) {
+    const bundle = join(b.root, 'node_modules', '.cache', 'pamc', 'cli.mjs');
+    const stamp = () => (existsSync(bundle) ? statSync(bundle).mtimeMs : 0);
+    let rebuilt = 0;
+    const node = (args: string[], env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, args, { cwd: b.root, stdio: 'pipe', env: { ...process.env, FORCE_COLOR: '0', ...env } });
+    /** A pamc run; discarded when the bundle was rebuilt during it (someone edited a source file). */
+    const pamc = (args: string[]) => (): RunOutcome => {
+      const before = stamp();
+      const flags = b.profileDir !== null ? ['--cpu-prof', `--cpu-prof-dir=${join(b.profileDir, 'pamc')}`] : [];
+      const r = node([...flags, 'bin/pamc.js', ...args]);
+      if (stamp() !== before) {
+        rebuilt++;
+        return 'discard';
+      }
+      if (r.status !== 0) throw new Error(`pamc ${args.join(' ')} exited with ${r.status}: ${r.stderr.toString().trim().split('\n')[0]}`);
+      return true;
+    };
+    await b.runs(
+      [
+        { name: 'node -e 0', fn: () => node(['-e', '0']).status === 0, baseline: true, note: 'a bare Node.js start and exit' },
+        { name: 'pamc --version', fn: pamc(['--version']), against: 'node -e 0', note: 'the CLI loading, no command' },
+        ...EXAMPLES.map((e) => ({
+          name: `pamc check ${e.path}`,
+          fn: pamc(['check', e.path]),
+          against: 'node -e 0',
+          target: { medianBelowNs: 300e6 },
+        })),
+      ],
+      { warmup: 1, runs: b.quick ? 5 : 15 },
+    );
+    if (rebuilt > 0) b.note('runs discarded', rebuilt, 'the CLI bundle was rebuilt during them (a source file changed), so they were repeated');
+    if (b.profileDir !== null) b.note('profiling', 'on', 'the pamc runs were profiled (--cpu-prof): their times are inflated');
+
+    const gen = generatePolicy(LARGE);
+    const text = gen.text;
+    const inputs = () => [{ path: 'policy.pam', display: 'policy.pam', source: decodeSource(Buffer.from(text, 'utf8'), 'policy.pam') }];
+    const compile = () => {
+      const out = compileFiles(inputs());
+      const errors = out.diagnostics.filter((d) => d.severity === 'error');
+      if (out.policy === null || errors.length > 0) throw new Error(`the generated policy does not compile: ${errors[0]?.message ?? 'no policy'}`);
+      return true;
+    };
+    const t0 = process.hrtime.bigint();
+    compile();
+    b.note('first compile in this process', `${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(0)} ms`, 'JIT cold, built-in data loaded on first use');
+    b.note('the 10,000-rule policy', `${(text.length / 1024).toFixed(0)} KiB, ${text.split('\n').length} lines, ${gen.rules.length} rules`);
+    const dir = mkdtempSync(join(tmpdir(), 'pamc-bench-'));
+    const file = join(dir, 'policy.pam');
+    writeFileSync(file, text);
+    try {
+      await b.runs(
+        [
+          { name: `compile ${LARGE.toLocaleString('en')} rules (in process)`, fn: compile, against: 'parse alone', target: { medianBelowNs: 1e9 } },
+          {
+            name: `pamc check (the ${LARGE.toLocaleString('en')}-rule policy)`,
+            fn: pamc(['check', file]),
+            against: 'node -e 0',
+            note: 'the same policy from a cold start: CLI start + a cold (unoptimised) compile',
+          },
+          {
+            name: 'parse alone',
+            fn: () => parsePolicy(decodeSource(Buffer.from(text, 'utf8'), 'policy.pam').text, 'policy.pam').diagnostics.length === 0,
+            baseline: true,
+            note: 'language/ only: decode, lex, parse, CST → AST',
+          },
+        ],
+        { warmup: 1, runs: b.quick ? 3 : 9 },
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+export default suite;
