@@ -1,0 +1,128 @@
+// Column lineage: which source columns each output derives from, what predicates and writes
+// read, and what cannot be traced — on the queries a leak corpus throws at masking.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { lineageCatalog, snapshotFromRows } from '../../../runtime/postgres/masking/catalog.ts';
+import { statementLineage, COLUMN_SEPARATOR } from '../../../runtime/postgres/masking/lineage.ts';
+import { loadParser, parseSql } from '../../../runtime/sql/parser.ts';
+
+await loadParser();
+
+const rows: (string | null)[][] = [
+  ['r', '100', 'public', 'customers', 'r', null],
+  ['r', '101', 'public', 'orders', 'r', null],
+  ['r', '102', 'public', 'v_customers', 'v', ' SELECT customers.id, customers.email, upper(customers.name) AS uname FROM customers;'],
+  ['r', '103', 'public', 'mv_emails', 'm', ' SELECT lower(customers.email) AS e FROM customers;'],
+  ['r', '104', 'public', 'v_nested', 'v', ' SELECT v_customers.email AS mail FROM v_customers;'],
+  ['a', '100', '1', 'id', null, null],
+  ['a', '100', '2', 'name', null, null],
+  ['a', '100', '3', 'email', null, null],
+  ['a', '100', '4', 'ssn', null, null],
+  ['a', '101', '1', 'id', null, null],
+  ['a', '101', '2', 'customer_id', null, null],
+  ['a', '101', '3', 'total', null, null],
+  ['a', '102', '1', 'id', null, null],
+  ['a', '102', '2', 'email', null, null],
+  ['a', '102', '3', 'uname', null, null],
+  ['a', '103', '1', 'e', null, null],
+  ['a', '104', '1', 'mail', null, null],
+];
+const snapshot = snapshotFromRows(rows, ['public']);
+const cat = lineageCatalog(snapshot, ['public']);
+
+const c = (col: string, rel = 'customers') => `public.${rel}${COLUMN_SEPARATOR}${col}`;
+const show = (set: Iterable<string>) => [...set].map((s) => s.replace(COLUMN_SEPARATOR, '.').replace('public.', '')).sort();
+
+function lineage(sql: string) {
+  const parsed = parseSql(sql);
+  if (!parsed.tree) throw new Error(parsed.error.message);
+  return statementLineage(parsed.tree.stmts![0].stmt, cat);
+}
+
+function outputs(sql: string): { name: string; sources: string[]; direct: boolean; opaque: boolean }[] {
+  const l = lineage(sql);
+  if (!Array.isArray(l.outputs)) throw new Error(`no outputs: ${l.outputs}`);
+  return l.outputs.map((o) => ({ name: o.name, sources: show(o.sources), direct: o.direct !== null, opaque: o.opaque }));
+}
+
+test('plain columns, aliases and * are direct', () => {
+  assert.equal(outputs('SELECT email AS e, c.ssn FROM customers c'), [
+    { name: 'e', sources: ['customers.email'], direct: true, opaque: false },
+    { name: 'ssn', sources: ['customers.ssn'], direct: true, opaque: false },
+  ]);
+  assert.equal(outputs('SELECT * FROM orders').map((o) => o.sources), [['orders.id'], ['orders.customer_id'], ['orders.total']]);
+  assert.equal(outputs('SELECT o.*, c.email FROM orders o JOIN customers c ON c.id = o.customer_id').length, 4);
+});
+
+test('expressions, casts, concatenation, aggregates derive from their inputs', () => {
+  const o = outputs("SELECT lower(email), ssn::int, name || ssn, count(email), max(ssn), 1 + id FROM customers GROUP BY id, email, ssn, name");
+  assert.equal(o.map((x) => x.sources), [['customers.email'], ['customers.ssn'], ['customers.name', 'customers.ssn'], ['customers.email'], ['customers.ssn'], ['customers.id']]);
+  assert.ok(o.every((x) => !x.direct));
+});
+
+test('whole-row references and row constructors carry every column', () => {
+  for (const sql of ['SELECT c FROM customers c', 'SELECT row_to_json(c) FROM customers c', 'SELECT ROW(c.*) FROM customers c', 'SELECT to_jsonb(customers) FROM customers', "SELECT json_build_object('e', email) FROM customers"]) {
+    const o = outputs(sql);
+    assert.ok(o[0].sources.includes('customers.email'), sql);
+  }
+  assert.equal(outputs('SELECT c FROM customers c')[0].sources, ['customers.email', 'customers.id', 'customers.name', 'customers.ssn']);
+});
+
+test('subqueries, CTEs and set operations are followed', () => {
+  assert.equal(outputs('SELECT x.e FROM (SELECT email AS e FROM customers) x')[0], { name: 'e', sources: ['customers.email'], direct: true, opaque: false });
+  assert.equal(outputs('WITH w AS (SELECT ssn AS s FROM customers) SELECT s FROM w')[0].sources, ['customers.ssn']);
+  assert.equal(outputs('SELECT (SELECT max(ssn) FROM customers) AS m')[0].sources, ['customers.ssn']);
+  assert.equal(outputs('SELECT name FROM customers UNION SELECT ssn FROM customers')[0].sources, ['customers.name', 'customers.ssn']);
+  assert.equal(outputs('SELECT id FROM orders WHERE EXISTS (SELECT 1 FROM customers WHERE ssn = $1)')[0].sources, ['orders.id']);
+  assert.equal(outputs('WITH RECURSIVE r(x) AS (SELECT email FROM customers UNION SELECT x || name FROM r, customers) SELECT x FROM r')[0].sources.sort(), ['customers.email', 'customers.name']);
+});
+
+test('views and materialized views resolve to their base columns', () => {
+  assert.equal(outputs('SELECT email, uname FROM v_customers').map((o) => o.sources), [['customers.email'], ['customers.name']]);
+  assert.equal(outputs('SELECT e FROM mv_emails')[0].sources, ['customers.email']);
+  assert.equal(outputs('SELECT mail FROM v_nested')[0].sources, ['customers.email']);
+});
+
+test('predicates are collected from every clause', () => {
+  const l = lineage("SELECT id FROM customers c JOIN orders o ON o.customer_id = c.id WHERE c.ssn LIKE '1%' GROUP BY c.id, c.name HAVING max(c.email) > 'a' ORDER BY c.name");
+  assert.equal(show(l.predicates), ['customers.email', 'customers.id', 'customers.name', 'customers.ssn', 'orders.customer_id']);
+});
+
+test('writes from masked sources are seen in every form', () => {
+  assert.equal(show(lineage('INSERT INTO orders (total) SELECT length(ssn) FROM customers').writesFrom), ['customers.ssn']);
+  assert.equal(show(lineage('UPDATE orders SET total = (SELECT length(ssn) FROM customers LIMIT 1)').writesFrom), ['customers.ssn']);
+  assert.equal(show(lineage('CREATE TABLE copy AS SELECT email FROM customers').writesFrom), ['customers.email']);
+  assert.equal(show(lineage('SELECT email INTO copy2 FROM customers').writesFrom), ['customers.email']);
+  assert.equal(show(lineage('UPDATE customers SET name = email').writesFrom), ['customers.email']);
+});
+
+test('RETURNING outputs trace to the target relation', () => {
+  assert.equal(outputs("UPDATE customers SET name = 'x' WHERE id = 1 RETURNING ssn, id")[0].sources, ['customers.ssn']);
+  assert.equal(outputs('DELETE FROM customers WHERE id = 1 RETURNING *').length, 4);
+});
+
+test('what cannot be traced is opaque', () => {
+  assert.ok(outputs('SELECT my_function(email) FROM customers')[0].opaque);
+  assert.ok(outputs('SELECT * FROM unknown_table')[0].opaque);
+  assert.ok(outputs("SELECT query_to_xml('select ssn from customers', true, true, '')")[0].opaque);
+  assert.ok(lineage('SELECT * FROM some_srf()').opaque);
+  assert.is(lineage('CALL proc()').outputs, 'opaque');
+  assert.is(lineage('SHOW search_path').outputs, 'clean');
+});
+
+test('COPY: a relation or a query', () => {
+  assert.equal(outputs('COPY customers TO STDOUT').map((o) => o.sources[0]), ['customers.id', 'customers.name', 'customers.email', 'customers.ssn']);
+  assert.equal(outputs('COPY customers (ssn) TO STDOUT')[0].sources, ['customers.ssn']);
+  assert.equal(outputs('COPY (SELECT upper(email) FROM customers) TO STDOUT')[0].sources, ['customers.email']);
+});
+
+test('deep nesting stays bounded', () => {
+  let q = 'SELECT email FROM customers';
+  for (let i = 0; i < 300; i++) q = `SELECT * FROM (${q}) s${i}`;
+  const l = lineage(q);
+  assert.ok(l.opaque || (Array.isArray(l.outputs) && l.outputs.length === 1));
+});
+
+void c;
+test.run();

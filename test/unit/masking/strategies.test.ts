@@ -1,0 +1,149 @@
+// What every strategy yields for every common type, in text and binary formats; masked rows
+// on the wire against a naive builder; COPY streams in text, CSV and binary.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { MaskStrategy } from '../../../spec/compiled-policy.ts';
+import { maskValue, type ColumnType, type TypeClass } from '../../../runtime/postgres/masking/strategies.ts';
+import { CopyMasker, DEFAULT_TEXT_COPY, maskDataRow } from '../../../runtime/postgres/masking/rows.ts';
+import type { ColumnMask } from '../../../runtime/postgres/masking/plan.ts';
+
+const ctx = { hashKey: Buffer.from('test-key') };
+const text = (cls: TypeClass, maxLength = -1): ColumnType => ({ cls, format: 0, maxLength });
+const bin = (cls: TypeClass): ColumnType => ({ cls, format: 1, maxLength: -1 });
+const m = (v: string | Buffer | null, s: MaskStrategy, t: ColumnType) => {
+  const out = maskValue(v === null ? null : Buffer.isBuffer(v) ? v : Buffer.from(v), s, t, ctx);
+  return out === null ? null : t.format === 0 ? out.toString('utf8') : out.toString('hex');
+};
+
+test('redact yields a valid neutral value of each type', () => {
+  const redact: MaskStrategy = { name: 'redact' };
+  const cases: [TypeClass, string][] = [
+    ['text', '***'],
+    ['bool', 'f'],
+    ['int2', '0'],
+    ['int4', '0'],
+    ['int8', '0'],
+    ['float4', '0'],
+    ['float8', '0'],
+    ['numeric', '0'],
+    ['date', '1970-01-01'],
+    ['time', '00:00:00'],
+    ['timestamp', '1970-01-01 00:00:00'],
+    ['timestamptz', '1970-01-01 00:00:00+00'],
+    ['interval', '00:00:00'],
+    ['uuid', '00000000-0000-0000-0000-000000000000'],
+    ['json', 'null'],
+    ['jsonb', 'null'],
+    ['bytea', ''],
+  ];
+  for (const [cls, expected] of cases) assert.is(m('secret', redact, text(cls)), expected, cls);
+  assert.is(m('x', redact, text('other')), null, 'unknown types become NULL');
+  assert.is(m('00000001', redact, bin('int4')), '00000000');
+  assert.is(m('x', redact, bin('date')), 'ffffd533', 'binary date: days from 2000-01-01 to 1970-01-01');
+  assert.is(m('x', redact, bin('timestamp')), 'fffcb6d4cd5a8000', 'binary timestamp: microseconds from 2000-01-01 to 1970-01-01');
+  assert.is(m('x', redact, bin('jsonb')), '016e756c6c');
+  assert.is(m('x', redact, bin('numeric')), '0000000000000000');
+});
+
+test('NULL stays NULL under every strategy; null masks everything', () => {
+  for (const s of [{ name: 'redact' }, { name: 'hash' }, { name: 'email' }, { name: 'keep_last', n: 4 }, { name: 'null' }] as MaskStrategy[]) {
+    assert.is(m(null, s, text('text')), null);
+  }
+  assert.is(m('123-45-6789', { name: 'null' }, text('text')), null);
+});
+
+test('email, keep_first and keep_last on text', () => {
+  assert.is(m('jane.doe@example.com', { name: 'email' }, text('text')), 'j***@example.com');
+  assert.is(m('not-an-email', { name: 'email' }, text('text')), '***');
+  assert.is(m('+1 202 555 0143', { name: 'keep_last', n: 4 }, text('text')), '***********0143');
+  assert.is(m('Grace Hopper', { name: 'keep_first', n: 1 }, text('text')), 'G***********');
+  assert.is(m('ab', { name: 'keep_first', n: 4 }, text('text')), 'ab');
+  assert.is(m('ünïcødé', { name: 'keep_last', n: 2 }, text('text')), '*****dé');
+  assert.is(m('42', { name: 'email' }, text('int4')), '0', 'partial reveals of non-text types redact');
+  assert.is(m('jane@example.com', { name: 'email' }, text('text', 8)), 'j***@exa', 'clipped to varchar(n)');
+});
+
+test('hash is keyed and deterministic, and keeps the type', () => {
+  const h1 = m('123-45-6789', { name: 'hash' }, text('text'));
+  assert.is(h1, m('123-45-6789', { name: 'hash' }, text('text')));
+  assert.is.not(h1, m('123-45-6788', { name: 'hash' }, text('text')));
+  assert.match(h1!, /^[0-9a-f]{64}$/);
+  const other = maskValue(Buffer.from('123-45-6789'), { name: 'hash' }, text('text'), { hashKey: Buffer.from('other-key') });
+  assert.is.not(other!.toString(), h1, 'a different key gives a different hash');
+  // text and binary forms of the same integer hash alike, so masked keys join across formats
+  const asText = m('42', { name: 'hash' }, text('int4'));
+  const b = Buffer.alloc(4);
+  b.writeInt32BE(42);
+  const asBinary = maskValue(b, { name: 'hash' }, bin('int4'), ctx)!;
+  assert.is(asBinary.readInt32BE(0), Number(asText));
+  assert.match(m('42', { name: 'hash' }, text('int8'))!, /^-?\d+$/);
+  assert.match(m('3f0e8a1c-0000-4000-8000-000000000000', { name: 'hash' }, text('uuid'))!, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  assert.is(m('x', { name: 'hash' }, text('date')), '1970-01-01', 'types without a hash form redact');
+});
+
+function dataRow(values: (string | null)[]): Buffer {
+  // naive: type, length, count, then each length-prefixed value
+  const parts: Buffer[] = [];
+  const count = Buffer.alloc(2);
+  count.writeInt16BE(values.length);
+  parts.push(count);
+  for (const v of values) {
+    const len = Buffer.alloc(4);
+    len.writeInt32BE(v === null ? -1 : Buffer.byteLength(v));
+    parts.push(len);
+    if (v !== null) parts.push(Buffer.from(v));
+  }
+  const body = Buffer.concat(parts);
+  const head = Buffer.alloc(5);
+  head[0] = 0x44;
+  head.writeInt32BE(body.length + 4, 1);
+  return Buffer.concat([head, body]);
+}
+
+const masks: ColumnMask[] = [
+  { index: 1, strategy: { name: 'email' }, type: text('text') },
+  { index: 3, strategy: { name: 'redact' }, type: text('text') },
+];
+
+test('a DataRow is rewritten with only its masked columns changed', () => {
+  const out = maskDataRow(dataRow(['1', 'ada@example.com', 'Ada', '078-05-1120', null]), masks, ctx);
+  assert.equal(out, dataRow(['1', 'a***@example.com', 'Ada', '***', null]));
+  assert.equal(maskDataRow(dataRow(['2', null, 'x', null]), masks, ctx), dataRow(['2', null, 'x', null]));
+  assert.is(maskDataRow(Buffer.from([0x44, 0, 0, 0, 6, 0, 9]), masks, ctx), null, 'a malformed row is refused');
+});
+
+test('COPY text: escapes, NULLs, rows split across CopyData', () => {
+  const c = new CopyMasker(DEFAULT_TEXT_COPY, masks, ctx);
+  const out = Buffer.concat([c.push(Buffer.from('1\tada@example.com\tAda\t078-05-1120\n2\t\\N\tB\\tob\tx')), c.push(Buffer.from('y\n')), c.end()]).toString();
+  assert.is(out, '1\ta***@example.com\tAda\t***\n2\t\\N\tB\\tob\t***\n');
+});
+
+test('COPY csv: quoted fields with delimiters, quotes and newlines, header kept', () => {
+  const c = new CopyMasker({ kind: 'csv', delimiter: ',', quote: '"', escape: '"', nullString: '', header: true }, masks, ctx);
+  const out = Buffer.concat([c.push(Buffer.from('id,email,name,ssn\n1,"ada@example.com","Lovelace, Ada","078\n""05"""\n2,,x,\n')), c.end()]).toString();
+  assert.is(out, 'id,email,name,ssn\n1,a***@example.com,"Lovelace, Ada",***\n2,,x,\n');
+});
+
+test('COPY binary: header, tuples split anywhere, trailer', () => {
+  const header = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
+  const tuple = (vals: (string | null)[]) => {
+    const parts: Buffer[] = [Buffer.from([0, vals.length])];
+    for (const v of vals) {
+      const len = Buffer.alloc(4);
+      len.writeInt32BE(v === null ? -1 : Buffer.byteLength(v));
+      parts.push(len);
+      if (v !== null) parts.push(Buffer.from(v));
+    }
+    return Buffer.concat(parts);
+  };
+  const stream = Buffer.concat([header, tuple(['1', 'ada@example.com', 'Ada', '078-05-1120']), tuple(['2', null, 'B', null]), Buffer.from([0xff, 0xff])]);
+  const expected = Buffer.concat([header, tuple(['1', 'a***@example.com', 'Ada', '***']), tuple(['2', null, 'B', null]), Buffer.from([0xff, 0xff])]);
+  for (const cut of [1, 7, 19, 20, 25, 40, stream.length - 1]) {
+    const c = new CopyMasker({ ...DEFAULT_TEXT_COPY, kind: 'binary' }, masks, ctx);
+    const out = Buffer.concat([c.push(stream.subarray(0, cut)), c.push(stream.subarray(cut)), c.end()]);
+    assert.equal(out, expected, `split at ${cut}`);
+  }
+});
+
+test.run();
