@@ -3,9 +3,10 @@
 // context-free scan that a token pattern expresses poorly, and the parser's recovery wants to
 // know which tokens start a line. Strings share the .pam escapes (lexer.ts `decodeString`).
 //
-// Lexing never stops at an error: an unexpected character is skipped (PAM5001), an unterminated
-// string runs to the end of its line (PAM5002), a bad escape still yields the string (PAM5003),
-// an unterminated fence runs to the end of the file (PAM5004).
+// Lexing never stops at an error: an unexpected character is skipped (PAM5001) — except a
+// single-quoted string, reported once and read as the string it meant —, an unterminated string
+// runs to the end of its line (PAM5002), a bad escape still yields the string (PAM5003), an
+// unterminated fence runs to the end of the file (PAM5004).
 
 import { diagnostic, type Diagnostic } from './diagnostic.ts';
 import { decodeString, showText } from './lexer.ts';
@@ -35,6 +36,7 @@ export interface TestLexResult {
 const WORD = /[A-Za-z_][A-Za-z0-9_$]*/y;
 const NUMBER = /-?[0-9]+(?:\.[0-9]+)?/y;
 const STRING = /"(?:[^"\\\n\r]|\\[^\n\r]?)*"?/y;
+const SINGLE_QUOTED = /'(?:[^'\n\r]|'')*'?/y;
 const PUNCT = new Set(['{', '}', '[', ']', '(', ')', ',', '.', '=', '*']);
 
 function isSpace(c: number): boolean {
@@ -44,7 +46,7 @@ function isSpace(c: number): boolean {
 function startsToken(text: string, i: number): boolean {
   const c = text[i];
   if (c === undefined) return true;
-  if (isSpace(text.charCodeAt(i)) || c === '#' || c === '"' || c === '`' || PUNCT.has(c)) return true;
+  if (isSpace(text.charCodeAt(i)) || c === '#' || c === '"' || c === "'" || c === '`' || PUNCT.has(c)) return true;
   if (/[A-Za-z_0-9]/.test(c)) return true;
   return c === '-' && /[0-9]/.test(text[i + 1] ?? '');
 }
@@ -129,6 +131,18 @@ export function lexTestFile(text: string, path: string): TestLexResult {
         diagnostics.push(diagnostic(code, 'error', path, { start: i + p.start, end: i + p.end }, p.message, p.help === undefined ? {} : { help: p.help }));
       }
       tokens.push({ kind: 'string', image, value: decoded.value, start: i, end: i + image.length, first });
+      i += image.length;
+      continue;
+    }
+    if (ch === "'") {
+      // SQL habits: a single-quoted string is reported once and read as the string it meant,
+      // so the statement around it parses
+      SINGLE_QUOTED.lastIndex = i;
+      const image = SINGLE_QUOTED.exec(text)![0];
+      diagnostics.push(unexpected(text, path, i, i + 1));
+      const closed = image.length > 1 && image.endsWith("'");
+      const value = image.slice(1, closed ? -1 : undefined).replace(/''/g, "'");
+      tokens.push({ kind: 'string', image, value, start: i, end: i + image.length, first });
       i += image.length;
       continue;
     }

@@ -235,7 +235,7 @@ function parseTokens(text: string, path: string): TestParseResult {
   type Slot = { span: Span } | undefined;
   function once(existing: Slot, what: string, at: Span): void {
     if (existing === undefined) return;
-    report('PAM5025', at, `${what} is given more than once`, {
+    report('PAM5023', at, `${what} is given more than once`, {
       related: [{ file: path, span: existing.span, message: 'first given here' }],
       help: 'keep one',
     });
@@ -301,7 +301,7 @@ function parseTokens(text: string, path: string): TestParseResult {
         const ms = parseInstant(a.value);
         if (ms === null) {
           const shaped = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})$/.test(a.value);
-          report('PAM5027', a.span, shaped ? `\`${showText(a.value)}\` is not a valid date and time` : `\`${showText(a.value)}\` is not a date and time with a time zone`, {
+          report('PAM5025', a.span, shaped ? `\`${showText(a.value)}\` is not a valid date and time` : `\`${showText(a.value)}\` is not a date and time with a time zone`, {
             help: 'write ISO 8601 with `Z` or an offset: `"2026-11-25T10:00:00Z"`, `"2026-11-25T22:30:00+01:00"`',
           });
           return true;
@@ -386,20 +386,20 @@ function parseTokens(text: string, path: string): TestParseResult {
     const whole = span(t.start, prev().end);
     if (!STRATEGIES.includes(name)) {
       const near = didYouMean(t.image, STRATEGIES);
-      report('PAM5029', span(t.start, t.end), `unknown mask strategy \`${showText(t.image)}\``, {
+      report('PAM5027', span(t.start, t.end), `unknown mask strategy \`${showText(t.image)}\``, {
         help: near ?? 'the strategies are `redact`, `null`, `hash`, `email`, `keep_first(N)` and `keep_last(N)`',
       });
       return { name: 'redact' };
     }
     if (name === 'keep_first' || name === 'keep_last') {
       if (n === null) {
-        report('PAM5029', whole, `\`${name}\` needs a count of characters: \`${name}(4)\``);
+        report('PAM5027', whole, `\`${name}\` needs a count of characters: \`${name}(4)\``);
         return { name, n: 0 };
       }
-      if (n < 1) report('PAM5029', argSpan ?? whole, `\`${name}\` keeps at least one character`);
+      if (n < 1) report('PAM5027', argSpan ?? whole, `\`${name}\` keeps at least one character`);
       return { name, n };
     }
-    if (argSpan !== null) report('PAM5029', argSpan, `\`${name}\` takes no count`);
+    if (argSpan !== null) report('PAM5027', argSpan, `\`${name}\` takes no count`);
     return { name };
   }
 
@@ -430,7 +430,7 @@ function parseTokens(text: string, path: string): TestParseResult {
     const starInTable = parts.slice(0, -1).find((p) => p.star);
     if (parts.length !== 3 || starInTable !== undefined) {
       const shown = showText(parts.map((p) => (p.star ? '*' : p.quoted ? `"${p.value}"` : p.value)).join('.'));
-      report('PAM5028', starInTable?.span ?? pathSpan, `a mask is written \`schema.table.column\`, found \`${shown}\``, {
+      report('PAM5026', starInTable?.span ?? pathSpan, `a mask is written \`schema.table.column\`, found \`${shown}\``, {
         help: parts.length === 2 ? `qualify the table with its schema: \`public.${shown}\`` : 'decisions name relations with their schema, e.g. `public.customers.email`; `*` stands only for the column',
       });
       return { relation: '', column: '', strategy: s, span: whole };
@@ -455,7 +455,7 @@ function parseTokens(text: string, path: string): TestParseResult {
         next();
         const s = span(kwToken.start, t.end);
         once(c.sql ?? undefined, '`sql`', s);
-        if (t.value.trim() === '') report('PAM5031', span(t.start, t.end), 'the sql is empty');
+        if (t.value.trim() === '') report('PAM5029', span(t.start, t.end), 'the sql is empty');
         c.sql = { text: t.value, form: t.kind === 'fence' ? 'fence' : 'string', span: span(t.start, t.end) };
         return true;
       }
@@ -505,7 +505,7 @@ function parseTokens(text: string, path: string): TestParseResult {
           if (m === null) return false;
           const dup = list.find((x) => x.relation === m.relation && x.column === m.column && m.relation !== '');
           if (dup) {
-            report('PAM5025', m.span, `the mask of \`${showText(`${m.relation}.${m.column}`)}\` is given more than once`, {
+            report('PAM5023', m.span, `the mask of \`${showText(`${m.relation}.${m.column}`)}\` is given more than once`, {
               related: [{ file: path, span: dup.span, message: 'first given here' }],
             });
           }
@@ -543,7 +543,7 @@ function parseTokens(text: string, path: string): TestParseResult {
             next();
             const loc = parseRuleLocation(t.value);
             if (loc === null) {
-              report('PAM5030', span(t.start, t.end), `\`${showText(t.value)}\` is not a rule location`, {
+              report('PAM5028', span(t.start, t.end), `\`${showText(t.value)}\` is not a rule location`, {
                 help: 'write the policy file and line: `"policy.pam:42"` (or `"policy.pam:42:5"` with the column)',
               });
             } else refs.push({ kind: 'location', ...loc, text: t.value, span: span(t.start, t.end) });
@@ -587,7 +587,7 @@ function parseTokens(text: string, path: string): TestParseResult {
           report('PAM5011', span(t.start, t.end), `unknown statement \`${showText(t.image)}\` in ${what}`, {
             help: `expected ${list}`,
           });
-        } else expected(list, null);
+        } else expected(list, null, t.kind === 'string' || t.kind === 'fence' ? (c === null ? undefined : 'the sql is given with `sql`: `sql "SELECT …"`') : undefined);
         next();
         skipStatement();
         continue;
@@ -634,21 +634,28 @@ function parseTokens(text: string, path: string): TestParseResult {
     }
     const open = next();
     const c = newCase(name, span(kwToken.start, open.end));
+    const errorsBefore = errors;
     block(open, c.setup, c, 'the case');
     c.span = span(kwToken.start, prev().end);
-    if (c.sql === null) report('PAM5023', span(kwToken.start, name.span.end), `case \`${showText(name.value)}\` has no \`sql\``, { help: 'add the sql to decide: `sql "SELECT …"`' });
-    if (c.expect === null) {
-      report('PAM5024', span(kwToken.start, name.span.end), `case \`${showText(name.value)}\` has no \`expect\``, { help: 'add the expected decision: `expect allow`, `expect deny` or `expect approve`' });
-    } else if (c.expect.effect === 'deny') {
+    // A case with a mistake inside may have lost its sql or expect to it: say nothing more.
+    const clean =
+      errors === errorsBefore && !lexed.diagnostics.some((d) => d.severity === 'error' && d.span.start >= c.span.start && d.span.start <= c.span.end);
+    if (clean && c.sql === null) {
+      report('PAM5021', span(kwToken.start, name.span.end), `case \`${showText(name.value)}\` has no \`sql\``, { help: 'add the sql to decide: `sql "SELECT …"`' });
+    }
+    if (clean && c.expect === null) {
+      report('PAM5022', span(kwToken.start, name.span.end), `case \`${showText(name.value)}\` has no \`expect\``, { help: 'add the expected decision: `expect allow`, `expect deny` or `expect approve`' });
+    }
+    if (c.expect?.effect === 'deny') {
       const e = c.expect;
       if (c.masks !== undefined && c.masks.masks.length > 0) {
-        report('PAM5026', c.masks.span, 'a denied query returns no rows: it has no masks', { help: 'write `no masks`, or leave the masks out' });
+        report('PAM5024', c.masks.span, 'a denied query returns no rows: it has no masks', { help: 'write `no masks`, or leave the masks out' });
       }
       if (c.limit !== undefined && c.limit.rows !== null) {
-        report('PAM5026', c.limit.span, 'a denied query returns no rows: it has no row limit', { help: 'write `no limit`, or leave the limit out' });
+        report('PAM5024', c.limit.span, 'a denied query returns no rows: it has no row limit', { help: 'write `no limit`, or leave the limit out' });
       }
       if (c.rules !== undefined && e.reason !== null) {
-        report('PAM5026', c.rules.span, `a deny for ${e.reason === 'no_rule' ? '`no rule`' : '`forbidden`'} is decided by no rule`, {
+        report('PAM5024', c.rules.span, `a deny for ${e.reason === 'no_rule' ? '`no rule`' : '`forbidden`'} is decided by no rule`, {
           help: '`rule` names the deny rules of a denial by rule; leave it out here',
         });
       }
@@ -656,7 +663,7 @@ function parseTokens(text: string, path: string): TestParseResult {
     if (name.value !== '') {
       const first = caseNames.get(name.value);
       if (first) {
-        report('PAM5022', name.span, `a case named \`${showText(name.value)}\` already exists`, {
+        report('PAM5020', name.span, `a case named \`${showText(name.value)}\` already exists`, {
           related: [{ file: path, span: first.span, message: 'first defined here' }],
           help: 'give every case of a file its own name',
         });
@@ -717,9 +724,9 @@ function parseTokens(text: string, path: string): TestParseResult {
       item();
       if (pos === before) next();
     }
-    if (cases.length === 0) {
+    if (cases.length === 0 && errors === 0) {
       diagnostics.push(
-        diagnostic('PAM5032', 'warning', path, span(0, 0), 'the file holds no cases', { help: 'add one: `case "name" { sql "…"  expect deny }`' }),
+        diagnostic('PAM5030', 'warning', path, span(0, 0), 'the file holds no cases', { help: 'add one: `case "name" { sql "…"  expect deny }`' }),
       );
     }
   } catch (e) {
