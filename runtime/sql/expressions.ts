@@ -9,12 +9,14 @@ import {
   addFact,
   fact,
   forbid,
+  leaf,
   nodeOf,
   rangeVarName,
   stringConst,
   stringList,
   walkFields,
   walkList,
+  walkNode,
   type Handler,
   type Obj,
   type Walker,
@@ -264,6 +266,49 @@ const METHOD = new Set(['method']);
 export const RangeTableSample: Handler = (w, body, type) => {
   callFacts(w, body.method, 1);
   walkFields(w, type, body, METHOD);
+};
+
+const A_CONST_VALUES = new Map<string, Handler>([
+  ['ival', leaf('Integer')],
+  ['fval', leaf('Float')],
+  ['boolval', leaf('Boolean')],
+  ['sval', leaf('String')],
+  ['bsval', leaf('BitString')],
+]);
+const A_CONST_SCALARS = new Set(['isnull', 'location']);
+
+/** A constant: its value nodes are leaves. */
+export const A_Const: Handler = (w, body) => {
+  for (const k in body) {
+    const h = A_CONST_VALUES.get(k);
+    if (h !== undefined) {
+      const v = body[k];
+      if (v !== null && typeof v === 'object') h(w, v as Obj, k);
+    } else if (!A_CONST_SCALARS.has(k)) forbid(w, `unknown field A_Const.${k}`);
+  }
+};
+
+const COLUMN_REF_SCALARS = new Set(['location']);
+const stringLeaf = leaf('String');
+const starLeaf = leaf('A_Star');
+
+/** A column reference: a list of String (and A_Star) nodes. */
+export const ColumnRef: Handler = (w, body) => {
+  for (const k in body) {
+    if (k === 'fields') {
+      const fields = body.fields;
+      if (!Array.isArray(fields)) continue;
+      for (const f of fields) {
+        const s = (f as Obj | null)?.String;
+        if (s !== undefined && s !== null && typeof s === 'object') stringLeaf(w, s as Obj, 'String');
+        else {
+          const star = (f as Obj | null)?.A_Star;
+          if (star !== undefined && star !== null && typeof star === 'object') starLeaf(w, star as Obj, 'A_Star');
+          else walkNode(w, f);
+        }
+      }
+    } else if (!COLUMN_REF_SCALARS.has(k)) forbid(w, `unknown field ColumnRef.${k}`);
+  }
 };
 
 /** Walks a list of FROM items, returning the range of facts they added. */

@@ -3,14 +3,23 @@
 // raw parse tree never contains (analyser and planner nodes) or that must not appear.
 // test/unit/sql/node-types.test.ts checks that every type of @pgsql/types is in exactly one list.
 
-import { A_Expr, FuncCall, RangeTableSample, RangeVar, SortBy, SubLink } from './expressions.ts';
+import { A_Const, A_Expr, ColumnRef, FuncCall, RangeTableSample, RangeVar, SortBy, SubLink } from './expressions.ts';
 import { ddlHandlers } from './statements/ddl.ts';
 import { dmlHandlers } from './statements/dml.ts';
 import { sessionHandlers } from './statements/session.ts';
-import { forbidden, generic, type Handler } from './walk.ts';
+import { forbidden, generic, leaf, type Handler } from './walk.ts';
 
 /** Node types with a meaning of their own. */
 export const SPECIAL_HANDLERS: Readonly<Record<string, Handler>> = {
+  String: leaf('String'),
+  Integer: leaf('Integer'),
+  Float: leaf('Float'),
+  Boolean: leaf('Boolean'),
+  BitString: leaf('BitString'),
+  A_Star: leaf('A_Star'),
+  ParamRef: leaf('ParamRef'),
+  A_Const,
+  ColumnRef,
   RangeVar,
   FuncCall,
   A_Expr,
@@ -24,8 +33,7 @@ export const SPECIAL_HANDLERS: Readonly<Record<string, Handler>> = {
 
 /** Node types walked field by field: expressions, clauses and names with no meaning of their own. */
 export const GENERIC_NODES: readonly string[] = [
-  'Integer', 'Float', 'Boolean', 'String', 'BitString', 'List', 'A_Const', 'Alias',
-  'ColumnRef', 'ParamRef', 'TypeCast', 'CollateClause', 'RoleSpec', 'A_Star', 'A_Indices',
+  'List', 'Alias', 'TypeCast', 'CollateClause', 'RoleSpec', 'A_Indices',
   'A_Indirection', 'A_ArrayExpr', 'ResTarget', 'MultiAssignRef', 'WindowDef', 'RangeSubselect',
   'RangeFunction', 'RangeTableFunc', 'RangeTableFuncCol', 'ColumnDef', 'TableLikeClause',
   'IndexElem', 'DefElem', 'LockingClause', 'XmlSerialize', 'PartitionElem', 'PartitionSpec',

@@ -118,6 +118,19 @@ test('an unknown field, even a scalar one, is forbidden', () => {
   assert.ok(facts(hidden).includes('forbidden:unknown field SelectStmt.futureClause'));
 });
 
+test('unknown fields of the leaf nodes (String, A_Const, ColumnRef) are forbidden', () => {
+  const col = (fields: unknown[], extra: Record<string, unknown> = {}) => ({
+    SelectStmt: { targetList: [{ ResTarget: { val: { ColumnRef: { fields, ...extra } } } }] },
+  });
+  assert.ok(facts(col([{ String: { sval: 'a', future: 1 } }])).includes('forbidden:unknown field String.future'));
+  assert.ok(facts(col([{ String: { sval: 'a' } }], { future: 1 })).includes('forbidden:unknown field ColumnRef.future'));
+  assert.ok(facts(col([{ FuncCall: { funcname: [{ String: { sval: 'evil' } }] } }])).includes('call:public.evil'), 'odd items are walked');
+  const constant = { SelectStmt: { targetList: [{ ResTarget: { val: { A_Const: { ival: { ival: 1, future: 2 } } } } }] } };
+  assert.ok(facts(constant).includes('forbidden:unknown field Integer.future'));
+  const constant2 = { SelectStmt: { targetList: [{ ResTarget: { val: { A_Const: { future: {} } } } }] } };
+  assert.ok(facts(constant2).includes('forbidden:unknown field A_Const.future'));
+});
+
 test('inherited property names are unknown fields, not field kinds', () => {
   const select = { SelectStmt: { constructor: { FuncCall: {} }, toString: 1 } };
   const got = facts(select);
