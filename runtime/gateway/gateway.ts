@@ -131,6 +131,7 @@ export class Gateway {
       log: this.options.log,
       metrics: this.metrics,
       sessions: new SessionTable(),
+      closing: () => this.closing,
     };
     const server = createServer({ pauseOnConnect: false }, (socket: Socket) => {
       if (this.closing) {
@@ -207,11 +208,16 @@ export class Gateway {
     return { restartNeeded };
   }
 
-  /** Stops accepting, lets sessions finish for up to `graceMs`, then closes them. */
+  /**
+   * Stops accepting; idle sessions end at once, busy ones when their statement or transaction
+   * is over, for up to `graceMs`; then the rest are closed.
+   */
   async close(graceMs = 10_000): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.options.log.info('gateway-stopping', { sessions: this.sessionCount(), graceSeconds: graceMs / 1000 });
     for (const t of this.targets.values()) t.server.close();
+    for (const t of this.targets.values()) for (const s of [...t.context.sessions.all]) s.shutdown();
     const deadline = Date.now() + graceMs;
     while (this.sessionCount() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     for (const t of this.targets.values()) for (const s of [...t.context.sessions.all]) s.end('gateway-shutdown');

@@ -53,6 +53,8 @@ export interface TargetContext {
   log: Logger;
   metrics: GatewayMetrics;
   sessions: SessionTable;
+  /** the gateway is shutting down: a session that finishes its startup now ends when idle */
+  closing?: () => boolean;
 }
 
 /** Sessions by the backend key the gateway gave the client, for CancelRequest. */
@@ -348,6 +350,7 @@ async function startup(raw: Socket, t: TargetContext, loopback: boolean, log: Lo
     tls: encrypted,
   });
   session.start();
+  if (t.closing?.()) session.shutdown();
 }
 
 function firstChunk(socket: Socket): Promise<Buffer | null> {

@@ -11,6 +11,11 @@
 // belongs to. It confirms registry entries (ParseComplete, BindComplete, CommandComplete of
 // PREPARE / DECLARE), drops the replies to the gateway's own injected messages, turns the
 // injected denial's error into the policy's clean error, and attributes rows and timings.
+// Every result message the client receives (RowDescription, DataRow, COPY OUT data) passes
+// through one method, `relayResult`: the place where masking hooks in.
+//
+// Every event handler is guarded: whatever goes wrong while handling one session's bytes ends
+// that session with a FATAL, never the gateway process.
 
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -73,16 +78,38 @@ export interface SessionOptions {
   cancelUpstream: () => void;
 }
 
+/**
+ * What the server will answer to one forwarded message. `copyEnds` (on the messages that can
+ * start a COPY, and on Sync) counts the CopyDone/CopyFail messages forwarded before it: the
+ * server swallows a Sync it reads while in COPY IN (see dropSyncsSwallowedByCopy).
+ */
 type Expect =
   | { k: 'parse'; name: string; entry: Entry }
   | { k: 'bind'; name: string; entry: Entry }
   | { k: 'describe' }
-  | { k: 'execute'; entry: Entry | null; started: number; rows: number }
+  | { k: 'execute'; entry: Entry | null; started: number; rows: number; copyEnds: number; copyIn: boolean }
   | { k: 'close'; which: 'S' | 'P'; name: string }
-  | { k: 'sync' }
-  | { k: 'query'; statements: readonly ClassifiedStatement[]; index: number; started: number; rows: number; failed: boolean }
+  | { k: 'sync'; copyEnds: number }
+  | {
+      k: 'query';
+      statements: readonly ClassifiedStatement[];
+      index: number;
+      started: number;
+      rows: number;
+      failed: boolean;
+      /** set when this Query is the gateway's DO block standing in for a denied message */
+      denial: DenialText | null;
+      copyEnds: number;
+      copyIn: boolean;
+    }
   | { k: 'suppress'; type: number }
   | { k: 'denied'; denial: DenialText };
+
+/** Actions whose statements may change session settings on the server out of the gateway's sight. */
+const OPAQUE_ACTIONS = new Set(['call', 'do', 'set']);
+
+/** Text that every ASCII-compatible encoding and either string-literal mode read the same way. */
+const PLAIN_TEXT = /^[\x00-\x5b\x5d-\x7f]*$/;
 
 const FORBIDDEN_UNKNOWN = (detail: string): Fact => ({ action: 'forbidden', resource: '', detail });
 
@@ -99,6 +126,20 @@ export class PgSession {
   private skipping = false;
   private principalCache: { version: number; principal: Principal | null } = { version: -1, principal: null };
   private ended = false;
+  /** the gateway is shutting down: end the session at the next idle ReadyForQuery */
+  private draining = false;
+  /** the server sent a FATAL error: its closing the connection is no surprise to the client */
+  private upstreamFatal = false;
+  /** CopyDone and CopyFail messages forwarded so far */
+  private copyEnds = 0;
+  /**
+   * ReadyForQuery messages expected (Query and Sync forwarded) and received so far, and the one
+   * after which a statement that may change settings out of sight (a function call, a DO
+   * block) has been reported on: until then the server may read text differently.
+   */
+  private rfqPushed = 0;
+  private rfqSeen = 0;
+  private settledAt = 0;
   transactionStatus: TransactionStatus = 'I';
   readonly startedAt = Date.now();
   statementsDecided = 0;
@@ -115,18 +156,28 @@ export class PgSession {
   }
 
   start(): void {
-    this.client.on('data', (chunk: Buffer) => this.onClientData(chunk));
-    this.upstream.on('data', (chunk: Buffer) => this.onServerData(chunk));
+    this.client.on('data', (chunk: Buffer) => this.guard(() => this.onClientData(chunk)));
+    this.upstream.on('data', (chunk: Buffer) => this.guard(() => this.onServerData(chunk)));
     this.client.on('drain', () => this.upstream.resume());
     this.upstream.on('drain', () => this.client.resume());
     this.client.on('error', (e) => this.end('client-error', e.message));
     this.upstream.on('error', (e) => this.end('upstream-error', e.message));
     this.client.on('close', () => this.end('client-closed'));
-    this.upstream.on('close', () => this.end('upstream-closed'));
+    this.upstream.on('close', () => this.upstreamClosed());
     this.upstream.resume();
     this.client.resume();
     // Messages the client sent right after its password are already in the reader.
-    this.drainClient();
+    this.guard(() => this.drainClient());
+  }
+
+  /** Runs a handler; anything it throws ends this session (with a generic FATAL), never the process. */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.opts.log.error('session-internal-error', { session: this.opts.id, error: (e as Error)?.message ?? String(e), stack: (e as Error)?.stack?.split('\n').slice(0, 6).join(' | ') });
+      this.fatalToClient('XX000', 'pamc: internal error in the gateway; the session is closed');
+    }
   }
 
   // ------------------------------------------------------------------------------------------
@@ -144,18 +195,24 @@ export class PgSession {
     return this.principalCache.principal;
   }
 
-  private decideStatements(statements: readonly ClassifiedStatement[]): { decision: Decision | null; denial: DenialText | null } {
+  /**
+   * Decides statements with the policy in force now. `counted`: this is the decision that
+   * runs them (Query, Execute), not a check at Parse or Bind, so it goes into the metrics.
+   */
+  private decideStatements(statements: readonly ClassifiedStatement[], counted: boolean): { decision: Decision | null; denial: DenialText | null } {
     const started = process.hrtime.bigint();
     const p = this.principal();
     if (p === null) {
       return { decision: null, denial: { message: `pamc: target "${this.opts.targetName}" is no longer in the policy`, hint: 'reconnect after the policy is fixed' } };
     }
     const d = decide(p, statements);
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const target = this.opts.targetName;
-    this.opts.metrics.decisionSeconds.observe({ target }, seconds);
-    this.opts.metrics.statements.inc({ target, decision: d.effect });
-    this.statementsDecided++;
+    if (counted) {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const target = this.opts.targetName;
+      this.opts.metrics.decisionSeconds.observe({ target }, seconds);
+      this.opts.metrics.statements.inc({ target, decision: d.effect });
+      this.statementsDecided++;
+    }
     if (d.effect === 'allow') return { decision: d, denial: null };
     return { decision: d, denial: describeDenial(p.policy, d, statements) };
   }
@@ -184,28 +241,61 @@ export class PgSession {
     return first ? { ...first, facts, limited } : undefined;
   }
 
-  /** FETCH and MOVE carry the facts of the cursor they read; an unknown cursor is refused. */
+  /**
+   * Facts the session adds to what the classifier read: FETCH and MOVE carry the facts of the
+   * cursor they read (an unknown cursor is refused), and SQL-level names in the gateway's
+   * reserved namespace are refused.
+   */
   private withRegistryFacts(statements: readonly ClassifiedStatement[]): readonly ClassifiedStatement[] {
     let out: ClassifiedStatement[] | null = null;
     statements.forEach((s, i) => {
       for (const e of s.effects) {
-        if (e.kind !== 'fetch') continue;
-        const cursors = e.name === null ? [] : this.portals.possible(e.name);
-        const extra: Fact[] =
-          cursors.length === 0
-            ? [FORBIDDEN_UNKNOWN(`cursor ${e.name === null ? '(unnamed)' : `"${e.name}"`} is not one the gateway saw declared`)]
-            : cursors.flatMap((c) => c.statements.flatMap((cs) => cs.facts));
+        const extra: Fact[] = [];
+        if ('name' in e && typeof e.name === 'string' && e.name.startsWith(RESERVED_NAME_PREFIX)) {
+          extra.push(FORBIDDEN_UNKNOWN(`names starting with "${RESERVED_NAME_PREFIX}" are reserved by the gateway`));
+        }
+        if (e.kind === 'fetch') {
+          const cursors = e.name === null ? [] : this.portals.possible(e.name);
+          if (cursors.length === 0) extra.push(FORBIDDEN_UNKNOWN(`cursor ${e.name === null ? '(unnamed)' : `"${e.name}"`} is not one the gateway saw declared`));
+          else extra.push(...cursors.flatMap((c) => c.statements.flatMap((cs) => cs.facts)));
+        }
+        if (extra.length === 0) continue;
         out ??= [...statements];
-        out[i] = { ...s, facts: [...s.facts, ...extra] };
+        out[i] = { ...out[i], facts: [...out[i].facts, ...extra] };
       }
     });
     return out ?? statements;
+  }
+
+  /** Whether running these may change a setting on the server that the gateway cannot see coming. */
+  private static opaque(statements: readonly ClassifiedStatement[]): boolean {
+    for (const s of statements) for (const f of s.facts) if (OPAQUE_ACTIONS.has(f.action)) return true;
+    return false;
+  }
+
+  /**
+   * While a function call or DO block runs, it may have changed how the server reads text
+   * (set_config of client_encoding or standard_conforming_strings) before its ParameterStatus
+   * can tell: text sent in the same pipeline is only let through if it reads the same either way.
+   */
+  private unsettledText(sql: string): DenialText | null {
+    if (this.rfqSeen >= this.settledAt || PLAIN_TEXT.test(sql)) return null;
+    return {
+      message: 'pamc: refused: statement text with backslashes or non-ASCII characters cannot be pipelined behind a function call or DO block',
+      hint: 'wait for the earlier statement to finish, or pass the value as a parameter',
+    };
+  }
+
+  /** A statement that may change settings out of sight was forwarded: unsettled until the next ReadyForQuery. */
+  private markOpaque(mode: 'query' | 'extended'): void {
+    this.settledAt = Math.max(this.settledAt, mode === 'query' ? this.rfqPushed : this.rfqPushed + 1);
   }
 
   // ------------------------------------------------------------------------------------------
   // Client → server
 
   private onClientData(chunk: Buffer): void {
+    if (this.ended) return;
     this.fr.push(chunk);
     this.drainClient();
   }
@@ -222,6 +312,8 @@ export class PgSession {
     for (let m = this.fr.next(); m !== null; m = this.fr.next()) {
       if (this.ended) return;
       if (m.kind === 'ProtocolError') {
+        flush();
+        this.writeUpstream(forward);
         this.protocolFailure(m);
         return;
       }
@@ -267,15 +359,20 @@ export class PgSession {
         return this.onClose(m, out);
       case F.Sync:
         this.skipping = false;
-        this.push({ k: 'sync' });
+        this.push({ k: 'sync', copyEnds: this.copyEnds });
+        this.rfqPushed++;
+        return m.raw;
+      case F.CopyDone:
+      case F.CopyFail:
+        this.copyEnds++;
         return m.raw;
       case F.Flush:
       case F.CopyData:
-      case F.CopyDone:
-      case F.CopyFail:
         return m.raw;
       case F.FunctionCall:
         // The fast-path function call names a function by OID with no SQL to classify.
+        this.opts.metrics.statements.inc({ target: this.opts.targetName, decision: 'deny' });
+        this.opts.log.info('statement', { session: this.opts.id, target: this.opts.targetName, subject: this.opts.identity.subject, decision: 'deny', sql: '(FunctionCall message)' });
         this.deny(out, { message: 'pamc: the FunctionCall protocol message is refused', hint: 'call functions with SQL, e.g. SELECT f(...)' }, 'query');
         return null;
       case F.Terminate:
@@ -293,13 +390,16 @@ export class PgSession {
       return 'fatal';
     }
     const statements = this.classify(q.sql);
-    const { denial } = this.decideStatements(statements);
+    let { denial } = this.decideStatements(statements, true);
+    denial ??= this.unsettledText(q.sql);
     this.logStatement(q.sql, denial);
     if (denial) {
       this.deny(out, denial, 'query');
       return null;
     }
-    this.push({ k: 'query', statements, index: 0, started: performance.now(), rows: 0, failed: false });
+    this.push({ k: 'query', statements, index: 0, started: performance.now(), rows: 0, failed: false, denial: null, copyEnds: this.copyEnds, copyIn: false });
+    this.rfqPushed++;
+    if (PgSession.opaque(statements)) this.markOpaque('query');
     return m.raw;
   }
 
@@ -314,9 +414,11 @@ export class PgSession {
       return null;
     }
     const statements = this.classify(p.query);
-    const { denial } = this.decideStatements(statements);
+    let { denial } = this.decideStatements(statements, false);
+    denial ??= this.unsettledText(p.query);
     if (denial) {
       this.logStatement(p.query, denial);
+      this.opts.metrics.statements.inc({ target: this.opts.targetName, decision: 'deny' });
       this.deny(out, denial, 'extended');
       return null;
     }
@@ -342,9 +444,10 @@ export class PgSession {
       return null;
     }
     const statements = possible.length === 1 ? possible[0].statements : possible.flatMap((e) => e.statements);
-    const { denial } = this.decideStatements(statements);
+    const { denial } = this.decideStatements(statements, false);
     if (denial) {
       this.logStatement(possible[0].text, denial);
+      this.opts.metrics.statements.inc({ target: this.opts.targetName, decision: 'deny' });
       this.deny(out, denial, 'extended');
       return null;
     }
@@ -366,13 +469,21 @@ export class PgSession {
       return null;
     }
     const statements = this.withRegistryFacts(possible.length === 1 ? possible[0].statements : possible.flatMap((p) => p.statements));
-    const { denial } = this.decideStatements(statements);
+    const { denial } = this.decideStatements(statements, true);
     this.logStatement(possible[0].text, denial);
     if (denial) {
       this.deny(out, denial, 'extended');
       return null;
     }
-    this.push({ k: 'execute', entry: possible.length === 1 ? possible[0] : { text: possible[0].text, statements }, started: performance.now(), rows: 0 });
+    this.push({
+      k: 'execute',
+      entry: possible.length === 1 ? possible[0] : { text: possible[0].text, statements },
+      started: performance.now(),
+      rows: 0,
+      copyEnds: this.copyEnds,
+      copyIn: false,
+    });
+    if (PgSession.opaque(statements)) this.markOpaque('extended');
     return m.raw;
   }
 
@@ -399,8 +510,8 @@ export class PgSession {
     const sql = denialSql(denial);
     if (mode === 'query') {
       writeQuery(out, sql);
-      this.push({ k: 'query', statements: [], index: 0, started: performance.now(), rows: 0, failed: false });
-      this.pendingDenials.push(denial);
+      this.push({ k: 'query', statements: [], index: 0, started: performance.now(), rows: 0, failed: false, denial, copyEnds: this.copyEnds, copyIn: false });
+      this.rfqPushed++;
       return;
     }
     writeClose(out, 'S', DENIAL_NAME);
@@ -415,9 +526,6 @@ export class PgSession {
     this.push({ k: 'denied', denial });
     this.skipping = true;
   }
-
-  /** Denials sent as a simple Query, in order: their errors are rebuilt like the extended ones. */
-  private readonly pendingDenials: DenialText[] = [];
 
   private writeUpstream(chunks: Buffer[]): void {
     if (chunks.length === 0 || this.ended) return;
@@ -448,22 +556,40 @@ export class PgSession {
     }
   }
 
+  /** Nothing forwarded is still waiting for its answer. */
+  private get idle(): boolean {
+    return this.head >= this.expect.length;
+  }
+
   private onServerData(chunk: Buffer): void {
+    if (this.ended) return;
     this.br.push(chunk);
     const out: Buffer[] = [];
     for (let m = this.br.next(); m !== null; m = this.br.next()) {
       if (m.kind === 'ProtocolError') {
         this.opts.log.error('upstream-protocol-error', { session: this.opts.id, error: m.message });
+        this.sendClient(out);
         this.fatalToClient('08006', 'pamc: the target sent a malformed message');
         return;
       }
       const reply = this.handleServerMessage(m);
-      if (reply === 'fatal') return;
+      if (reply === 'fatal') {
+        this.sendClient(out);
+        return;
+      }
       if (reply !== null) out.push(reply);
+      if (this.draining && this.idle && this.transactionStatus === 'I') {
+        this.sendClient(out);
+        this.fatalToClient('57P01', 'pamc: the gateway is shutting down');
+        return;
+      }
     }
-    if (out.length > 0 && !this.ended) {
-      if (!this.client.write(out.length === 1 ? out[0] : Buffer.concat(out))) this.upstream.pause();
-    }
+    this.sendClient(out);
+  }
+
+  private sendClient(out: Buffer[]): void {
+    if (out.length === 0 || this.ended) return;
+    if (!this.client.write(out.length === 1 ? out[0] : Buffer.concat(out))) this.upstream.pause();
   }
 
   /** Returns the bytes to send the client for one server message (often its raw bytes), or null. */
@@ -517,7 +643,11 @@ export class PgSession {
         return this.unexpected(type, e.k);
       case 'describe':
         if (type === B.ParameterDescription) return m.raw;
-        if (type === B.RowDescription || type === B.NoData) {
+        if (type === B.RowDescription) {
+          this.pop();
+          return this.relayResult(m, e);
+        }
+        if (type === B.NoData) {
           this.pop();
           return m.raw;
         }
@@ -538,19 +668,33 @@ export class PgSession {
     }
   }
 
+  /**
+   * Every result the client receives passes here: RowDescription (from Describe or a simple
+   * query), DataRow, and COPY OUT's CopyOutResponse and CopyData. `source` is the expectation
+   * it answers (its `entry` or `statements` say which statement produced it). Masking hooks in
+   * here; today results pass unchanged.
+   */
+  private relayResult(m: Frame, source: Expect): Buffer {
+    void source;
+    return m.raw;
+  }
+
   private onExecuteReply(m: Frame, e: Extract<Expect, { k: 'execute' }>): Buffer | null | 'fatal' {
     switch (m.type) {
       case B.DataRow:
         e.rows++;
-        return m.raw;
-      case B.CopyData:
-      case B.CopyDone:
-      case B.CopyInResponse:
+        return this.relayResult(m, e);
       case B.CopyOutResponse:
-      case B.CopyBothResponse:
+      case B.CopyData:
+        return this.relayResult(m, e);
+      case B.CopyInResponse:
+        e.copyIn = true;
+        return m.raw;
+      case B.CopyDone:
         return m.raw;
       case B.CommandComplete:
         if (e.entry) for (const s of e.entry.statements) this.applyEffects(s);
+        if (e.copyIn) this.dropSyncsSwallowedByCopy(e);
         this.finishStatement(e.started, e.rows);
         this.pop();
         return m.raw;
@@ -560,6 +704,7 @@ export class PgSession {
         this.pop();
         return m.raw;
       default:
+        // CopyBothResponse (replication) among them: never expected through the gateway.
         return this.unexpected(m.type, 'execute');
     }
   }
@@ -567,19 +712,25 @@ export class PgSession {
   private onQueryReply(m: Frame, e: Extract<Expect, { k: 'query' }>): Buffer | null | 'fatal' {
     switch (m.type) {
       case B.RowDescription:
-      case B.CopyData:
-      case B.CopyDone:
-      case B.CopyInResponse:
       case B.CopyOutResponse:
-      case B.CopyBothResponse:
-      case B.EmptyQueryResponse:
-        return m.raw;
+      case B.CopyData:
+        return this.relayResult(m, e);
       case B.DataRow:
         e.rows++;
+        return this.relayResult(m, e);
+      case B.CopyInResponse:
+        e.copyIn = true;
+        return m.raw;
+      case B.CopyDone:
+      case B.EmptyQueryResponse:
         return m.raw;
       case B.CommandComplete: {
         const s = e.statements[e.index];
         if (s && !e.failed) this.applyEffects(s, decodeCommandComplete(m.body));
+        if (e.copyIn) {
+          this.dropSyncsSwallowedByCopy(e);
+          e.copyIn = false;
+        }
         e.index++;
         return m.raw;
       }
@@ -593,6 +744,24 @@ export class PgSession {
     }
   }
 
+  /**
+   * The server reads COPY IN's data in a loop that ignores Sync and Flush (libpq sends a Sync
+   * right behind an extended-protocol COPY and another after CopyDone). Syncs the client sent
+   * between the COPY and the CopyDone/CopyFail that ended it get no ReadyForQuery.
+   */
+  private dropSyncsSwallowedByCopy(e: { copyEnds: number }): void {
+    for (let i = this.head + 1; i < this.expect.length; ) {
+      const x = this.expect[i];
+      if (x.k === 'sync' && x.copyEnds === e.copyEnds) {
+        this.expect.splice(i, 1);
+        this.rfqSeen++;
+        continue;
+      }
+      if ((x.k === 'sync' || x.k === 'execute' || x.k === 'query') && x.copyEnds > e.copyEnds) break;
+      i++;
+    }
+  }
+
   private onServerError(m: Frame, e: Expect | undefined): Buffer | null | 'fatal' {
     const err = decodeErrorResponse(m.body);
     if (err.kind === 'ProtocolError') {
@@ -601,16 +770,21 @@ export class PgSession {
     }
     const sev = err.fields.severityNonLocalized ?? err.fields.severity;
     if (sev === 'FATAL' || sev === 'PANIC') {
+      this.upstreamFatal = true;
       this.opts.log.warn('upstream-fatal', { session: this.opts.id, error: describeFields(err.fields) });
       return m.raw; // the server closes the connection next
     }
     if (e === undefined) return m.raw;
     if (e.k === 'query') {
       e.failed = true;
-      const ours = e.statements.length === 0 ? this.pendingDenials.shift() : undefined;
-      if (ours) return isOurDenial(err.fields, ours) ? denialError(ours) : m.raw;
+      if (e.copyIn) {
+        this.dropSyncsSwallowedByCopy(e);
+        e.copyIn = false;
+      }
+      if (e.denial) return isOurDenial(err.fields, e.denial) ? denialError(e.denial) : m.raw;
       return m.raw;
     }
+    if (e.k === 'execute' && e.copyIn) this.dropSyncsSwallowedByCopy(e);
     // Extended protocol: the server skips everything up to Sync; so do the expectations.
     let reply: Buffer = m.raw;
     while (this.head < this.expect.length) {
@@ -633,6 +807,7 @@ export class PgSession {
   }
 
   private readyForQuery(m: Frame): void {
+    this.rfqSeen++;
     const r = decodeReadyForQuery(m.body);
     if (r.kind === 'ProtocolError') return;
     this.transactionStatus = r.status;
@@ -663,8 +838,6 @@ export class PgSession {
           if (eff.what.toUpperCase() === 'ALL') {
             this.statements.clear();
             this.portals.clear();
-          } else if (eff.what.toUpperCase() === 'PLANS') {
-            // plans only: prepared statements stay
           }
           break;
         case 'set':
@@ -700,11 +873,29 @@ export class PgSession {
 
   /** A CancelRequest from the client: cancel what the server runs for this session. */
   cancel(): void {
-    if (this.head < this.expect.length) this.opts.cancelUpstream();
+    if (!this.idle) this.opts.cancelUpstream();
+  }
+
+  /**
+   * The gateway is shutting down: an idle session ends now (FATAL 57P01, as a server shutting
+   * down says); one that is running a statement or is inside a transaction block ends at its
+   * next idle ReadyForQuery (or when the gateway's grace period is over).
+   */
+  shutdown(): void {
+    if (this.ended) return;
+    this.draining = true;
+    if (this.idle && this.transactionStatus === 'I') this.fatalToClient('57P01', 'pamc: the gateway is shutting down');
   }
 
   // ------------------------------------------------------------------------------------------
   // Ending
+
+  private upstreamClosed(): void {
+    if (this.ended) return;
+    // A FATAL from the server has already told the client why; otherwise say it here.
+    if (!this.upstreamFatal) this.fatalToClient('08006', 'pamc: the connection to the target was lost', 'upstream-closed');
+    else this.end('upstream-closed');
+  }
 
   private protocolFailure(e: ProtocolError): void {
     this.opts.metrics.protocolErrors.inc({ target: this.opts.targetName });
@@ -712,28 +903,33 @@ export class PgSession {
     this.fatalToClient(e.sqlstate || '08P01', `pamc: ${e.message}`);
   }
 
-  private fatalToClient(sqlstate: string, message: string): void {
+  private fatalToClient(sqlstate: string, message: string, reason = 'fatal'): void {
     if (this.ended) return;
     try {
-      this.client.write(buildError(sqlstate, message, { severity: 'FATAL' }));
+      if (!this.client.destroyed) this.client.write(buildError(sqlstate, message, { severity: 'FATAL' }));
     } catch {
       // the client is gone
     }
-    this.end('fatal', message);
+    this.end(reason, message);
   }
 
   /** Ends the session: the upstream query is cancelled if one runs, both sockets close. */
   end(reason: string, detail?: string): void {
     if (this.ended) return;
     this.ended = true;
-    const busy = this.head < this.expect.length;
-    if (busy && reason !== 'terminated') this.opts.cancelUpstream();
+    if (!this.idle && reason !== 'terminated') this.opts.cancelUpstream();
     try {
       if (!this.upstream.destroyed) this.upstream.end(encodeTerminate());
     } catch {
       // already closed
     }
-    this.client.end();
+    try {
+      this.client.end();
+    } catch {
+      // already closed
+    }
+    // Whatever the peers still owe us is not wanted: stop buffering it.
+    this.upstream.resume();
     setTimeout(() => {
       this.upstream.destroy();
       this.client.destroy();
