@@ -11,6 +11,7 @@
 // package offers no way to replace it. Here a failed instance is retired and a spare, loaded in
 // the background, takes over synchronously, so the parser stays usable.
 
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { ParseResult } from '@pgsql/types';
 import { estimateNesting } from './nesting.ts';
@@ -30,8 +31,35 @@ interface PgQueryWasm {
   HEAPU8: Uint8Array;
 }
 
+/** The parts of the WebAssembly API used here (the project's TypeScript libraries do not declare it). */
+interface WasmApi {
+  compile(bytes: Uint8Array): Promise<object>;
+  instantiate(module: object, imports: object): Promise<object>;
+}
+const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+interface FactoryOptions {
+  instantiateWasm(imports: object, done: (instance: object) => void): object;
+}
+
 const require = createRequire(import.meta.url);
-const createInstance = require('libpg-query/wasm/libpg-query.js') as () => Promise<PgQueryWasm>;
+const factory = require('libpg-query/wasm/libpg-query.js') as (options?: FactoryOptions) => Promise<PgQueryWasm>;
+const wasmPath = require.resolve('libpg-query/wasm/libpg-query.wasm');
+
+/** The WASM code is compiled once; each instance (the active one, each spare) only instantiates it. */
+let compiled: Promise<object> | null = null;
+
+function createInstance(): Promise<PgQueryWasm> {
+  compiled ??= readFile(wasmPath).then((bytes) => wasm.compile(bytes));
+  return compiled.then((module) =>
+    factory({
+      instantiateWasm(imports, done) {
+        void wasm.instantiate(module, imports).then(done);
+        return {};
+      },
+    }),
+  );
+}
 
 let active: PgQueryWasm | null = null;
 let spare: PgQueryWasm | null = null;

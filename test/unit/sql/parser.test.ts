@@ -101,8 +101,9 @@ test('a NUL character or broken UTF-16 is forbidden', () => {
 test('a failure inside the WASM module retires the instance; the parser stays usable', async () => {
   await parserReady();
   const before = retiredInstances();
-  for (let i = 0; i < 40; i++) {
-    const r = parseSqlUnguardedForTests(`SELECT 1${'+1'.repeat(40_000)}`);
+  // an unreplaced instance answered "memory access out of bounds" to everything after ~30 of these
+  for (let i = 0; i < 35; i++) {
+    const r = parseSqlUnguardedForTests(`SELECT 1${'+1'.repeat(15_000)}`);
     assert.ok(r.error !== undefined, 'the overflow is an error');
     works();
     await parserReady();
