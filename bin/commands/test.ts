@@ -50,6 +50,9 @@ export const testCommand: CommandModule = {
       .example('$0 test --coverage --min-coverage 100', 'fail unless every rule is exercised')
       .example('$0 test --format junit -o pamc-tests.xml', 'a JUnit report for CI'),
   handler: async (args) => {
+    const format = args.format ?? 'human';
+    // yargs reports a bad choice but may still run the handler (exitProcess is off): refuse here too
+    if (!(FORMATS as readonly unknown[]).includes(format)) throw new UsageError(`\`--format ${String(format)}\` is not one of ${FORMATS.join(', ')}`);
     const minCoverage = minCoverageOf(args['min-coverage']);
     const paths = listOf(args.paths);
     const found = await discoverTestFiles(paths);
@@ -58,7 +61,6 @@ export const testCommand: CommandModule = {
       throw new UsageError(`no ${TEST_FILE_SUFFIX} files in ${paths.length === 0 ? 'the current folder' : paths.map((p) => `\`${p}\``).join(', ')}`);
     }
     const result = await runTestFiles(found.files);
-    const format = (args.format as Format) ?? 'human';
     const toFile = typeof args.output === 'string' && args.output !== '';
     const options: ReportOptions = {
       coverage: args.coverage === true || minCoverage !== null,
@@ -67,7 +69,7 @@ export const testCommand: CommandModule = {
       color: !toFile && format === 'human' && useColor(process.stdout),
       version: VERSION,
     };
-    const report = RENDERERS[format](result, options);
+    const report = RENDERERS[format as Format](result, options);
     if (toFile) await writeFile(String(args.output), report);
     else process.stdout.write(report);
     const lowCoverage = minCoverage !== null && result.coverage.some((c) => !meetsMinimum(c, minCoverage));
