@@ -1,7 +1,7 @@
 // Pass 1: collect the declarations of every file into one namespace, reporting duplicates.
 // Names are global to the policy, whichever file declares them.
 
-import type { GroupBlock, IdentityBlock, OnBlock, PolicyDecl, SetDecl, TargetDecl } from '../language/ast.ts';
+import type { ApprovalsBlock, AuditBlock, GroupBlock, IdentityBlock, OnBlock, PolicyDecl, SetDecl, TargetDecl } from '../language/ast.ts';
 import type { CompileContext, Located } from './context.ts';
 import { foldIdent } from './names.ts';
 
@@ -22,6 +22,10 @@ export interface Declarations {
   /** identity groups declared by `group` blocks (a group may have several blocks) */
   groups: Map<string, Located<GroupBlock>[]>;
   onBlocks: OnBlockInGroup[];
+  /** the `audit` block (at most one per policy) */
+  audit: Located<AuditBlock> | null;
+  /** the `approvals` block (at most one per policy) */
+  approvals: Located<ApprovalsBlock> | null;
 }
 
 export function collectDeclarations(ctx: CompileContext): Declarations {
@@ -32,6 +36,8 @@ export function collectDeclarations(ctx: CompileContext): Declarations {
     sets: new Map(),
     groups: new Map(),
     onBlocks: [],
+    audit: null,
+    approvals: null,
   };
   for (const { path: file, ast } of ctx.files) {
     for (const item of ast.items) {
@@ -91,6 +97,20 @@ export function collectDeclarations(ctx: CompileContext): Declarations {
         }
         case 'On':
           decls.onBlocks.push({ group: null, block: item, file });
+          break;
+        case 'Audit':
+          if (decls.audit) {
+            ctx.error('PAM1014', file, item.span, 'a policy has one `audit` block', {
+              related: [{ file: decls.audit.file, span: decls.audit.node.span, message: 'first audit block here' }],
+            });
+          } else decls.audit = { node: item, file };
+          break;
+        case 'Approvals':
+          if (decls.approvals) {
+            ctx.error('PAM1015', file, item.span, 'a policy has one `approvals` block', {
+              related: [{ file: decls.approvals.file, span: decls.approvals.node.span, message: 'first approvals block here' }],
+            });
+          } else decls.approvals = { node: item, file };
           break;
       }
     }

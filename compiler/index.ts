@@ -12,6 +12,7 @@ import type { BuiltinData } from './builtins.ts';
 import { CompileContext, type SourceFile } from './context.ts';
 import { collectDeclarations } from './declarations.ts';
 import { lowerIdentity } from './identity.ts';
+import { lowerApprovals, lowerAudit } from './policy-blocks.ts';
 import { lower } from './lower.ts';
 import { resolveRules, type ResolvedRule } from './rules.ts';
 import type { InputFile } from './sources.ts';
@@ -81,6 +82,8 @@ export function compileFiles(inputs: InputFile[], builtins: BuiltinData = loadBu
     const identity = lowerIdentity(ctx, decls.identity);
     const targets = lowerTargets(ctx, decls.targets, locate);
     const rules = resolveRules(ctx, decls, targets);
+    const audit = lowerAudit(ctx, decls.audit);
+    const approvals = lowerApprovals(ctx, decls.approvals);
     if (!ctx.hasErrors && identity && decls.policy) {
       const lowered = lower({ builtins, declaredGroups: decls.groups.keys(), targets, rules, locate, ruleText });
       const sources = files.map((f) => ({ path: f.path, sha256: f.sha256 }));
@@ -92,6 +95,8 @@ export function compileFiles(inputs: InputFile[], builtins: BuiltinData = loadBu
         sources,
         identity,
         ...lowered,
+        ...(audit ? { audit } : {}),
+        ...(approvals ? { approvals } : {}),
       };
     }
   }

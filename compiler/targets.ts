@@ -66,7 +66,8 @@ export function lowerSecret(ctx: CompileContext, file: string, secret: SecretRef
   return secret.source === 'env' ? { env: secret.value.value } : { file: relativeToRoot(file, secret.value.value) };
 }
 
-function parseListen(value: string): boolean {
+/** Whether `value` is `host:port` (`"[::1]:6432"`, `":6432"` for every interface). */
+export function parseListen(value: string): boolean {
   const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):(\d{1,5})$/.exec(value);
   return m !== null && Number(m[2]) <= 65535;
 }

@@ -48,6 +48,14 @@ export interface DurationLit {
   span: Span;
 }
 
+/** `64MiB`, `512KiB`, `4096B`. */
+export interface SizeLit {
+  kind: 'Size';
+  text: string;
+  bytes: number;
+  span: Span;
+}
+
 /** `09:00`. */
 export interface TimeLit {
   kind: 'Time';
@@ -108,7 +116,7 @@ export interface Comment {
   span: Span;
 }
 
-export type Item = PolicyDecl | IdentityBlock | TargetDecl | SetDecl | GroupBlock | OnBlock;
+export type Item = PolicyDecl | IdentityBlock | TargetDecl | SetDecl | GroupBlock | OnBlock | AuditBlock | ApprovalsBlock;
 
 export interface PolicyDecl {
   kind: 'Policy';
@@ -170,6 +178,45 @@ export type TlsOption =
 export type MaskingOption =
   | { kind: 'MaskingChoice'; name: Ident; value: Ident; span: Span }
   | { kind: 'HashKey'; secret: SecretRef; span: Span };
+
+/** `audit { dir "…" key file "…" rotate size 64MiB every 1d … }`: where session records go. */
+export interface AuditBlock {
+  kind: 'Audit';
+  settings: AuditSetting[];
+  span: Span;
+}
+
+export type AuditSetting =
+  /** `dir "/var/lib/pamc/audit"` */
+  | { kind: 'AuditDir'; value: StringLit; span: Span }
+  /** `key file "audit.jwk"`: the gateway's checkpoint signing key */
+  | { kind: 'AuditKey'; secret: SecretRef; span: Span }
+  /** `rotate size 64MiB every 1d` (either or both, in any order) */
+  | { kind: 'Rotate'; size?: SizeLit; every?: DurationLit; span: Span }
+  /** `checkpoint every 1m`, `checkpoint every 10000 records`, `checkpoint every 1m, 10000 records` */
+  | { kind: 'Checkpoint'; every?: DurationLit; records?: IntegerLit; span: Span }
+  /** `on_failure refuse`, `on_failure continue`; checked by the compiler */
+  | { kind: 'OnFailure'; value: Ident; span: Span }
+  /** `forward url "https://…" token env "HEC_TOKEN" [ca "ca.pem"]` */
+  | { kind: 'Forward'; url: StringLit; token?: SecretRef; ca?: StringLit; span: Span };
+
+/** `approvals { webhook … api … }`: how approval requests reach people. */
+export interface ApprovalsBlock {
+  kind: 'Approvals';
+  settings: ApprovalsSetting[];
+  span: Span;
+}
+
+export type ApprovalsSetting =
+  /**
+   * `webhook url "https://…" secret env "HMAC" format json`. The URL may itself be a secret
+   * reference (`url env "SLACK_WEBHOOK_URL"`): a Slack webhook URL carries its token.
+   */
+  | { kind: 'Webhook'; url: SecretRef; secret?: SecretRef; format?: Ident; span: Span }
+  /** `api listen "127.0.0.1:6481" url "https://pamc.example.com" cert "api.crt" key file "api.key"` */
+  | { kind: 'Api'; listen?: StringLit; url?: StringLit; cert?: StringLit; key?: SecretRef; span: Span }
+  /** `dir "state/approvals"`: where retry-mode grants are kept across restarts */
+  | { kind: 'ApprovalsDir'; value: StringLit; span: Span };
 
 /** `set pii = [customers.email, customers.ssn]` */
 export interface SetDecl {
@@ -272,6 +319,8 @@ export type AnyNode =
   | Credential
   | TlsOption
   | MaskingOption
+  | AuditSetting
+  | ApprovalsSetting
   | Rule
   | Approval
   | Condition
@@ -284,6 +333,7 @@ export type AnyNode =
   | StringLit
   | IntegerLit
   | DurationLit
+  | SizeLit
   | TimeLit
   | SecretRef
   | Comment;

@@ -7,7 +7,7 @@
 import { tokenMatcher, type CstElement, type CstNode, type IToken } from 'chevrotain';
 import type * as A from './ast.ts';
 import { diagnostic, type Diagnostic, type Span } from './diagnostic.ts';
-import { decodeString, durationValue, integerValue, timeValue, tokenEnd } from './lexer.ts';
+import { decodeString, durationValue, integerValue, sizeValue, timeValue, tokenEnd } from './lexer.ts';
 import * as T from './tokens.ts';
 
 type Node = CstNode | undefined;
@@ -153,6 +153,11 @@ function duration(t: IToken | undefined): A.DurationLit {
   return { kind: 'Duration', text: s.image, ms: durationValue(s.image).ms, span: tspan(s) };
 }
 
+function size(t: IToken | undefined): A.SizeLit {
+  const s = need(t);
+  return { kind: 'Size', text: s.image, bytes: sizeValue(s.image).bytes, span: tspan(s) };
+}
+
 function time(t: IToken | undefined): A.TimeLit {
   const s = need(t);
   return { kind: 'Time', text: s.image, minutes: timeValue(s.image).minutes, span: tspan(s) };
@@ -258,7 +263,116 @@ class Builder {
     if (group) return this.guard(group, (b) => this.group(b), true);
     const on = node(n, 'onBlock');
     if (on) return this.guard(on, (b) => this.on(b), true);
+    const audit = node(n, 'auditBlock');
+    if (audit) return this.guard(audit, (b) => this.audit(b), true);
+    const approvals = node(n, 'approvalsBlock');
+    if (approvals) return this.guard(approvals, (b) => this.approvals(b), true);
     return undefined;
+  }
+
+  // --- audit and approvals
+
+  private audit(n: CstNode): A.AuditBlock {
+    need(tok(n, 'Kw_audit'));
+    this.header(n, tok(n, 'LCurly'));
+    const settings: A.AuditSetting[] = [];
+    for (const s of nodes(n, 'auditSetting')) {
+      const built = this.guard(s, (x) => this.auditSetting(x));
+      if (built !== undefined) settings.push(built);
+    }
+    return { kind: 'Audit', settings, span: this.span(n) };
+  }
+
+  private auditSetting(n: CstNode): A.AuditSetting {
+    const span = this.span(n);
+    if (tok(n, 'Kw_dir')) return { kind: 'AuditDir', value: str(tok(n, 'StringLiteral')), span };
+    if (tok(n, 'Kw_rotate')) {
+      this.once(n, 'Kw_size', 'size');
+      const everyWords = toks(n, 'Kw_every');
+      this.repeated(everyWords, 'every');
+      const r: A.AuditSetting & { kind: 'Rotate' } = { kind: 'Rotate', span };
+      if (tok(n, 'Kw_size')) r.size = size(tok(n, 'SizeLiteral'));
+      if (everyWords.length > 0) r.every = duration(tok(n, 'DurationLiteral'));
+      return r;
+    }
+    if (tok(n, 'Kw_checkpoint')) {
+      const c: A.AuditSetting & { kind: 'Checkpoint' } = { kind: 'Checkpoint', span };
+      const durations: IToken[] = [];
+      const counts: IToken[] = [];
+      for (const i of nodes(n, 'interval')) {
+        const d = tok(i, 'DurationLiteral');
+        if (d) durations.push(d);
+        else counts.push(need(tok(i, 'IntegerLiteral')));
+      }
+      this.repeated(durations, 'a checkpoint interval');
+      this.repeated(counts, 'a checkpoint record count');
+      if (durations.length > 0) c.every = duration(durations[0]);
+      if (counts.length > 0) c.records = integer(counts[0]);
+      return c;
+    }
+    if (tok(n, 'Kw_on_failure')) return { kind: 'OnFailure', value: ident(tok(n, 'value')), span };
+    if (tok(n, 'Kw_forward')) {
+      this.once(n, 'Kw_token', 'token');
+      this.once(n, 'Kw_ca', 'ca');
+      const f: A.AuditSetting & { kind: 'Forward' } = { kind: 'Forward', url: str(tok(n, 'url')), span };
+      const secrets = nodes(n, 'secret');
+      if (tok(n, 'Kw_token')) f.token = this.secret(need(secrets[0]));
+      if (tok(n, 'Kw_ca')) f.ca = str(tok(n, 'ca'));
+      return f;
+    }
+    // `key` last: `forward … token` holds no `key`, but keep the order of the grammar obvious
+    if (tok(n, 'Kw_key')) return { kind: 'AuditKey', secret: this.secret(need(node(n, 'secret'))), span };
+    throw new Missing();
+  }
+
+  private approvals(n: CstNode): A.ApprovalsBlock {
+    need(tok(n, 'Kw_approvals'));
+    this.header(n, tok(n, 'LCurly'));
+    const settings: A.ApprovalsSetting[] = [];
+    for (const s of nodes(n, 'approvalsSetting')) {
+      const built = this.guard(s, (x) => this.approvalsSetting(x));
+      if (built !== undefined) settings.push(built);
+    }
+    return { kind: 'Approvals', settings, span: this.span(n) };
+  }
+
+  private approvalsSetting(n: CstNode): A.ApprovalsSetting {
+    const span = this.span(n);
+    if (tok(n, 'Kw_webhook')) {
+      this.once(n, 'Kw_secret', 'secret');
+      this.once(n, 'Kw_format', 'format');
+      const w: A.ApprovalsSetting & { kind: 'Webhook' } = { kind: 'Webhook', url: this.secret(need(node(n, 'url'))), span };
+      if (tok(n, 'Kw_secret')) w.secret = this.secret(need(node(n, 'hmac')));
+      if (tok(n, 'Kw_format')) w.format = ident(tok(n, 'format'));
+      return w;
+    }
+    if (tok(n, 'Kw_api')) {
+      this.once(n, 'Kw_listen', 'listen');
+      this.once(n, 'Kw_url', 'url');
+      this.once(n, 'Kw_cert', 'cert');
+      this.once(n, 'Kw_key', 'key');
+      const a: A.ApprovalsSetting & { kind: 'Api' } = { kind: 'Api', span };
+      if (tok(n, 'Kw_listen')) a.listen = str(tok(n, 'listen'));
+      if (tok(n, 'Kw_url')) a.url = str(tok(n, 'apiUrl'));
+      if (tok(n, 'Kw_cert')) a.cert = str(tok(n, 'cert'));
+      if (tok(n, 'Kw_key')) a.key = this.secret(need(node(n, 'key')));
+      return a;
+    }
+    if (tok(n, 'Kw_dir')) return { kind: 'ApprovalsDir', value: str(tok(n, 'dir')), span };
+    throw new Missing();
+  }
+
+  /** An option the AST holds once, given again (PAM0012). */
+  private repeated(ts: IToken[], word: string): void {
+    if (ts.length > 1) {
+      const named = word.startsWith('a ') ? word : `\`${word}\``;
+      this.diagnostics.push(
+        diagnostic('PAM0012', 'error', this.path, tspan(ts[1]), `${named} is given more than once`, {
+          help: word.startsWith('a ') ? `give ${word} once` : `write \`${word}\` once`,
+          related: [{ file: this.path, span: tspan(ts[0]), message: 'first given here' }],
+        }),
+      );
+    }
   }
 
   // --- identity

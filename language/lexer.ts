@@ -5,7 +5,7 @@
 
 import { Lexer, type IToken } from 'chevrotain';
 import { diagnostic, type Diagnostic, type Span } from './diagnostic.ts';
-import { DurationLiteral, IntegerLiteral, StringLiteral, TimeLiteral, lexerTokens } from './tokens.ts';
+import { DurationLiteral, IntegerLiteral, SizeLiteral, StringLiteral, TimeLiteral, lexerTokens } from './tokens.ts';
 
 export interface LexResult {
   /** significant tokens, comments excluded */
@@ -195,6 +195,28 @@ export function timeValue(text: string): { minutes: number; error?: string } {
   return { minutes };
 }
 
+const SIZE_UNITS: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 };
+
+/** Bytes of a size (`64MiB`), or an explanation of why it is malformed. */
+export function sizeValue(text: string): { bytes: number; error?: string; help?: string } {
+  const m = /^([0-9]+)([A-Za-z]+)$/.exec(text);
+  const digits = m ? m[1] : '0';
+  const unit = m ? m[2] : '';
+  const factor = SIZE_UNITS[unit];
+  if (factor === undefined) {
+    const k = unit.charAt(0).toUpperCase();
+    const suggestion = k === 'B' ? 'B' : `${k}iB`;
+    return {
+      bytes: 0,
+      error: `malformed size \`${showText(text)}\``,
+      help: `sizes are in B, KiB, MiB, GiB or TiB: write \`${digits}${suggestion}\``,
+    };
+  }
+  const bytes = Number(digits) * factor;
+  if (!Number.isSafeInteger(bytes)) return { bytes: 0, error: `size \`${showText(text)}\` is too large` };
+  return { bytes };
+}
+
 export function integerValue(text: string): { value: number; error?: string } {
   const value = Number(text);
   if (!Number.isSafeInteger(value)) return { value, error: `integer \`${showText(text)}\` is too large` };
@@ -255,6 +277,17 @@ export function lex(text: string, path: string): LexResult {
           diagnostics.push(
             diagnostic('PAM0009', 'error', path, { start, end: tokenEnd(t) }, v.error, {
               help: 'write a duration such as `500ms`, `90s`, `15m`, `1h30m` or `2d`',
+            }),
+          );
+        }
+        break;
+      }
+      case SizeLiteral: {
+        const v = sizeValue(t.image);
+        if (v.error !== undefined) {
+          diagnostics.push(
+            diagnostic('PAM0009', 'error', path, { start, end: tokenEnd(t) }, v.error, {
+              help: v.help ?? 'write a size such as `64MiB`',
             }),
           );
         }

@@ -73,6 +73,9 @@ const clauseWords = [T.On, T.When, T.By];
 
 const topLevelWords = [T.Policy, T.Identity, T.Target, T.SetKw, T.Group];
 
+/** words that start a top-level block only when `{` follows (`audit {`), so a table may be named `audit` */
+const blockWords = [T.Audit, T.Approvals];
+
 const targetSettingWords = [T.Host, T.Port, T.Database, T.Server, T.Listen, T.Login, T.Tls, T.Upstream, T.Embedded, T.SearchPath, T.Masking];
 
 class PamParser extends CstParser {
@@ -120,8 +123,16 @@ class PamParser extends CstParser {
       { ALT: () => this.SUBRULE(this.setDecl) },
       { ALT: () => this.SUBRULE(this.groupBlock) },
       { ALT: () => this.SUBRULE(this.onBlock) },
+      { ALT: () => this.SUBRULE(this.auditBlock) },
+      { ALT: () => this.SUBRULE(this.approvalsBlock) },
     ]));
   });
+
+  /** Whether the next tokens start a top-level item (for the resource list without `on`). */
+  private startsItem(): boolean {
+    const t = this.LA(1).tokenType;
+    return topLevelWords.includes(t) || (blockWords.includes(t) && this.LA(2).tokenType === T.LCurly);
+  }
 
   policyDecl = this.RULE('policyDecl', () => {
     this.CONSUME(T.Policy);
@@ -383,6 +394,180 @@ class PamParser extends CstParser {
     });
   });
 
+  // --- audit and approvals
+
+  auditBlock = this.RULE('auditBlock', () => {
+    this.CONSUME(T.Audit);
+    this.CONSUME(T.LCurly);
+    this.MANY(() => this.SUBRULE(this.auditSetting));
+    this.CONSUME(T.RCurly);
+  });
+
+  auditSetting = this.RULE('auditSetting', () => {
+    this.OR((this.cache[40] ??= [
+      {
+        ALT: () => {
+          this.CONSUME(T.Dir);
+          this.CONSUME(T.StringLiteral);
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.Key);
+          this.SUBRULE(this.secret);
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.Rotate);
+          this.AT_LEAST_ONE(() =>
+            this.OR1((this.cache[41] ??= [
+              {
+                ALT: () => {
+                  this.CONSUME(T.Size);
+                  this.CONSUME(T.SizeLiteral);
+                },
+              },
+              {
+                ALT: () => {
+                  this.CONSUME(T.Every);
+                  this.CONSUME(T.DurationLiteral);
+                },
+              },
+            ])),
+          );
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.Checkpoint);
+          this.CONSUME1(T.Every);
+          this.SUBRULE(this.interval);
+          this.MANY(() => {
+            this.CONSUME(T.Comma);
+            this.SUBRULE1(this.interval);
+          });
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.OnFailure);
+          this.CONSUME(T.Ident, { LABEL: 'value' });
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.Forward);
+          this.CONSUME(T.Url);
+          this.CONSUME1(T.StringLiteral, { LABEL: 'url' });
+          this.MANY1(() =>
+            this.OR2((this.cache[42] ??= [
+              {
+                ALT: () => {
+                  this.CONSUME(T.Token);
+                  this.SUBRULE1(this.secret);
+                },
+              },
+              {
+                ALT: () => {
+                  this.CONSUME(T.Ca);
+                  this.CONSUME2(T.StringLiteral, { LABEL: 'ca' });
+                },
+              },
+            ])),
+          );
+        },
+      },
+    ]));
+  });
+
+  /** `1m` or `10000 records` */
+  interval = this.RULE('interval', () => {
+    this.OR((this.cache[43] ??= [
+      { ALT: () => this.CONSUME(T.DurationLiteral) },
+      {
+        ALT: () => {
+          this.CONSUME(T.IntegerLiteral);
+          this.CONSUME(T.Records);
+        },
+      },
+    ]));
+  });
+
+  approvalsBlock = this.RULE('approvalsBlock', () => {
+    this.CONSUME(T.Approvals);
+    this.CONSUME(T.LCurly);
+    this.MANY(() => this.SUBRULE(this.approvalsSetting));
+    this.CONSUME(T.RCurly);
+  });
+
+  approvalsSetting = this.RULE('approvalsSetting', () => {
+    this.OR((this.cache[44] ??= [
+      {
+        ALT: () => {
+          this.CONSUME(T.Webhook);
+          this.CONSUME(T.Url);
+          this.SUBRULE(this.secret, { LABEL: 'url' });
+          this.MANY(() =>
+            this.OR1((this.cache[45] ??= [
+              {
+                ALT: () => {
+                  this.CONSUME(T.Secret);
+                  this.SUBRULE1(this.secret, { LABEL: 'hmac' });
+                },
+              },
+              {
+                ALT: () => {
+                  this.CONSUME(T.Format);
+                  this.CONSUME(T.Ident, { LABEL: 'format' });
+                },
+              },
+            ])),
+          );
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.Api);
+          this.AT_LEAST_ONE(() =>
+            this.OR2((this.cache[46] ??= [
+              {
+                ALT: () => {
+                  this.CONSUME(T.Listen);
+                  this.CONSUME1(T.StringLiteral, { LABEL: 'listen' });
+                },
+              },
+              {
+                ALT: () => {
+                  this.CONSUME1(T.Url);
+                  this.CONSUME2(T.StringLiteral, { LABEL: 'apiUrl' });
+                },
+              },
+              {
+                ALT: () => {
+                  this.CONSUME(T.Cert);
+                  this.CONSUME3(T.StringLiteral, { LABEL: 'cert' });
+                },
+              },
+              {
+                ALT: () => {
+                  this.CONSUME(T.Key);
+                  this.SUBRULE2(this.secret, { LABEL: 'key' });
+                },
+              },
+            ])),
+          );
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.Dir);
+          this.CONSUME4(T.StringLiteral, { LABEL: 'dir' });
+        },
+      },
+    ]));
+  });
+
   // --- sets
 
   setDecl = this.RULE('setDecl', () => {
@@ -459,7 +644,7 @@ class PamParser extends CstParser {
     // that without `on` a word that starts a top-level item does not (so a missing `}` before
     // `group "g" {` is not read as a resource `group "g"`)
     this.OPTION((this.cache[23] ??= {
-      GATE: () => this.LA(1).tokenType === T.On || !topLevelWords.includes(this.LA(1).tokenType),
+      GATE: () => this.LA(1).tokenType === T.On || !this.startsItem(),
       DEF: () => {
       this.OPTION1(() => this.CONSUME(T.On));
       this.SUBRULE(this.resource);
@@ -763,6 +948,8 @@ function lowerBound(tokens: IToken[], offset: number): number {
 
 // What a position expects, in words, for the messages.
 
+// `audit` and `approvals` are left out of the list (one block each per policy), but a near miss
+// such as `audti` still gets "did you mean `audit`?" from KEYWORDS_BY_CONTEXT.file
 const TOP_LEVEL = '`policy`, `identity`, `target`, `set`, `group` or `on`';
 
 const BLOCK_CONTENT: Record<string, string> = {
@@ -771,6 +958,8 @@ const BLOCK_CONTENT: Record<string, string> = {
   targetSetting: 'a masking option',
   groupBlock: '`on`',
   onBlock: 'a rule (`allow`, `deny`, `approve`, `mask` or `limit`)',
+  auditBlock: 'an audit setting',
+  approvalsBlock: 'an approvals setting',
 };
 
 const IDENT_NOUN: Record<string, string> = {
@@ -784,14 +973,18 @@ const IDENT_NOUN: Record<string, string> = {
   identitySetting: 'an algorithm',
   nameList: 'a schema name',
   maskingOption: 'a masking option',
+  auditSetting: '`refuse` or `continue`',
+  approvalsSetting: 'a payload format (`json` or `slack`)',
 };
 
 const KEYWORDS_BY_CONTEXT: Record<string, string[]> = {
-  file: ['policy', 'identity', 'target', 'set', 'group', 'on'],
+  file: ['policy', 'identity', 'target', 'set', 'group', 'on', 'audit', 'approvals'],
   identityBlock: ['issuer', 'audience', 'jwks', 'groups', 'agent', 'algorithms', 'clock_skew'],
   targetDecl: ['host', 'port', 'database', 'server', 'listen', 'login', 'tls', 'upstream', 'embedded', 'search_path', 'masking'],
   onBlock: ['allow', 'deny', 'approve', 'mask', 'limit'],
   groupBlock: ['on'],
+  auditBlock: ['dir', 'key', 'rotate', 'checkpoint', 'on_failure', 'forward'],
+  approvalsBlock: ['webhook', 'api', 'dir'],
 };
 
 function tokenTypeByName(name: string): TokenType | undefined {
@@ -920,7 +1113,8 @@ class ErrorContext {
       const tt = token.tokenType;
       const outer = [T.Policy, T.Identity, T.Target, T.SetKw, T.Group];
       if (rule !== 'groupBlock') outer.push(T.On);
-      if (tt === EOF || (outer.includes(tt) && this.startsLine(token))) {
+      const block = blockWords.includes(tt) && this.tokens[this.indexOf(token) + 1]?.tokenType === T.LCurly;
+      if (tt === EOF || ((outer.includes(tt) || block) && this.startsLine(token))) {
         const open = this.openBrace(this.indexOf(token));
         const related = open === undefined ? [] : [{ file: this.path, span: this.spanOf(open), message: 'block opened here' }];
         return d('PAM0005', `expected \`}\` to close the block, found ${found}`, { related });

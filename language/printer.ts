@@ -98,6 +98,56 @@ function maskingOption(o: A.MaskingOption): string {
   return o.kind === 'HashKey' ? `hash_key ${secret(o.secret)}` : `${ident(o.name)} ${ident(o.value)}`;
 }
 
+function auditSetting(s: A.AuditSetting): string {
+  switch (s.kind) {
+    case 'AuditDir':
+      return `dir ${str(s.value)}`;
+    case 'AuditKey':
+      return `key ${secret(s.secret)}`;
+    case 'Rotate': {
+      const parts = ['rotate'];
+      if (s.size) parts.push(`size ${s.size.text}`);
+      if (s.every) parts.push(`every ${s.every.text}`);
+      return parts.join(' ');
+    }
+    case 'Checkpoint': {
+      const intervals: string[] = [];
+      if (s.every) intervals.push(s.every.text);
+      if (s.records) intervals.push(`${s.records.text} records`);
+      return `checkpoint every ${intervals.join(', ')}`;
+    }
+    case 'OnFailure':
+      return `on_failure ${ident(s.value)}`;
+    case 'Forward': {
+      let out = `forward url ${str(s.url)}`;
+      if (s.token) out += ` token ${secret(s.token)}`;
+      if (s.ca) out += ` ca ${str(s.ca)}`;
+      return out;
+    }
+  }
+}
+
+function approvalsSetting(s: A.ApprovalsSetting): string {
+  switch (s.kind) {
+    case 'Webhook': {
+      let out = `webhook url ${secret(s.url)}`;
+      if (s.secret) out += ` secret ${secret(s.secret)}`;
+      if (s.format) out += ` format ${ident(s.format)}`;
+      return out;
+    }
+    case 'Api': {
+      const parts = ['api'];
+      if (s.listen) parts.push(`listen ${str(s.listen)}`);
+      if (s.url) parts.push(`url ${str(s.url)}`);
+      if (s.cert) parts.push(`cert ${str(s.cert)}`);
+      if (s.key) parts.push(`key ${secret(s.key)}`);
+      return parts.join(' ');
+    }
+    case 'ApprovalsDir':
+      return `dir ${str(s.value)}`;
+  }
+}
+
 function condition(c: A.Condition): string {
   switch (c.kind) {
     case 'Property':
@@ -226,6 +276,15 @@ function itemEntry(it: A.Item): Entry {
       return block(`group ${str(it.name)} {`, it.span, it.name.span.end, it.blocks.map(onBlock));
     case 'On':
       return onBlock(it);
+    case 'Audit':
+      return block('audit {', it.span, it.span.start + 'audit'.length, it.settings.map((s) => leaf(auditSetting(s), s.span)));
+    case 'Approvals':
+      return block(
+        'approvals {',
+        it.span,
+        it.span.start + 'approvals'.length,
+        it.settings.map((s) => leaf(approvalsSetting(s), s.span)),
+      );
   }
 }
 

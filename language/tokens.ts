@@ -78,6 +78,22 @@ export const SOFT_KEYWORDS = [
   'during',
   'tz',
   'in',
+  // audit and approvals blocks
+  'audit',
+  'approvals',
+  'dir',
+  'rotate',
+  'size',
+  'every',
+  'checkpoint',
+  'records',
+  'on_failure',
+  'forward',
+  'token',
+  'webhook',
+  'secret',
+  'format',
+  'api',
 ] as const;
 
 export type ReservedWord = (typeof RESERVED_WORDS)[number];
@@ -161,6 +177,21 @@ export const Not = kw('not');
 export const During = kw('during');
 export const Tz = kw('tz');
 export const In = kw('in');
+export const Audit = kw('audit');
+export const Approvals = kw('approvals');
+export const Dir = kw('dir');
+export const Rotate = kw('rotate');
+export const Size = kw('size');
+export const Every = kw('every');
+export const Checkpoint = kw('checkpoint');
+export const Records = kw('records');
+export const OnFailure = kw('on_failure');
+export const Forward = kw('forward');
+export const Token = kw('token');
+export const Webhook = kw('webhook');
+export const Secret = kw('secret');
+export const Format = kw('format');
+export const Api = kw('api');
 
 // Literals. Malformed forms still lex as the literal they resemble (and the lexer reports
 // PAM0009), so one bad literal does not also produce a parse error.
@@ -180,6 +211,17 @@ export const DurationLiteral = createToken({
   name: 'DurationLiteral',
   pattern: /[0-9]+[A-Za-z_][A-Za-z0-9_$]*/,
   label: 'a duration',
+});
+
+/**
+ * `64MiB`, `512KiB`, `1GiB`, `4096B`. Anything spelled like a size (`64MB`, `10kb`) lexes as one
+ * and is checked afterwards; a longer word (`64MiBx`) is a duration, as before.
+ */
+export const SizeLiteral = createToken({
+  name: 'SizeLiteral',
+  pattern: /[0-9]+(?:[KMGTkmgt]i?[Bb]|[Bb])/,
+  label: 'a size',
+  longer_alt: DurationLiteral,
 });
 
 export const IntegerLiteral = createToken({ name: 'IntegerLiteral', pattern: /[0-9]+/, label: 'an integer' });
@@ -223,6 +265,7 @@ export const lexerTokens: TokenType[] = [
   Comment,
   StringLiteral,
   TimeLiteral,
+  SizeLiteral,
   DurationLiteral,
   IntegerLiteral,
   ...keywordsLongestFirst,

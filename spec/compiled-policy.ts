@@ -22,6 +22,43 @@ export interface CompiledPolicy {
   /** every rule, by id (= index); entries and masks point here for provenance */
   rules: CompiledRule[];
   targets: Record<string, CompiledTarget>;
+  /** session records (spec/audit.md); absent when the policy has no `audit` block */
+  audit?: CompiledAudit;
+  /** how approval requests reach approvers; absent when the policy has no `approvals` block */
+  approvals?: CompiledApprovals;
+}
+
+/** The `audit` block (spec/language.md §7.1, spec/audit.md). */
+export interface CompiledAudit {
+  /** the directory of the segment files, relative to the policy root unless absolute */
+  dir: string;
+  /** the gateway's checkpoint signing key: a private JWK or a PKCS#8 PEM */
+  key: SecretSource;
+  /** a segment is closed and a new one begun when it reaches this size or this age */
+  rotate: { maxBytes: number; maxAgeSeconds: number };
+  /** a signed checkpoint is written after this much time or this many records, whichever first */
+  checkpoint: { everySeconds: number; everyRecords: number };
+  /** when records cannot be written: refuse new statements, or continue with an alert */
+  onFailure: 'refuse' | 'continue';
+  /** live forwarding to a Splunk HEC-compatible collector */
+  forward: { url: string; token: SecretSource; ca: string | null } | null;
+}
+
+/** The `approvals` block (spec/language.md §7.2). */
+export interface CompiledApprovals {
+  /** the approvals HTTP API: null listen means the gateway's admin listener */
+  api: { listen: string | null; url: string | null; tls: { cert: string; key: SecretSource } | null };
+  webhooks: CompiledWebhook[];
+  /** where retry-mode grants are kept across restarts (relative to the policy root), or null: in memory */
+  dir: string | null;
+}
+
+export interface CompiledWebhook {
+  /** the URL as written, or a reference to a secret holding it (a Slack URL carries its token) */
+  url: string | SecretSource;
+  /** HMAC-SHA-256 key of the signature header; required for `json` */
+  secret: SecretSource | null;
+  format: 'json' | 'slack';
 }
 
 export interface CompiledSource {
