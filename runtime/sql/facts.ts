@@ -1,6 +1,7 @@
 // What the classifier says about SQL text: its statements, and each statement as a set of
 // facts, i.e. (action, resource) pairs. The decision function needs every fact allowed.
-// spec/language.md §5 defines the facts of every statement kind.
+// spec/facts.md defines the facts of every statement kind (the normative table); runtime/sql/
+// classify.ts produces them.
 
 /**
  * One thing a statement does.
@@ -32,7 +33,11 @@ export interface Fact {
   detail?: string;
 }
 
-/** Session-level effects the gateway must track, read off the statement. */
+/**
+ * Session-level effects the gateway must track, read off the statement, in order. They are
+ * what the statement does when it runs now (not what a view, rule or function it defines will
+ * do); `set` from set_config() is reported only when its arguments are literals.
+ */
 export type SessionEffect =
   | { kind: 'prepare'; name: string; statement: ClassifiedStatement }
   | { kind: 'execute'; name: string }
@@ -58,7 +63,7 @@ export interface ClassifiedStatement {
   facts: Fact[];
   /** SELECT (or a statement whose top level reads rows) has LIMIT or FETCH FIRST */
   limited: boolean;
-  /** libpg_query's fingerprint of the statement ('' when it does not parse) */
+  /** libpg_query's fingerprint of the statement ('' when it does not parse); computed when first read */
   fingerprint: string;
   effects: SessionEffect[];
 }
