@@ -4,6 +4,7 @@
 // test/unit/sql/node-types.test.ts checks that every type of @pgsql/types is in exactly one list.
 
 import { A_Const, A_Expr, ColumnRef, FuncCall, RangeTableSample, RangeVar, SortBy, SubLink } from './expressions.ts';
+import { dclHandlers } from './statements/dcl.ts';
 import { ddlHandlers } from './statements/ddl.ts';
 import { dmlHandlers } from './statements/dml.ts';
 import { sessionHandlers } from './statements/session.ts';
@@ -29,6 +30,7 @@ export const SPECIAL_HANDLERS: Readonly<Record<string, Handler>> = {
   ...dmlHandlers,
   ...sessionHandlers,
   ...ddlHandlers,
+  ...dclHandlers,
 };
 
 /** Node types walked field by field: expressions, clauses and names with no meaning of their own. */
