@@ -42,7 +42,8 @@ export async function discoverTestFiles(paths: readonly string[], cwd = process.
       continue;
     }
     if (st.isDirectory()) await walk(full, found);
-    else found.push(full);
+    else if (full.endsWith(TEST_FILE_SUFFIX)) found.push(full);
+    else problems.push(`\`${p}\` is not a ${TEST_FILE_SUFFIX} file${full.endsWith('.pam') ? ' (it is a policy: give its tests, or their folder)' : ''}`);
   }
   return { files: [...new Set(found)].sort(), problems };
 }

@@ -101,7 +101,8 @@ export function createPolicyCache(cwd = process.cwd()) {
           }),
         };
       }
-      return { ok: true, policy: await once(`${dir}/*.pam`, showPath(cwd, dir), pams) };
+      const shown = pams.length === 1 ? showPath(cwd, pams[0]) : join(showPath(cwd, dir), '*.pam');
+      return { ok: true, policy: await once(`${dir}/*.pam`, shown, pams) };
     }
     const full = resolve(dir, file.policy.value);
     let st;

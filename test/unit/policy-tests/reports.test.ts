@@ -52,7 +52,7 @@ test('human: a line per file, failures with file:line, expectation, decision and
   assert.match(out, /! not run {2}\(not run\)\n {6}at a\.pamtest:13:1\n {6}the policy has no target `shp`/);
   assert.match(out, /error\[PAM5042\]: the policy has no target `shp`\n {2}--> a\.pamtest:14:10/);
   assert.match(out, /error\[PAM5011\]: unknown statement `expct` in the case/);
-  assert.match(out, /the policy broken does not compile:/);
+  assert.match(out, /the policy broken\/policy\.pam does not compile:/);
   assert.match(out, /error\[PAM2002\]/);
   assert.not.match(out, /✓ passes/, 'passing cases only with --verbose');
   assert.match(renderHuman(run, { ...OPTIONS, verbose: true }), /✓ passes/);
@@ -154,7 +154,7 @@ test('junit: well-formed, the expected structure, counts that add up', () => {
   assert.is(b[0].attributes.name, 'b.pamtest (test file)');
   assert.is(children(b[0], 'error')[0].attributes.type, 'PAM5011');
   const broken = children(suites[2], 'testcase');
-  assert.is(broken[0].attributes.name, 'broken (policy)');
+  assert.is(broken[0].attributes.name, 'broken/policy.pam (policy)');
   assert.match(children(broken[0], 'error')[0].text, /PAM2002/);
   const cov = children(suites[3], 'testcase');
   assert.equal(cov.map((c) => c.attributes.name), ['decision coverage of policy.pam']);
@@ -180,7 +180,7 @@ test('github: an annotation on each failing case and diagnostic, a summary line'
   assert.ok(lines.some((l) => l.startsWith('::error file=b.pamtest,line=2,') && l.includes('PAM5011')));
   assert.ok(lines.some((l) => l.startsWith('::error file=broken/policy.pam,') && l.includes('PAM2002')));
   assert.not.ok(lines.some((l) => l.startsWith('::error file=a.pamtest') && l.includes('not run)')), 'a case not run for a diagnostic is not annotated twice');
-  assert.ok(lines.some((l) => l.startsWith('::error file=broken/c.pamtest,line=1,col=1,title=pamc test%3A y (not run)::the policy `broken` does not compile')));
+  assert.ok(lines.some((l) => l.startsWith('::error file=broken/c.pamtest,line=1,col=1,title=pamc test%3A y (not run)::the policy `broken/policy.pam` does not compile')));
   assert.is(lines[lines.length - 1], '3 test files, 5 cases: 1 passed, 1 failed, 3 not run');
   for (const l of lines.slice(0, -1)) assert.ok(l.startsWith('::'), l);
   assert.not.match(out, /::warning.*not exercised/);

@@ -184,7 +184,7 @@ test('without `policy`, the .pam files beside the test file; a policy compiled o
   assert.equal(cases(r).map((c) => c.status), ['pass', 'pass', 'pass', 'pass']);
   assert.is(r.files[0].policy, r.files[1].policy, 'the same compiled policy');
   assert.is(r.policies.length, 3, 'the folder of .pam files, the file, and the folder named by ".."');
-  assert.equal(r.policies.map((p) => p.display), ['beside', 'beside/policy.pam', 'beside']);
+  assert.equal(r.policies.map((p) => p.display), ['beside/policy.pam', 'beside/policy.pam', 'beside']);
 });
 
 test('the target is optional when the policy has one', async () => {
