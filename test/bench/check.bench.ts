@@ -20,6 +20,12 @@ const EXAMPLES = [
 
 const LARGE = 10_000;
 
+/** The line of a failed run's output that says what went wrong (not the stack's location line). */
+function firstError(output: string): string {
+  const lines = output.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+  return lines.find((l) => /error|cannot|not found|failed/i.test(l) && !l.startsWith('at ')) ?? lines[0] ?? '(no output)';
+}
+
 const suite: Suite = {
   name: 'check',
   title: '`pamc check` from a cold start, and compiling a 10,000-rule policy in process',
@@ -42,7 +48,7 @@ const suite: Suite = {
         rebuilt++;
         return 'discard';
       }
-      if (r.status !== 0) throw new Error(`pamc ${args.join(' ')} exited with ${r.status}: ${r.stderr.toString().trim().split('\n')[0]}`);
+      if (r.status !== 0) throw new Error(`pamc ${args.join(' ')} exited with ${r.status}: ${firstError(r.stderr.toString() || r.stdout.toString())}`);
       return true;
     };
     await b.runs(

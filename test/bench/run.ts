@@ -9,6 +9,7 @@
 
 import { fork } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describeMachine } from './lib/machine.ts';
@@ -131,7 +132,8 @@ function makeBench(o: Options, result: SuiteResult, measured: { m: Measurement; 
 
 async function runChild(o: Options, file: string): Promise<void> {
   const started = Date.now();
-  const result: SuiteResult = { name: '', title: '', status: 'ran', reason: null, durationMs: 0, rows: [], notes: [], checks: [] };
+  const load0 = loadavg()[0];
+  const result: SuiteResult = { name: '', title: '', status: 'ran', reason: null, durationMs: 0, load: null, rows: [], notes: [], checks: [] };
   const measured: { m: Measurement; spec: RowSpec }[] = [];
   try {
     const suite = await loadSuite(file);
@@ -148,7 +150,12 @@ async function runChild(o: Options, file: string): Promise<void> {
     result.reason = (e as Error).stack?.split('\n').slice(0, 4).join(' ⏎ ') ?? String(e);
   }
   result.rows = toRows(measured);
+  const names = new Set(result.rows.map((r) => r.name));
+  for (const r of result.rows) {
+    if (r.against !== null && !names.has(r.against)) result.checks.push({ label: `${r.name}: its baseline \`${r.against}\` is not a row of the suite`, ok: false, detail: null });
+  }
   result.durationMs = Date.now() - started;
+  result.load = { start: load0, end: loadavg()[0] };
   await new Promise<void>((resolveSend) => process.send!({ type: 'result', result }, () => resolveSend()));
 }
 
@@ -183,6 +190,7 @@ function runSuiteProcess(o: Options, name: string, file: string): Promise<SuiteR
           status: 'failed',
           reason: `the suite's process ended (${signal ?? `exit code ${code}`}) without a result`,
           durationMs: Date.now() - started,
+          load: null,
           rows: [],
           notes: [],
           checks: [],
@@ -218,7 +226,7 @@ function runSuiteProcessList(file: string): Promise<string> {
 async function childList(file: string): Promise<void> {
   const suite = await loadSuite(file);
   const o = parseArgs([]);
-  const bench = makeBench(o, { name: suite.name, title: suite.title, status: 'ran', reason: null, durationMs: 0, rows: [], notes: [], checks: [] }, []);
+  const bench = makeBench(o, { name: suite.name, title: suite.title, status: 'ran', reason: null, durationMs: 0, load: null, rows: [], notes: [], checks: [] }, []);
   const missing = suite.requires ? await suite.requires(bench) : null;
   const line = `${suite.title}${missing === null ? '' : ` (skipped here: ${missing})`}`;
   await new Promise<void>((r) => process.send!({ line }, () => r()));

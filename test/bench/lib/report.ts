@@ -29,6 +29,8 @@ export interface SuiteResult {
   /** why the suite was skipped or failed */
   reason: string | null;
   durationMs: number;
+  /** 1-minute load average when the suite started and ended: above the core count, other work competed */
+  load: { start: number; end: number } | null;
   rows: RowResult[];
   notes: { label: string; value: string | number; detail: string | null }[];
   checks: { label: string; ok: boolean; detail: string | null }[];
@@ -137,9 +139,18 @@ function table(header: string[], rows: string[][]): string {
 }
 
 function samplesCell(r: RowResult): string {
-  if (r.kind === 'runs') return `${r.samples} runs`;
+  if (r.kind === 'runs') return `${r.samples} runs${r.discarded !== undefined ? ` (${r.discarded} discarded)` : ''}`;
+  if (r.kind === 'external') return `${r.samples} samples`;
   if (r.batch === 1) return `${formatCount(r.samples)} calls`;
   return `${r.samples} × ${formatCount(r.batch)}`;
+}
+
+/** The interquartile range of the samples as a share of the median: how noisy the row was. */
+function spreadCell(r: RowResult): string {
+  const q1 = r.quantilesNs.p25;
+  const q3 = r.quantilesNs.p75;
+  if (q1 === undefined || q3 === undefined || !(r.medianNs > 0)) return '—';
+  return `±${((50 * (q3 - q1)) / r.medianNs).toFixed(0)}%`;
 }
 
 function resultCell(r: RowResult): string {
@@ -156,10 +167,11 @@ export function renderSuite(s: SuiteResult): string {
   if (s.rows.length > 0) {
     out.push(
       table(
-        ['case', 'median', 'p99', 'ops/s', 'samples', 'ratio', 'baseline', 'target', 'result'],
+        ['case', 'median', 'IQR', 'p99', 'ops/s', 'samples', 'ratio', 'baseline', 'target', 'result'],
         s.rows.map((r) => [
           r.name,
           formatNs(r.medianNs),
+          spreadCell(r),
           formatNs(r.p99Ns),
           formatRate(r.opsPerSecond),
           samplesCell(r),
@@ -177,7 +189,10 @@ export function renderSuite(s: SuiteResult): string {
   for (const n of s.notes) lines.push(`- ${n.label}: **${n.value}**${n.detail !== null ? ` — ${n.detail}` : ''}`);
   for (const c of s.checks) lines.push(`- ${c.ok ? '✓' : '✗ **FAILED**'} ${c.label}${c.detail !== null ? ` — ${c.detail}` : ''}`);
   if (lines.length > 0) out.push(...lines, '');
-  out.push(`_ratio = median ÷ the baseline's median (below 1: faster than the baseline); suite took ${(s.durationMs / 1000).toFixed(1)} s_`, '');
+  out.push(
+    `_median: of batch means for fast operations, of single calls or runs otherwise; IQR: half the interquartile range of the samples, relative to the median; ratio: median ÷ the baseline's median (below 1: faster than the baseline). The suite took ${(s.durationMs / 1000).toFixed(1)} s${s.load !== null ? `; 1-minute load average ${s.load.start.toFixed(1)} at its start, ${s.load.end.toFixed(1)} at its end` : ''}._`,
+    '',
+  );
   return out.join('\n');
 }
 
@@ -218,7 +233,7 @@ export function renderSummary(report: BenchReport): string {
     '',
   );
   const misses = report.suites.flatMap((s) => s.rows.filter((r) => r.verdict === 'miss').map((r) => ({ s, r })));
-  if (misses.length === 0) out.push('Every target met.');
+  if (misses.length === 0) out.push('No target missed in the suites that ran.');
   else {
     out.push('Targets missed:', '');
     for (const { s, r } of misses) out.push(`- ${s.name} / ${r.name}: median ${formatNs(r.medianNs)}${r.ratio !== null ? ` (${formatRatio(r.ratio)} ${r.against})` : ''}, target ${r.targetLabel}`);
