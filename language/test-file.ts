@@ -181,11 +181,11 @@ function parseTokens(text: string, path: string): TestParseResult {
 
   function numberValue(t: Token, integer: boolean, what: string): number | null {
     const v = Number(t.image);
-    if (integer && (!/^[0-9]+$/.test(t.image) || !Number.isSafeInteger(v))) {
+    if (integer && !/^[0-9]+$/.test(t.image)) {
       report('PAM5013', span(t.start, t.end), `\`${showText(t.image)}\` is not ${what}`, { help: 'write a whole number such as `1000`' });
       return null;
     }
-    if (!Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v))) {
+    if (!Number.isFinite(v) || (/^-?[0-9]+$/.test(t.image) && !Number.isSafeInteger(v))) {
       report('PAM5013', span(t.start, t.end), `number \`${showText(t.image)}\` is too large`);
       return null;
     }
