@@ -4,6 +4,7 @@
 import yargs, { type Argv } from 'yargs';
 import { checkCommand } from './commands/check.ts';
 import { compileCommand } from './commands/compile.ts';
+import { diffCommand } from './commands/diff.ts';
 import { fmtCommand } from './commands/fmt.ts';
 import { tokenCommand } from './commands/token.ts';
 import { evalCommand, explainCommand } from './commands/eval.ts';
@@ -15,7 +16,7 @@ import { VERSION } from './version.ts';
 
 export { VERSION };
 
-const commands: CommandModule[] = [checkCommand, compileCommand, fmtCommand, evalCommand, explainCommand, serveCommand, testCommand, tokenCommand];
+const commands: CommandModule[] = [checkCommand, compileCommand, diffCommand, fmtCommand, evalCommand, explainCommand, serveCommand, testCommand, tokenCommand];
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;

@@ -1,0 +1,294 @@
+// The access part of a policy diff: for every target, action and resource key, what each group's
+// entries mean in the two versions, which identities' decisions change, and whether the change
+// widens or narrows what they get (spec/diff.md §2).
+//
+// Keys compared: every key of either version's table and the wildcards above them. Any other
+// key is decided by the same cell as its parent wildcard (or `*`) in both versions, so these
+// keys cover every fact. A change is reported at the most general key where it happens: a key
+// whose own entries (those not inherited from a wildcard) did not change, under a wildcard whose
+// change is reported, adds nothing a reviewer needs and folds into the wildcard's row.
+
+import type { ApprovalRequirement, CompiledPolicy, CompiledTarget } from '../../spec/compiled-policy.ts';
+import type { BuiltinData } from '../builtins.ts';
+import { unboundedActions } from '../taxonomy.ts';
+import { attribute, examplesOf, type Domain, type Examples, type Flags } from './attribution.ts';
+import { describeApproval } from './describe.ts';
+import { appliesIn, contextSpace, type ContextSpace } from './contexts.ts';
+import {
+  ancestorsOf,
+  approvalKey,
+  cmp,
+  entriesOfGroup,
+  entrySignature,
+  EVERY_IDENTITY,
+  isInherited,
+  kindOf,
+  meaningSignature,
+  namedEntries,
+  normalizeEntries,
+  resolveCell,
+  type NamedEntry,
+} from './tables.ts';
+
+export interface AccessChange {
+  kind: 'access';
+  target: string;
+  /** `*` for every identity */
+  group: string;
+  action: string;
+  key: string;
+  /** the group's entries where the key is decided, normalised (spec/diff.md §2.1) */
+  before: NamedEntry[];
+  after: NamedEntry[];
+  widening: boolean;
+  narrowing: boolean;
+  /** rules of entries found on one side only */
+  rules: { base: number[]; head: number[] };
+  /** identities for which the change shows only together with other groups they hold */
+  examples: Examples;
+}
+
+export interface Side {
+  policy: CompiledPolicy;
+  target: CompiledTarget | undefined;
+}
+
+const DENY = 1;
+const ALLOW = 2;
+const REQ_SHIFT = 2;
+const MAX_REQUIREMENTS = 28;
+
+/** At least as hard to satisfy: same approvers, at least the quorum, at most the window, no more runs. */
+export function approvalAtLeastAsStrict(s: ApprovalRequirement, r: ApprovalRequirement): boolean {
+  return (
+    s.group === r.group &&
+    s.quorum >= r.quorum &&
+    s.withinSeconds <= r.withinSeconds &&
+    s.mode === r.mode &&
+    (s.mode !== 'retry' || s.uses <= r.uses)
+  );
+}
+
+/** Decisions as numbers: bit 0 deny, bit 1 allow, the rest one bit per approval requirement. */
+function accessDomain(pool: ApprovalRequirement[]): Domain {
+  const strictEq = pool.map((s) => pool.map((r) => approvalAtLeastAsStrict(s, r)));
+  const kind = (x: number) => ((x & DENY) !== 0 ? 0 : x >>> REQ_SHIFT !== 0 ? 1 : (x & ALLOW) !== 0 ? 2 : 0);
+  /** every requirement of `lax` is implied by one of `strict` */
+  const covers = (strict: number, lax: number) => {
+    for (let j = 0; j < pool.length; j++) {
+      if ((lax & (1 << j)) === 0) continue;
+      let ok = false;
+      for (let i = 0; i < pool.length && !ok; i++) if ((strict & (1 << i)) !== 0 && strictEq[i][j]) ok = true;
+      if (!ok) return false;
+    }
+    return true;
+  };
+  return {
+    none: 0,
+    join: (a, b) => a | b,
+    wider: (a, b) => {
+      const ka = kind(a);
+      const kb = kind(b);
+      if (ka !== kb) return ka > kb;
+      return ka === 1 && !covers(a >>> REQ_SHIFT, b >>> REQ_SHIFT);
+    },
+  };
+}
+
+interface ResolvedSide {
+  /** the key of the cell that decides, or null */
+  at: string | null;
+  entries: NamedEntry[];
+}
+
+export function diffAccess(builtins: BuiltinData, name: string, base: Side, head: Side): AccessChange[] {
+  const out: AccessChange[] = [];
+  const actions = new Set([...Object.keys(base.target?.actions ?? {}), ...Object.keys(head.target?.actions ?? {})]);
+  const targetKind = (head.target ?? base.target)!.kind;
+  const unbounded = new Set(unboundedActions(targetKind));
+  for (const action of [...actions].sort(cmp)) {
+    out.push(...diffAction(builtins, name, action, base, head, unbounded.has(action)));
+  }
+  return out;
+}
+
+function diffAction(builtins: BuiltinData, name: string, action: string, base: Side, head: Side, unboundedPossible: boolean): AccessChange[] {
+  const target = (head.target ?? base.target)!;
+  const kind = kindOf(target, action);
+  const keys = new Set<string>(['*']);
+  for (const side of [base, head]) {
+    for (const key of Object.keys(side.target?.actions[action] ?? {})) {
+      keys.add(key);
+      for (const a of ancestorsOf(kind, key)) keys.add(a);
+    }
+  }
+  const depth = (k: string) => ancestorsOf(kind, k).length;
+  const ordered = [...keys].sort((a, b) => depth(a) - depth(b) || cmp(a, b));
+
+  const memo = new Map<string, ResolvedSide>();
+  const resolve = (side: Side, which: 'b' | 'h', key: string): ResolvedSide => {
+    const found = resolveCell(side.target, action, key);
+    const memoKey = `${which}:${found?.key ?? ''}`;
+    let r = memo.get(memoKey);
+    if (!r) memo.set(memoKey, (r = { at: found?.key ?? null, entries: found ? namedEntries(side.policy, found.cell) : [] }));
+    return r;
+  };
+  const cellMeaning = new Map<ResolvedSide, Map<string, string>>();
+  const meaningOf = (r: ResolvedSide): Map<string, string> => {
+    let m = cellMeaning.get(r);
+    if (!m) {
+      m = new Map();
+      const groups = new Set(r.entries.flatMap((e) => e.groups));
+      for (const g of groups) m.set(g, meaningSignature(entriesOfGroup(r.entries, g)));
+      cellMeaning.set(r, m);
+    }
+    return m;
+  };
+  const ownMeaning = (side: Side, key: string, group: string): string => {
+    const t = side.target;
+    const cell = t?.actions[action]?.[key];
+    if (!t || !cell) return '';
+    const own = namedEntries(side.policy, cell, (effect, e) => !isInherited(builtins, t, action, key, effect, e.rule));
+    return meaningSignature(entriesOfGroup(own, group));
+  };
+
+  const rows: AccessChange[] = [];
+  const reported = new Map<string, Map<string, AccessChange>>();
+  for (const key of ordered) {
+    const rb = resolve(base, 'b', key);
+    const rh = resolve(head, 'h', key);
+    const mb = meaningOf(rb);
+    const mh = meaningOf(rh);
+    const groups = [...new Set([EVERY_IDENTITY, ...mb.keys(), ...mh.keys()])].sort((a, b) =>
+      a === EVERY_IDENTITY ? -1 : b === EVERY_IDENTITY ? 1 : cmp(a, b),
+    );
+    const changedGroups = groups.filter((g) => (mb.get(g) ?? '') !== (mh.get(g) ?? ''));
+    if (changedGroups.length === 0) continue;
+
+    const { flags, describe } = cellFlags(groups, rb.entries, rh.entries, unboundedPossible);
+    for (let gi = 0; gi < groups.length; gi++) {
+      const group = groups[gi];
+      const f = flags[gi];
+      if (!f.widening && !f.narrowing) continue;
+      const before = entriesOfGroup(rb.entries, group);
+      const after = entriesOfGroup(rh.entries, group);
+      const byGroup = reported.get(group) ?? new Map<string, AccessChange>();
+      reported.set(group, byGroup);
+      const ownChanged = ownMeaning(base, key, group) !== ownMeaning(head, key, group);
+      const ancestor = ownChanged ? undefined : ancestorsOf(kind, key).find((a) => byGroup.has(a));
+      if (ancestor !== undefined) {
+        const row = byGroup.get(ancestor)!;
+        row.widening ||= f.widening;
+        row.narrowing ||= f.narrowing;
+        continue;
+      }
+      const row: AccessChange = {
+        kind: 'access',
+        target: name,
+        group,
+        action,
+        key,
+        before: normalizeEntries(before),
+        after: normalizeEntries(after),
+        widening: f.widening,
+        narrowing: f.narrowing,
+        rules: differingRules(before, after),
+        examples: examplesOf(f, gi, groups, describe),
+      };
+      byGroup.set(key, row);
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
+/** Rules of entries whose meaning appears on one side only. */
+function differingRules(before: NamedEntry[], after: NamedEntry[]): { base: number[]; head: number[] } {
+  const sb = new Set(before.map(entrySignature));
+  const sa = new Set(after.map(entrySignature));
+  const uniq = (xs: number[]) => [...new Set(xs)].sort((a, b) => a - b);
+  return {
+    base: uniq(before.filter((e) => !sa.has(entrySignature(e))).map((e) => e.rule)),
+    head: uniq(after.filter((e) => !sb.has(entrySignature(e))).map((e) => e.rule)),
+  };
+}
+
+/** Per group (same order as `groups`), whether its change widens or narrows some decision. */
+function cellFlags(
+  groups: string[],
+  before: NamedEntry[],
+  after: NamedEntry[],
+  unboundedPossible: boolean,
+): { flags: Flags[]; describe: (outcome: number) => string } {
+  const space = contextSpace([...before, ...after].flatMap((e) => e.when), unboundedPossible);
+  const pool: ApprovalRequirement[] = [];
+  const poolIndex = new Map<string, number>();
+  for (const e of [...before, ...after]) {
+    if (!e.approval) continue;
+    const k = approvalKey(e.approval);
+    if (!poolIndex.has(k)) {
+      poolIndex.set(k, pool.length);
+      pool.push(e.approval);
+    }
+  }
+  if (space && pool.length <= MAX_REQUIREMENTS) {
+    const contribution = (entries: NamedEntry[], states: Uint8Array): Float64Array => {
+      const row = new Float64Array(groups.length);
+      groups.forEach((g, gi) => {
+        let v = 0;
+        for (const e of entries) {
+          if (!e.groups.includes(g) || !appliesIn(space, states, e.whenKeys, e.effect === 'allow')) continue;
+          if (e.effect === 'deny') v |= DENY;
+          else if (e.effect === 'allow') v |= ALLOW;
+          else v |= 1 << (REQ_SHIFT + poolIndex.get(approvalKey(e.approval))!);
+        }
+        row[gi] = v;
+      });
+      return row;
+    };
+    const b = space.states.map((s) => contribution(before, s));
+    const h = space.states.map((s) => contribution(after, s));
+    const exact = attribute(accessDomain(pool), b, h);
+    const describe = (x: number) => {
+      if ((x & DENY) !== 0 || x === 0) return 'deny';
+      const reqs = pool.filter((_, i) => (x & (1 << (REQ_SHIFT + i))) !== 0);
+      return reqs.length > 0 ? reqs.map((r) => `approve ${describeApproval(r)}`).join('; ') : 'allow';
+    };
+    return { flags: exact ?? localFlags(groups, space, before, after), describe };
+  }
+  return { flags: localFlags(groups, null, before, after), describe: () => '' };
+}
+
+/**
+ * The conservative fallback for cells too large to enumerate: a group's change counts as
+ * widening if, in some context, it drops a denial, adds an allowance or changes its approvals,
+ * and as narrowing in the mirror cases; without contexts, any change counts as both.
+ */
+function localFlags(groups: string[], space: ContextSpace | null, before: NamedEntry[], after: NamedEntry[]): Flags[] {
+  return groups.map((g) => {
+    const eb = entriesOfGroup(before, g);
+    const ea = entriesOfGroup(after, g);
+    if (meaningSignature(eb) === meaningSignature(ea)) return { widening: false, narrowing: false };
+    if (!space) return { widening: true, narrowing: true };
+    const f = { widening: false, narrowing: false };
+    for (const states of space.states) {
+      const sum = (entries: NamedEntry[]) => {
+        let deny = false;
+        let allow = false;
+        const approvals: string[] = [];
+        for (const e of entries) {
+          if (!appliesIn(space, states, e.whenKeys, e.effect === 'allow')) continue;
+          if (e.effect === 'deny') deny = true;
+          else if (e.effect === 'allow') allow = true;
+          else approvals.push(approvalKey(e.approval));
+        }
+        return { deny, allow, approvals: [...new Set(approvals)].sort().join('\n') };
+      };
+      const x = sum(eb);
+      const y = sum(ea);
+      if ((x.deny && !y.deny) || (!x.allow && y.allow) || x.approvals !== y.approvals) f.widening = true;
+      if ((!x.deny && y.deny) || (x.allow && !y.allow) || x.approvals !== y.approvals) f.narrowing = true;
+    }
+    return f;
+  });
+}
