@@ -46,6 +46,20 @@ export async function mintToken(groups: string[], claims: Record<string, unknown
     .sign(privateKey);
 }
 
+/**
+ * Signs any payload and protected header with the test key (ES256 unless the header says
+ * otherwise): for tokens a verifier must refuse (wrong issuer, unknown key id, ...).
+ */
+export async function signToken(payload: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<string> {
+  const { privateKey } = await testKey();
+  return new SignJWT(payload).setProtectedHeader({ alg: 'ES256', kid: KID, ...header } as { alg: string }).sign(privateKey);
+}
+
+/** The test key's public JWK (what the fixture's JWKS file holds). */
+export async function publicJwk(): Promise<JWK> {
+  return (await testKey()).jwk;
+}
+
 export interface GatewayFixture {
   pg: PostgresServer;
   gateway: Gateway;

@@ -210,24 +210,21 @@ async function startup(raw: Socket, t: TargetContext, loopback: boolean, log: Lo
   while (startupMessage === null) {
     const f = await channel.next();
     if (f === 'closed') return;
-    if (f.kind === 'ProtocolError') throw Object.assign(new Refusal(f.sqlstate || '08P01', `pamc: ${f.message}`), { socket });
+    if (f.kind === 'ProtocolError') throw Object.assign(new Refusal('08P01', `pamc: ${f.message}`), { socket });
     const p = decodeStartupPacket(f.body);
-    if (p.kind === 'ProtocolError') throw Object.assign(new Refusal(p.sqlstate || '08P01', `pamc: ${p.message}`), { socket });
+    if (p.kind === 'ProtocolError') throw Object.assign(new Refusal('08P01', `pamc: ${p.message}`), { socket });
     switch (p.kind) {
       case 'SSLRequest':
       case 'GSSENCRequest': {
         if (encrypted) throw Object.assign(new Refusal('08P01', 'pamc: an encryption request on an encrypted connection'), { socket });
-        const canTls = p.kind === 'SSLRequest' && t.tls.context !== null;
-        socket.write(canTls ? 'S' : 'N');
         if (reader.bufferedBytes > 0) {
           // CVE-2021-23214: bytes after the request and before the handshake would be read as
-          // if they had come through TLS.
+          // if they had come through TLS. Refused before answering, as PostgreSQL does.
           log.warn('refused', { reason: 'bytes after an encryption request' });
-          channel.detach();
-          socket.destroy();
-          clearTimeout(timer);
-          return;
+          throw Object.assign(new Refusal('08P01', 'pamc: received unencrypted data after an encryption request'), { socket });
         }
+        const canTls = p.kind === 'SSLRequest' && t.tls.context !== null;
+        socket.write(canTls ? 'S' : 'N');
         if (canTls) {
           channel.detach();
           socket = await upgradeTls(socket as Socket, t.tls.context!, false);
@@ -263,7 +260,7 @@ async function startup(raw: Socket, t: TargetContext, loopback: boolean, log: Lo
   socket.write(encodeAuthenticationCleartextPassword());
   const pw = await channel.next();
   if (pw === 'closed') return;
-  if (pw.kind === 'ProtocolError') throw Object.assign(new Refusal(pw.sqlstate || '08P01', `pamc: ${pw.message}`), { socket });
+  if (pw.kind === 'ProtocolError') throw Object.assign(new Refusal('08P01', `pamc: ${pw.message}`), { socket });
   if (pw.type !== F.Password) throw Object.assign(new Refusal('08P01', 'pamc: expected a password message'), { socket });
   const pm = decodePasswordMessage(pw.body);
   if (pm.kind === 'ProtocolError') throw Object.assign(new Refusal('08P01', `pamc: ${pm.message}`), { socket });

@@ -33,6 +33,7 @@ import {
   decodeBind,
   decodeClose,
   decodeCommandComplete,
+  decodeDescribe,
   decodeErrorResponse,
   decodeExecute,
   decodeParameterStatus,
@@ -128,6 +129,8 @@ export class PgSession {
   private ended = false;
   /** the gateway is shutting down: end the session at the next idle ReadyForQuery */
   private draining = false;
+  /** the client sent Terminate: its earlier messages are still answered, nothing after it is read */
+  private terminating = false;
   /** the server sent a FATAL error: its closing the connection is no surprise to the client */
   private upstreamFatal = false;
   /** CopyDone and CopyFail messages forwarded so far */
@@ -295,7 +298,7 @@ export class PgSession {
   // Client → server
 
   private onClientData(chunk: Buffer): void {
-    if (this.ended) return;
+    if (this.ended || this.terminating) return;
     this.fr.push(chunk);
     this.drainClient();
   }
@@ -319,9 +322,13 @@ export class PgSession {
       }
       const raw = this.handleClientMessage(m, out);
       if (raw === 'terminate') {
+        // The server answers what came before Terminate, then closes: relay it all, then end.
         flush();
+        forward.push(m.raw);
         this.writeUpstream(forward);
-        this.end('terminated');
+        this.terminating = true;
+        if (this.idle) this.end('terminated');
+        else setTimeout(() => this.end('terminated'), 30_000).unref();
         return;
       }
       if (raw === 'fatal') return;
@@ -350,9 +357,15 @@ export class PgSession {
         return this.onParse(m, out);
       case F.Bind:
         return this.onBind(m, out);
-      case F.Describe:
+      case F.Describe: {
+        const d = decodeDescribe(m.body);
+        if (d.kind === 'ProtocolError') {
+          this.protocolFailure(d);
+          return 'fatal';
+        }
         this.push({ k: 'describe' });
         return m.raw;
+      }
       case F.Execute:
         return this.onExecute(m, out);
       case F.Close:
@@ -893,14 +906,16 @@ export class PgSession {
   private upstreamClosed(): void {
     if (this.ended) return;
     // A FATAL from the server has already told the client why; otherwise say it here.
-    if (!this.upstreamFatal) this.fatalToClient('08006', 'pamc: the connection to the target was lost', 'upstream-closed');
+    if (this.terminating) this.end('terminated');
+    else if (!this.upstreamFatal) this.fatalToClient('08006', 'pamc: the connection to the target was lost', 'upstream-closed');
     else this.end('upstream-closed');
   }
 
   private protocolFailure(e: ProtocolError): void {
     this.opts.metrics.protocolErrors.inc({ target: this.opts.targetName });
     this.opts.log.warn('client-protocol-error', { session: this.opts.id, error: e.message });
-    this.fatalToClient(e.sqlstate || '08P01', `pamc: ${e.message}`);
+    // PostgreSQL reports every framing problem (a length beyond its limit included) as 08P01.
+    this.fatalToClient('08P01', `pamc: ${e.message}`);
   }
 
   private fatalToClient(sqlstate: string, message: string, reason = 'fatal'): void {
@@ -917,9 +932,12 @@ export class PgSession {
   end(reason: string, detail?: string): void {
     if (this.ended) return;
     this.ended = true;
-    if (!this.idle && reason !== 'terminated') this.opts.cancelUpstream();
+    if (!this.idle && !this.terminating) this.opts.cancelUpstream();
     try {
-      if (!this.upstream.destroyed) this.upstream.end(encodeTerminate());
+      if (this.upstream.destroyed) {
+        // gone already
+      } else if (this.terminating) this.upstream.end();
+      else this.upstream.end(encodeTerminate());
     } catch {
       // already closed
     }

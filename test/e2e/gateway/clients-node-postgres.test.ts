@@ -75,7 +75,7 @@ test('a notification sent by another session reaches an idle listener', async ({
 test('notices from the server reach the client', async ({ gw }) => {
   const c = await client(gw, ['clerks']);
   const notices: string[] = [];
-  c.on('notice', (n) => notices.push(n.message));
+  c.on('notice', (n) => notices.push(n.message ?? ''));
   await c.query("SET client_min_messages = 'notice'");
   await c.query('BEGIN');
   await c.query('BEGIN').catch(() => {});

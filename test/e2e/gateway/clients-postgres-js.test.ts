@@ -82,7 +82,7 @@ test('sql.begin: a transaction commits; a denial inside rolls it back', async ({
 test('simple-protocol multi-statement text (sql.unsafe) and its denial', async ({ gw }) => {
   const sql = await connect(gw, ['clerks']);
   const r = await sql.unsafe('SELECT 1 AS a; SELECT 2 AS b');
-  assert.equal(r.map((x: readonly unknown[]) => [...x]), [[{ a: 1 }], [{ b: 2 }]]);
+  assert.equal((r as unknown as Iterable<unknown>[]).map((x) => [...x]), [[{ a: 1 }], [{ b: 2 }]]);
   assert.is((await expectError(sql.unsafe("UPDATE orders SET note = 'x' WHERE id = 1; DELETE FROM secrets"))).code, '42501');
   assert.equal([...(await sql`SELECT note FROM orders WHERE id = 1`)], [{ note: null }]);
   await sql.end();
