@@ -20,7 +20,6 @@ const commands: CommandModule[] = [checkCommand, compileCommand, diffCommand, fm
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
-  let usageFailed = false;
   let parser: Argv = yargs(argv)
     .scriptName('pamc')
     .usage('$0 <command> [options]\n\nPrivileged access management as code for AI agents.')
@@ -32,10 +31,9 @@ export async function main(argv: string[]): Promise<number> {
     .alias('h', 'help')
     .wrap(Math.min(100, process.stdout.columns || 100))
     .exitProcess(false)
+    // A usage mistake stops the command: the handler never runs with arguments yargs refused.
     .fail((msg, err) => {
-      if (err && !(err instanceof UsageError)) throw err;
-      if (!usageFailed) process.stderr.write(`pamc: ${err?.message ?? msg}\nrun \`pamc --help\` for usage\n`);
-      usageFailed = true;
+      throw err ?? new UsageError(msg);
     });
   for (const c of commands) {
     parser = parser.command(
@@ -51,12 +49,12 @@ export async function main(argv: string[]): Promise<number> {
     await parser.parseAsync();
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`pamc: ${e.message}\n`);
+      process.stderr.write(`pamc: ${e.message}\nrun \`pamc --help\` for usage\n`);
       return EXIT_USAGE;
     }
     process.stderr.write(`pamc: internal error: ${(e as Error).message}\n`);
     if (process.env.PAMC_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
     return 70;
   }
-  return usageFailed ? EXIT_USAGE : exitCode;
+  return exitCode;
 }

@@ -99,7 +99,7 @@ function explainFactLines(f: FactExplanation, rule: (id: number) => string): str
   for (const c of f.considered) {
     lines.push(`    ${c.applies ? '✓' : '✗'} ${c.effect.padEnd(7)} ${rule(c.rule)}${c.applies ? '' : `\n              does not apply: ${c.why}`}`);
   }
-  const why = f.reason === 'no_rule' ? 'no rule applies' : `${f.effect === 'allow' ? 'an' : 'a'} ${f.effect} rule applies`;
+  const why = f.reason === 'no_rule' ? 'no rule applies' : `${f.effect === 'deny' ? 'a' : 'an'} ${f.effect} rule applies`;
   lines.push(`    → ${f.effect} (${why})`);
   return lines;
 }

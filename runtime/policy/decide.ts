@@ -123,6 +123,9 @@ export function decide(p: Principal, statements: readonly ClassifiedStatement[],
   let approve: Decision | null = null;
   const allowRules: number[] = [];
   let masks: ColumnMask[] | null = null;
+  // The query is denied once any fact is; the scan goes on only to name the most telling fact:
+  // one refused whatever the policy says, else one a deny rule names, else the first no rule allows.
+  let denial: Decision | null = null;
 
   for (let si = 0; si < statements.length; si++) {
     const s = statements[si];
@@ -131,12 +134,19 @@ export function decide(p: Principal, statements: readonly ClassifiedStatement[],
       const fact = facts[fi];
       if (fact.action === 'forbidden') return denied([], si, fact, 'forbidden');
       const cell = lookupCell(target, fact.action, fact.resource);
-      if (cell === null) return denied([], si, fact, 'no_rule');
-      if (cell.deny.length > 0 && firstMatch(p, cell.deny, 'deny', fact, s, now)) {
-        const rules: number[] = [];
-        collect(p, cell.deny, 'deny', fact, s, now, rules);
-        return denied(rules, si, fact, 'rule');
+      if (cell === null) {
+        denial ??= denied([], si, fact, 'no_rule');
+        continue;
       }
+      if (cell.deny.length > 0 && firstMatch(p, cell.deny, 'deny', fact, s, now)) {
+        if (denial === null || denial.deciding?.reason === 'no_rule') {
+          const rules: number[] = [];
+          collect(p, cell.deny, 'deny', fact, s, now, rules);
+          denial = denied(rules, si, fact, 'rule');
+        }
+        continue;
+      }
+      if (denial !== null) continue;
       if (cell.approve.length > 0 && firstMatch(p, cell.approve, 'approve', fact, s, now)) {
         if (approve === null) {
           approve = { effect: 'approve', rules: [], deciding: { statement: si, fact, reason: 'rule' }, masks: [], limit: null, approvals: [] };
@@ -150,11 +160,13 @@ export function decide(p: Principal, statements: readonly ClassifiedStatement[],
       } else if (cell.allow.length > 0 && firstMatch(p, cell.allow, 'allow', fact, s, now)) {
         collect(p, cell.allow, 'allow', fact, s, now, allowRules);
       } else {
-        return denied([], si, fact, 'no_rule');
+        denial = denied([], si, fact, 'no_rule');
+        continue;
       }
       if (READ_ACTIONS.has(fact.action)) masks = addMasks(p, fact.resource, masks);
     }
   }
+  if (denial !== null) return denial;
   const resultMasks = masks ?? [];
   if (approve !== null) {
     approve.masks = resultMasks;
