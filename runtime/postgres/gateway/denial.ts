@@ -21,9 +21,16 @@ export interface DenialText {
   hint?: string;
 }
 
+/**
+ * The text as a SQL expression that reads the same whatever the session's
+ * standard_conforming_strings and client encoding (a denial may run right after a statement
+ * that changed them, before the gateway ends the session for it): plain ASCII without
+ * backslashes as a literal, anything else as base64 decoded on the server.
+ */
 function literal(text: string): string {
-  // standard_conforming_strings is pinned on: only the quote needs doubling.
-  return `'${text.replace(/\u0000/g, '').replaceAll("'", "''")}'`;
+  const clean = text.replace(/\u0000/g, '');
+  if (/^[\x20-\x5b\x5d-\x7e]*$/.test(clean)) return `'${clean.replaceAll("'", "''")}'`;
+  return `convert_from(decode('${Buffer.from(clean, 'utf8').toString('base64')}', 'base64'), 'UTF8')`;
 }
 
 function clip(text: string): string {
