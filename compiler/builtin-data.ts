@@ -40,6 +40,8 @@ export function loadBuiltins(): BuiltinData {
     catalogFunctions: new Set(pgCatalog.functions.map((f) => f.name)),
     secretRelations: setMembers('secret_catalog'),
     privilegedSettings: setMembers('privileged_settings'),
+    // `SHOW ALL` shows every setting, the secret ones included.
+    secretSettings: new Set([...setMembers('secret_settings'), 'all']),
     textSettings: setMembers('text_settings'),
     systemSchemas: new Set(SYSTEM_SCHEMAS),
   };

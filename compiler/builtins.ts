@@ -18,8 +18,10 @@ export interface BuiltinData {
   catalogFunctions: Set<string>;
   /** relation keys no wildcard grants (secrets, other sessions' data) */
   secretRelations: Set<string>;
-  /** settings no wildcard grants (role, session_authorization, ...) */
+  /** settings no wildcard lets anyone SET (role, session_authorization, ...) */
   privilegedSettings: Set<string>;
+  /** settings no wildcard lets anyone SHOW (connection strings, commands, server paths) */
+  secretSettings: Set<string>;
   /** settings that change how the server reads statement text: never allowed */
   textSettings: Set<string>;
   /** schemas where wildcards grant nothing (only explicit names do) */

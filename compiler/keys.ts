@@ -52,10 +52,21 @@ export function schemaOf(kind: ResourceKind, key: string): string | null {
   return q ? unquote(q[0]) : null;
 }
 
+/**
+ * Settings only an explicit rule grants for an action (SET and SHOW protect different ones);
+ * without an action, both.
+ */
+export function protectedSettings(b: BuiltinData, action?: string): Set<string> {
+  if (action === 'show') return b.secretSettings;
+  const set = new Set([...b.privilegedSettings, ...b.textSettings]);
+  if (action === undefined) for (const s of b.secretSettings) set.add(s);
+  return set;
+}
+
 /** Keys only an explicit rule grants: wildcards above them contribute their denials only. */
-export function isProtected(b: BuiltinData, kind: ResourceKind, key: string): boolean {
+export function isProtected(b: BuiltinData, kind: ResourceKind, key: string, action?: string): boolean {
   if (kind === 'relation' || kind === 'object') return b.secretRelations.has(key);
-  if (kind === 'setting') return b.privilegedSettings.has(key) || b.textSettings.has(key);
+  if (kind === 'setting') return protectedSettings(b, action).has(key);
   return false;
 }
 

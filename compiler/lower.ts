@@ -12,7 +12,7 @@ import type {
   SourceLocation,
 } from '../spec/compiled-policy.ts';
 import type { BuiltinData } from './builtins.ts';
-import { inSystemSchema, isProtected, parentKey } from './keys.ts';
+import { inSystemSchema, isProtected, parentKey, protectedSettings } from './keys.ts';
 import type { ResolvedRule } from './rules.ts';
 import type { TargetInfo } from './targets.ts';
 import { baselineOf, resourceKindOf, type ResourceKind } from './taxonomy.ts';
@@ -192,7 +192,7 @@ class TargetTables {
           }
         }
         if (kind === 'setting' && star) {
-          for (const s of [...builtins.privilegedSettings, ...builtins.textSettings]) materialized.add(s);
+          for (const s of protectedSettings(builtins, action)) materialized.add(s);
         }
       }
       if (star && (kind === 'relation' || kind === 'function' || kind === 'object')) {
@@ -204,7 +204,7 @@ class TargetTables {
         const own = byKey.get(key);
         const contributions: { cell: OwnCell; denyOnly: boolean }[] = [];
         if (own) contributions.push({ cell: own, denyOnly: false });
-        const isProt = isProtected(builtins, kind, key);
+        const isProt = isProtected(builtins, kind, key, action);
         if (key !== '*') {
           const parent = parentKey(kind, key);
           const parentCell = parent ? byKey.get(parent) : undefined;

@@ -44,7 +44,10 @@ export const GLOBAL_OBJECT_KINDS: readonly string[] = [
   'foreign_data_wrapper',
   'access_method',
   'cast',
+  'transform',
   'user_mapping',
+  'parameter',
+  'large_object',
 ];
 
 export function isTargetKind(name: string): name is TargetKind {
