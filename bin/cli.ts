@@ -2,6 +2,7 @@
 // found problems (errors, failing tests, a denied decision where asked), 2 usage errors.
 
 import yargs, { type Argv } from 'yargs';
+import { auditCommand } from './commands/audit.ts';
 import { checkCommand } from './commands/check.ts';
 import { compileCommand } from './commands/compile.ts';
 import { diffCommand } from './commands/diff.ts';
@@ -16,7 +17,7 @@ import { VERSION } from './version.ts';
 
 export { VERSION };
 
-const commands: CommandModule[] = [checkCommand, compileCommand, diffCommand, fmtCommand, evalCommand, explainCommand, serveCommand, testCommand, tokenCommand];
+const commands: CommandModule[] = [auditCommand, checkCommand, compileCommand, diffCommand, fmtCommand, evalCommand, explainCommand, serveCommand, testCommand, tokenCommand];
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
