@@ -51,7 +51,10 @@ function oneLine(text: string): string {
   return out.join(' ').replace(/\s+/g, ' ').trim();
 }
 
-export function compileFiles(inputs: InputFile[], builtins: BuiltinData = loadBuiltins()): CompileOutput {
+/** Checks run on a policy that compiled (analysis, schema checks); files are named by root-relative path. */
+export type PolicyCheck = (policy: CompiledPolicy, files: SourceFile[], builtins: BuiltinData) => Diagnostic[];
+
+export function compileFiles(inputs: InputFile[], builtins: BuiltinData = loadBuiltins(), checks: PolicyCheck[] = []): CompileOutput {
   const sorted = [...inputs].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const early: Diagnostic[] = [];
   const files: SourceFile[] = [];
@@ -98,6 +101,8 @@ export function compileFiles(inputs: InputFile[], builtins: BuiltinData = loadBu
         ...(audit ? { audit } : {}),
         ...(approvals ? { approvals } : {}),
       };
+      for (const check of checks) ctx.diagnostics.push(...check(policy, files, builtins));
+      if (ctx.hasErrors) policy = null;
     }
   }
 

@@ -107,8 +107,31 @@ export function diffTarget(name: string, base: CompiledTarget | undefined, head:
   return out;
 }
 
+/** The audit and approvals blocks: losing the audit, or letting statements run when it fails, widens. */
+function diffBlocks(base: CompiledPolicy, head: CompiledPolicy): SettingChange[] {
+  const out: SettingChange[] = [];
+  const ab = base.audit ?? null;
+  const ah = head.audit ?? null;
+  if ((ab === null) !== (ah === null)) {
+    out.push(change(null, 'audit', ab ? `dir "${ab.dir}"` : null, ah ? `dir "${ah.dir}"` : null, ah === null, ab === null));
+  } else if (ab && ah) {
+    out.push(...plain(null, 'audit dir', ab.dir, ah.dir));
+    out.push(...plain(null, 'audit key', secretText(ab.key), secretText(ah.key)));
+    out.push(...ordered(null, 'audit on_failure', ['continue', 'refuse'], ab.onFailure, ah.onFailure));
+    const fwd = (a: typeof ab) => (a.forward ? a.forward.url : null);
+    out.push(...plain(null, 'audit forward', fwd(ab), fwd(ah)));
+  }
+  const approvals = (p: CompiledPolicy) => (p.approvals ? JSON.stringify(p.approvals) : null);
+  if (approvals(base) !== approvals(head)) {
+    const text = (p: CompiledPolicy) =>
+      p.approvals ? `api ${p.approvals.api.listen ?? 'admin listener'}, ${p.approvals.webhooks.length} webhook(s)` : null;
+    out.push(change(null, 'approvals', text(base), text(head), false, false));
+  }
+  return out;
+}
+
 export function diffSettings(base: CompiledPolicy, head: CompiledPolicy): SettingChange[] {
-  const out = diffIdentity(base.identity, head.identity);
+  const out = [...diffIdentity(base.identity, head.identity), ...diffBlocks(base, head)];
   const names = [...new Set([...Object.keys(base.targets), ...Object.keys(head.targets)])].sort();
   for (const name of names) out.push(...diffTarget(name, base.targets[name], head.targets[name]));
   return out;

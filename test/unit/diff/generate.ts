@@ -165,6 +165,11 @@ export function ruleText(rule: RuleSpec): string {
 
 /** The policy text; `shuffle` reorders rules and blocks (which must not change the meaning). */
 export function policyText(spec: PolicySpec, shuffle?: Rng): string {
+  return policyLayout(spec, shuffle).text;
+}
+
+/** The policy text and, for each line holding a rule (1-based), the rule's group and index. */
+export function policyLayout(spec: PolicySpec, shuffle?: Rng): { text: string; rules: Map<number, { group: string; index: number }> } {
   const order = <T>(xs: T[]): T[] => {
     if (!shuffle) return xs;
     const a = [...xs];
@@ -174,12 +179,20 @@ export function policyText(spec: PolicySpec, shuffle?: Rng): string {
     }
     return a;
   };
-  const lines = [HEADER, 'target shop: postgres {', '  embedded', '  masking { hash_key env "PAMC_HASH_KEY" }', '}', ''];
+  const lines = [...HEADER.replace(/\n$/, '').split('\n'), 'target shop: postgres {', '  embedded', '  masking { hash_key env "PAMC_HASH_KEY" }', '}', ''];
+  const rules = new Map<number, { group: string; index: number }>();
   for (const a of APPROVERS) lines.push(`group "${a}" {}`);
-  for (const [g, rules] of order([...spec])) {
-    const body = order(rules).map((x) => `    ${ruleText(x)}`);
-    if (g === '*') lines.push('on shop {', ...body.map((l) => l.slice(2)), '}');
-    else lines.push(`group "${g}" {`, '  on shop {', ...body, '  }', '}');
+  for (const [g, list] of order([...spec])) {
+    const indexed = order(list.map((rule, index) => ({ rule, index })));
+    const indent = g === '*' ? '  ' : '    ';
+    if (g === '*') lines.push('on shop {');
+    else lines.push(`group "${g}" {`, '  on shop {');
+    for (const { rule, index } of indexed) {
+      lines.push(`${indent}${ruleText(rule)}`);
+      rules.set(lines.length, { group: g, index });
+    }
+    if (g === '*') lines.push('}');
+    else lines.push('  }', '}');
   }
-  return lines.join('\n') + '\n';
+  return { text: lines.join('\n') + '\n', rules };
 }
