@@ -1,0 +1,167 @@
+// The gateway's inputs → the bodies of records (everything but `seq` and `prev`), as JSON text.
+// Each body is serialised at once, so the record is a snapshot of the call: the caller may reuse
+// its arrays afterwards. Long values are cut to fixed limits, with the full length and a SHA-256
+// of what was cut away, so a record stays bounded and still pins what happened.
+
+import { sha256Hex } from './chain.ts';
+import type {
+  ApprovalInput,
+  ConnectInput,
+  DisconnectInput,
+  ErrorInfo,
+  ParamValue,
+  PolicyInput,
+  StatementInput,
+} from './records.ts';
+
+export const LIMITS = {
+  /** statement text, UTF-16 units */
+  text: 64 * 1024,
+  /** one text parameter, UTF-16 units */
+  param: 4096,
+  /** one binary parameter, bytes */
+  binaryParam: 3072,
+  params: 256,
+  facts: 1000,
+  masked: 1000,
+  groups: 100,
+  /** names, subjects, messages */
+  string: 4096,
+} as const;
+
+/** `s` cut to `max` UTF-16 units, never inside a surrogate pair. */
+export function cut(s: string, max: number): string {
+  if (s.length <= max) return s;
+  let end = max;
+  const c = s.charCodeAt(end - 1);
+  if (c >= 0xd800 && c <= 0xdbff) end--;
+  return s.slice(0, end);
+}
+
+function short(s: string): string {
+  return s.length <= LIMITS.string ? s : cut(s, LIMITS.string);
+}
+
+function errorInfo(e: ErrorInfo | { sqlstate: string; message: string } | null | undefined): ErrorInfo | undefined {
+  if (!e) return undefined;
+  const code = 'sqlstate' in e ? e.sqlstate : e.code;
+  return { code: short(code), message: short(e.message) };
+}
+
+function param(v: string | Uint8Array | null): ParamValue {
+  if (v === null) return null;
+  if (typeof v === 'string') {
+    if (v.length <= LIMITS.param) return v;
+    return { truncated: true, length: v.length, sha256: sha256Hex(v) };
+  }
+  if (v.length <= LIMITS.binaryParam) return { base64: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
+  return { truncated: true, length: v.length, sha256: sha256Hex(v) };
+}
+
+export function connectBody(session: string, ts: string, c: ConnectInput): string {
+  const id = c.identity;
+  return JSON.stringify({
+    ts,
+    kind: 'connect',
+    session,
+    outcome: c.outcome ?? 'accepted',
+    identity: id
+      ? {
+          subject: short(id.subject),
+          groups: id.groups.slice(0, LIMITS.groups).map(short),
+          agent: id.agent === null ? null : short(id.agent),
+          issuer: id.issuer === undefined ? undefined : short(id.issuer),
+        }
+      : null,
+    client: { address: short(c.client.address), port: c.client.port },
+    target: {
+      name: short(c.target.name),
+      kind: short(c.target.kind),
+      database: c.target.database === undefined ? undefined : short(c.target.database),
+      user: c.target.user === undefined ? undefined : short(c.target.user),
+    },
+    tls: c.tls ? { protocol: short(c.tls.protocol), cipher: c.tls.cipher === undefined ? undefined : short(c.tls.cipher) } : null,
+    application: c.application == null ? undefined : short(c.application),
+    policy: c.policy ? { name: short(c.policy.name), digest: short(c.policy.digest) } : undefined,
+    error: errorInfo(c.error),
+  });
+}
+
+export function statementBody(session: string, ts: string, s: StatementInput): string {
+  const text = s.text.length <= LIMITS.text ? s.text : cut(s.text, LIMITS.text);
+  const params = s.params ?? null;
+  const facts = s.facts.length <= LIMITS.facts ? s.facts : s.facts.slice(0, LIMITS.facts);
+  const masked = s.masked ?? null;
+  const timing = s.timing ?? null;
+  return JSON.stringify({
+    ts,
+    kind: 'statement',
+    session,
+    query: s.query,
+    index: s.index,
+    protocol: s.protocol,
+    text,
+    textTruncated: text === s.text ? undefined : { length: s.text.length, sha256: sha256Hex(s.text) },
+    params: params === null ? undefined : params.slice(0, LIMITS.params).map(param),
+    paramsOmitted: params !== null && params.length > LIMITS.params ? params.length - LIMITS.params : undefined,
+    fingerprint: s.fingerprint ?? undefined,
+    facts: facts.map((f) => ({ action: f.action, resource: short(f.resource), unbounded: f.unbounded === true ? true : undefined })),
+    factsOmitted: s.facts.length > LIMITS.facts ? s.facts.length - LIMITS.facts : undefined,
+    decision: s.decision,
+    rules: s.rules.slice(0, LIMITS.facts),
+    approval: s.approval ?? undefined,
+    outcome: s.outcome,
+    rows: s.rows ? { returned: s.rows.returned, affected: s.rows.affected, command: s.rows.command } : undefined,
+    masked: masked === null || masked.length === 0 ? undefined : masked.slice(0, LIMITS.masked).map(short),
+    limit: s.limit ? { rows: s.limit.rows, rule: s.limit.rule, reached: s.limit.reached } : undefined,
+    error: errorInfo(s.error),
+    timing:
+      timing === null
+        ? undefined
+        : {
+            startedAt: timing.startedAt,
+            decideUs: timing.decideUs,
+            waitMs: timing.waitMs,
+            executeMs: timing.executeMs,
+            totalMs: timing.totalMs,
+          },
+  });
+}
+
+export function approvalBody(session: string | null, ts: string, a: ApprovalInput): string {
+  return JSON.stringify({
+    ts,
+    kind: 'approval',
+    session: session ?? undefined,
+    request: short(a.request),
+    event: a.event,
+    by: a.by ? { subject: short(a.by.subject), groups: a.by.groups?.slice(0, LIMITS.groups).map(short) } : undefined,
+    reason: a.reason == null ? undefined : short(a.reason),
+    rule: a.rule,
+    group: a.group === undefined ? undefined : short(a.group),
+    quorum: a.quorum,
+    approvals: a.approvals,
+    mode: a.mode,
+    expiresAt: a.expiresAt === undefined ? undefined : new Date(a.expiresAt).toISOString(),
+    fingerprint: a.fingerprint,
+  });
+}
+
+export function disconnectBody(session: string, ts: string, d: DisconnectInput, durationMs: number | undefined): string {
+  return JSON.stringify({
+    ts,
+    kind: 'disconnect',
+    session,
+    reason: d.reason,
+    error: errorInfo(d.error),
+    durationMs,
+    statements: d.statements,
+    denied: d.denied,
+    bytesIn: d.bytesIn,
+    bytesOut: d.bytesOut,
+  });
+}
+
+export function policyBody(ts: string, p: PolicyInput): string {
+  return JSON.stringify({ ts, kind: 'policy', name: short(p.name), digest: short(p.digest), reason: p.reason, version: p.version });
+}

@@ -1,0 +1,55 @@
+// The hash chain and the names of segment files (spec/audit.md §2–3).
+//
+//   hash(line)   = lowercase hex SHA-256 of the line's UTF-8 bytes, without its "\n"
+//   prev(seq 0)  = genesis(log) = hex SHA-256 of "pamc-audit-genesis:" + log id
+//   prev(seq n)  = hash(line of seq n−1), across segment boundaries
+
+import { createHash } from 'node:crypto';
+
+export const GENESIS_PREFIX = 'pamc-audit-genesis:';
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export function genesisHash(log: string): string {
+  return sha256Hex(GENESIS_PREFIX + log);
+}
+
+/** The hash the next record's `prev` must hold. */
+export function lineHash(line: string | Uint8Array): string {
+  return sha256Hex(line);
+}
+
+const SEGMENT_RE = /^audit-(\d{8,})\.jsonl$/;
+
+export function segmentName(n: number): string {
+  return `audit-${String(n).padStart(8, '0')}.jsonl`;
+}
+
+/** The number of a segment file, or null when the name is not one. */
+export function segmentNumber(name: string): number | null {
+  const m = SEGMENT_RE.exec(name);
+  return m ? Number(m[1]) : null;
+}
+
+/** A segment being created: written and synced under this name, then renamed. */
+export function pendingSegmentName(n: number): string {
+  return `.${segmentName(n)}.tmp`;
+}
+
+export function isPendingSegment(name: string): boolean {
+  return /^\.audit-\d{8,}\.jsonl\.tmp$/.test(name);
+}
+
+export const HEX64 = /^[0-9a-f]{64}$/;
+
+/** The line as the recorder writes it: JSON.stringify output of the parsed value. */
+export function isCanonical(line: string, parsed: unknown): boolean {
+  return JSON.stringify(parsed) === line;
+}
+
+/** RFC 3339 UTC with milliseconds. */
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
