@@ -6,6 +6,7 @@ import { auditCommand } from './commands/audit.ts';
 import { checkCommand } from './commands/check.ts';
 import { compileCommand } from './commands/compile.ts';
 import { diffCommand } from './commands/diff.ts';
+import { schemaCommand } from './commands/schema.ts';
 import { fmtCommand } from './commands/fmt.ts';
 import { tokenCommand } from './commands/token.ts';
 import { evalCommand, explainCommand } from './commands/eval.ts';
@@ -17,7 +18,7 @@ import { VERSION } from './version.ts';
 
 export { VERSION };
 
-const commands: CommandModule[] = [auditCommand, checkCommand, compileCommand, diffCommand, fmtCommand, evalCommand, explainCommand, serveCommand, testCommand, tokenCommand];
+const commands: CommandModule[] = [auditCommand, checkCommand, compileCommand, diffCommand, fmtCommand, evalCommand, explainCommand, schemaCommand, serveCommand, testCommand, tokenCommand];
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
