@@ -278,8 +278,12 @@ export class Recorder extends EventEmitter {
   // Start (§5.1)
 
   async start(): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    await this.lock();
+    try {
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      await this.lock();
+    } catch (e) {
+      throw e instanceof RecorderStartError ? e : new RecorderStartError(`cannot write to ${this.dir}: ${errorOf(e).message}`);
+    }
     try {
       for (const name of await readdir(this.dir)) {
         if (isPendingSegment(name)) await unlink(join(this.dir, name)).catch(() => undefined);

@@ -1,0 +1,267 @@
+// The recorder: records of every kind valid against spec/audit-record.schema.json, the hash
+// chain exactly as specified, checkpoints, rotation by size and by age, restarts, limits.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { genesisHash, sha256Hex } from '../../../runtime/audit/chain.ts';
+import { readCheckpoint } from '../../../runtime/audit/checkpoint.ts';
+import { RecorderStartError } from '../../../runtime/audit/recorder.ts';
+import { verifyLog } from '../../../runtime/audit/verify.ts';
+import { allRecords, lines, newKey, recorder, removeDir, schemaErrors, segments, session, sleep, tempDir } from './helpers.ts';
+
+test('every record kind is valid against the schema, and the log verifies', async () => {
+  const dir = tempDir();
+  const { signing, trusted } = await newKey();
+  const r = await recorder(dir, signing);
+  session(r, 3);
+  await r.close();
+  const records = allRecords(dir);
+  const kinds = new Set(records.map((x) => x.kind));
+  assert.equal([...kinds].sort(), ['approval', 'checkpoint', 'connect', 'disconnect', 'open', 'policy', 'statement']);
+  for (const rec of records) assert.equal(schemaErrors(rec), [], `${String(rec.kind)} seq ${String(rec.seq)}`);
+  const report = await verifyLog(dir, { keys: trusted });
+  assert.ok(report.ok, JSON.stringify(report.problems));
+  assert.ok(report.closed);
+  assert.is(report.checkpoints.verified, 1);
+  removeDir(dir);
+});
+
+test('outage and gap records are valid against the schema too', () => {
+  const ts = '2026-01-01T00:00:00.000Z';
+  const head = { seq: 9, prev: 'a'.repeat(64), ts };
+  assert.equal(schemaErrors({ ...head, kind: 'outage', since: ts, until: ts, error: { code: 'ENOSPC', message: 'no space left' }, onFailure: 'refuse' }), []);
+  assert.equal(schemaErrors({ ...head, kind: 'gap', lost: 3, kinds: { statement: 2, connect: 1 }, from: ts, to: ts }), []);
+  // and the schema refuses what is not a record
+  assert.ok(schemaErrors({ ...head, kind: 'statement', session: 's', text: 'x', facts: [], decision: 'maybe', rules: [], outcome: 'ok' }).length > 0);
+  assert.ok(schemaErrors({ ...head, kind: 'connect', extra: 1 }).length > 0);
+});
+
+test('the chain: prev of seq 0 is the genesis of the log id, then SHA-256 of the previous line', async () => {
+  const dir = tempDir();
+  const { signing } = await newKey();
+  const r = await recorder(dir, signing);
+  session(r);
+  await r.close();
+  const ls = lines(dir, segments(dir)[0]);
+  const first = JSON.parse(ls[0]);
+  assert.is(first.kind, 'open');
+  assert.is(first.seq, 0);
+  assert.is(first.prev, sha256Hex('pamc-audit-genesis:' + first.log));
+  assert.is(first.prev, genesisHash(first.log));
+  for (let i = 1; i < ls.length; i++) {
+    const rec = JSON.parse(ls[i]);
+    assert.is(rec.seq, i);
+    assert.is(rec.prev, sha256Hex(Buffer.from(ls[i - 1], 'utf8')));
+    // the line is canonical JSON with the head first
+    assert.is(JSON.stringify(rec), ls[i]);
+    assert.equal(Object.keys(rec).slice(0, 4), ['seq', 'prev', 'ts', 'kind']);
+  }
+  // the final checkpoint signs the record before it and the count
+  const last = JSON.parse(ls[ls.length - 1]);
+  assert.is(last.kind, 'checkpoint');
+  assert.is(last.reason, 'close');
+  const cp = readCheckpoint(last.jws);
+  assert.ok(!('error' in cp));
+  if (!('error' in cp)) {
+    assert.equal(cp.payload, { log: first.log, segment: 1, seq: last.seq - 1, hash: last.prev, count: last.seq, ts: last.ts, reason: 'close' });
+    assert.is(cp.kid, signing.kid);
+  }
+  removeDir(dir);
+});
+
+test('checkpoints every N records', async () => {
+  const dir = tempDir();
+  const { signing, trusted } = await newKey('ec');
+  const r = await recorder(dir, signing, { checkpoint: { everyRecords: 10, everyMs: 3_600_000 } });
+  const s = r.connect({ identity: null, client: { address: '::1' }, target: { name: 't', kind: 'postgres' }, tls: null });
+  for (let i = 0; i < 45; i++) {
+    r.statement(s, { text: `SELECT ${i}`, facts: [], decision: 'allow', rules: [], outcome: 'ok' });
+  }
+  await r.flush();
+  const records = allRecords(dir);
+  const cps = records.filter((x) => x.kind === 'checkpoint');
+  assert.is(cps.length, 4);
+  // between two checkpoints there are never more than 10 records
+  let since = 0;
+  for (const rec of records) {
+    if (rec.kind === 'checkpoint') since = 0;
+    else assert.ok(++since <= 10);
+  }
+  await r.close();
+  const report = await verifyLog(dir, { keys: trusted });
+  assert.ok(report.ok, JSON.stringify(report.problems));
+  assert.is(report.checkpoints.verified, 5);
+  removeDir(dir);
+});
+
+test('checkpoints after an interval when records were written, none when idle', async () => {
+  const dir = tempDir();
+  const { signing } = await newKey();
+  const r = await recorder(dir, signing, { checkpoint: { everyMs: 60, everyRecords: 1_000_000 } });
+  r.policy({ name: 'p', digest: 'd', reason: 'start' });
+  await sleep(250);
+  const n = allRecords(dir).filter((x) => x.kind === 'checkpoint').length;
+  assert.is(n, 1, 'one checkpoint for the records, then nothing new to sign');
+  await r.close();
+  removeDir(dir);
+});
+
+test('rotation by size: every segment stays under the limit, begins with an open record, ends with a rotate checkpoint', async () => {
+  const dir = tempDir();
+  const { signing, trusted } = await newKey();
+  const maxBytes = 16 * 1024;
+  const r = await recorder(dir, signing, { rotate: { maxBytes } });
+  const s = r.connect({ identity: null, client: { address: '::1' }, target: { name: 't', kind: 'postgres' }, tls: null });
+  for (let i = 0; i < 400; i++) {
+    r.statement(s, { text: `SELECT '${'x'.repeat(100)}', ${i}`, facts: [], decision: 'allow', rules: [], outcome: 'ok' });
+  }
+  await r.close();
+  const segs = segments(dir);
+  assert.ok(segs.length >= 4, `${segs.length} segments`);
+  for (const [i, seg] of segs.entries()) {
+    assert.ok(statSync(join(dir, seg)).size <= maxBytes, `${seg} is ${statSync(join(dir, seg)).size} bytes`);
+    const ls = lines(dir, seg).map((l) => JSON.parse(l));
+    assert.is(ls[0].kind, 'open');
+    assert.is(ls[0].segment, i + 1);
+    assert.is(ls[0].reason, i === 0 ? 'create' : 'rotate');
+    if (i > 0) assert.equal(ls[0].previous, { segment: i, lastSeq: ls[0].seq - 1, closed: true, tailBytes: 0 });
+    const last = ls[ls.length - 1];
+    assert.is(last.kind, 'checkpoint');
+    assert.is(last.reason, i === segs.length - 1 ? 'close' : 'rotate');
+  }
+  const report = await verifyLog(dir, { keys: trusted });
+  assert.ok(report.ok, JSON.stringify(report.problems));
+  assert.is(report.records, 400 + 1 + segs.length * 2);
+  removeDir(dir);
+});
+
+test('rotation by age: an old segment is closed at the next record, and by the timer when it holds records', async () => {
+  const dir = tempDir();
+  const { signing, trusted } = await newKey();
+  let now = Date.parse('2026-03-01T00:00:00Z');
+  const r = await recorder(dir, signing, { rotate: { maxAgeMs: 3_600_000 }, now: () => now });
+  r.policy({ name: 'p', digest: 'd', reason: 'start' });
+  await r.flush();
+  assert.is(segments(dir).length, 1);
+  now += 3_600_000;
+  r.policy({ name: 'p', digest: 'd', reason: 'reload' });
+  await r.flush();
+  assert.is(segments(dir).length, 2, 'rotated before writing the record');
+  const second = lines(dir, segments(dir)[1]).map((l) => JSON.parse(l));
+  assert.equal(
+    second.map((x) => x.kind),
+    ['open', 'policy'],
+  );
+  // the timer rotates an old segment that holds records, even when nothing new comes
+  now += 3_600_000;
+  await sleep(1200);
+  assert.is(segments(dir).length, 3);
+  // and does not rotate an empty one again and again
+  now += 3_600_000;
+  await sleep(1200);
+  assert.is(segments(dir).length, 3);
+  await r.close();
+  const report = await verifyLog(dir, { keys: trusted });
+  assert.ok(report.ok, JSON.stringify(report.problems));
+  removeDir(dir);
+});
+
+test('a restart begins a new segment that states how the previous one ended', async () => {
+  const dir = tempDir();
+  const { signing, trusted } = await newKey();
+  const a = await recorder(dir, signing);
+  session(a);
+  await a.close();
+  const b = await recorder(dir, signing);
+  session(b);
+  await b.close();
+  const [s1, s2] = segments(dir);
+  const end1 = JSON.parse(lines(dir, s1).at(-1)!);
+  const open2 = JSON.parse(lines(dir, s2)[0]);
+  assert.is(open2.reason, 'start');
+  assert.equal(open2.previous, { segment: 1, lastSeq: end1.seq, closed: true, tailBytes: 0 });
+  assert.is(open2.seq, end1.seq + 1);
+  assert.is(open2.log, JSON.parse(lines(dir, s1)[0]).log);
+  const report = await verifyLog(dir, { keys: trusted });
+  assert.ok(report.ok, JSON.stringify(report.problems));
+  removeDir(dir);
+});
+
+test('one gateway per directory', async () => {
+  const dir = tempDir();
+  const { signing } = await newKey();
+  const a = await recorder(dir, signing);
+  // a lock held by a live process (this one's parent) is respected
+  writeFileSync(join(dir, '.lock'), `${process.ppid}\n`);
+  try {
+    await recorder(dir, signing);
+    assert.unreachable('a second recorder opened');
+  } catch (e) {
+    assert.instance(e, RecorderStartError);
+    assert.match((e as Error).message, /another gateway/);
+  }
+  writeFileSync(join(dir, '.lock'), `${process.pid}\n`);
+  await a.close();
+  removeDir(dir);
+});
+
+test('an unreadable last record stops the start rather than forking the chain', async () => {
+  const dir = tempDir();
+  const { signing } = await newKey();
+  const a = await recorder(dir, signing);
+  await a.close();
+  const seg = join(dir, segments(dir)[0]);
+  writeFileSync(seg, readFileSync(seg, 'utf8') + 'garbage\n');
+  try {
+    await recorder(dir, signing);
+    assert.unreachable('started');
+  } catch (e) {
+    assert.instance(e, RecorderStartError);
+    assert.match((e as Error).message, /cannot be read/);
+  }
+  removeDir(dir);
+});
+
+test('long values are cut with their length and hash; the record is a snapshot of the call', async () => {
+  const dir = tempDir();
+  const { signing } = await newKey();
+  const r = await recorder(dir, signing);
+  const text = 'SELECT ' + "'é'".repeat(30_000);
+  const params: (string | null)[] = ['p'.repeat(5000), ...Array.from({ length: 300 }, (_, i) => String(i))];
+  const facts = [{ action: 'select', resource: 'public.t' }];
+  r.statement('s.1', { text, params, facts, decision: 'allow', rules: [1], outcome: 'ok' });
+  facts.push({ action: 'delete', resource: 'public.t' });
+  params[1] = 'changed';
+  await r.close();
+  const st = allRecords(dir).find((x) => x.kind === 'statement') as Record<string, any>;
+  assert.is(st.text.length, 64 * 1024);
+  assert.equal(st.textTruncated, { length: text.length, sha256: sha256Hex(text) });
+  assert.equal(st.params[0], { truncated: true, length: 5000, sha256: sha256Hex('p'.repeat(5000)) });
+  assert.is(st.params.length, 256);
+  assert.is(st.params[1], '0');
+  assert.is(st.paramsOmitted, 45);
+  assert.equal(st.facts, [{ action: 'select', resource: 'public.t' }]);
+  assert.equal(schemaErrors(st), []);
+  removeDir(dir);
+});
+
+test('status and the writable state of a healthy recorder', async () => {
+  const dir = tempDir();
+  const { signing } = await newKey();
+  const r = await recorder(dir, signing, { onFailure: 'refuse' });
+  assert.ok(r.writable);
+  assert.ok(r.admits());
+  const st = r.status();
+  assert.is(st.state, 'open');
+  assert.is(st.segment, 1);
+  assert.is(st.nextSeq, 1);
+  await r.close();
+  assert.not.ok(r.writable);
+  // after close nothing is written, and nothing throws
+  r.statement('x', { text: 'SELECT 1', facts: [], decision: 'allow', rules: [], outcome: 'ok' });
+  assert.is(r.status().lost, 1);
+  removeDir(dir);
+});
+
+test.run();
