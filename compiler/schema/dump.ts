@@ -136,10 +136,11 @@ export function readSchema(stmts: { stmt: unknown }[]): Schema {
           inhRelations?: unknown[];
           ofTypename?: { names?: unknown[] };
         };
-        const columns = new Set<string>();
+        let columns: Set<string> | null = new Set<string>();
         for (const el of create.tableElts ?? []) {
           const col = unwrap(el);
-          if (col?.[0] === 'ColumnDef') columns.add((col[1] as { colname: string }).colname);
+          if (col?.[0] === 'ColumnDef') columns?.add((col[1] as { colname: string }).colname);
+          else if (col?.[0] === 'TableLikeClause') columns = null; // `(LIKE other)`: not worth resolving
         }
         add(create.relation, type === 'CreateStmt' ? 'table' : 'foreign table', columns);
         const key = rangeKey(create.relation).key;
