@@ -141,7 +141,7 @@ async function exportRecords(dir: string, args: Record<string, unknown>): Promis
     else process.stdout.write(s);
   };
   const stats: ReadStats = { skipped: 0 };
-  const ctx: OcsfContext = { sessions: new Map(), log: null, version: VERSION };
+  const ctx: OcsfContext = { sessions: new Map(), requests: new Map(), log: null, version: VERSION };
   for await (const { record, line } of readRecords(dir, stats)) {
     const recent = from === undefined || Date.parse(record.ts) >= from;
     if (format === 'jsonl') {

@@ -59,6 +59,8 @@ export function statementActivity(s: Pick<StatementRecord, 'facts'>): ActivityNa
 export interface OcsfContext {
   /** connect records by session, to give every event its actor and endpoints */
   sessions: Map<string, ConnectRecord>;
+  /** approval request → the session that asked */
+  requests: Map<string, string>;
   log: string | null;
   version?: string | null;
 }
@@ -128,6 +130,7 @@ export function toOcsf(r: AuditRecord, ctx: OcsfContext): Record<string, unknown
       return e;
     }
     case 'statement': {
+      if (r.approval !== undefined) ctx.requests.set(r.approval, r.session);
       const activity = statementActivity(r);
       const ok = r.outcome === 'ok';
       const blocked = r.decision === 'deny' || r.outcome === 'denied' || r.outcome === 'refused' || r.outcome === 'rejected' || r.outcome === 'expired';
@@ -170,7 +173,13 @@ export function toOcsf(r: AuditRecord, ctx: OcsfContext): Record<string, unknown
     }
     case 'approval': {
       const ok = r.event !== 'rejected' && r.event !== 'expired';
-      const e = base(r, ctx, 'Other', `Approval ${r.event}`, 'Low', ok, r.session);
+      const session = r.session ?? ctx.requests.get(r.request);
+      if (r.session !== undefined) ctx.requests.set(r.request, r.session);
+      const e = base(r, ctx, 'Other', `Approval ${r.event}`, 'Low', ok, session);
+      // the actor of a decision is the approver, not the session's identity
+      if (r.by && r.event !== 'requested') {
+        e.actor = { user: { uid: r.by.subject, name: r.by.subject, ...(r.by.groups ? { groups: r.by.groups.map((name) => ({ name })) } : {}) } };
+      }
       e.message = `approval ${r.request} ${r.event}${r.by ? ` by ${r.by.subject}` : ''}${r.reason ? `: ${r.reason}` : ''}`;
       e.unmapped = { pamc: { ...r, prev: undefined } };
       return e;

@@ -58,7 +58,7 @@ function header(c: ConnectRecord): string[] {
     c.application ? `application ${c.application}` : null,
     c.policy ? `policy ${c.policy.name} (${c.policy.digest.slice(0, 12)})` : null,
   ].filter((x) => x !== null);
-  return [`session ${c.session} · ${who} → ${target}`, `  ${via.join(' · ')}`, `  ${c.ts.slice(0, 10)}`];
+  return [`session ${c.session} · ${who} → ${target}`, `  ${c.ts.slice(0, 10)} · ${via.join(' · ')}`];
 }
 
 function statementLines(s: StatementRecord, full: boolean): string[] {
@@ -80,7 +80,7 @@ function statementLines(s: StatementRecord, full: boolean): string[] {
   if (s.masked && s.masked.length > 0) result.push(`masked ${s.masked.join(', ')}`);
   if (s.limit) result.push(`limit ${s.limit.rows}${s.limit.reached ? ' (reached)' : ''}`);
   if (s.timing?.waitMs !== undefined) result.push(`waited ${ms(s.timing.waitMs)}`);
-  if (s.timing?.totalMs !== undefined) result.push(ms(s.timing.totalMs));
+  if (s.timing?.totalMs !== undefined) result.push(`took ${ms(s.timing.totalMs)}`);
   if (s.error) result.push(`${s.error.code} ${s.error.message}`);
   out.push(`${pad}→ ${result.join(' · ')}`);
   return out;
@@ -121,6 +121,8 @@ function eventLine(r: AuditRecord): string | null {
 export async function showTimeline(records: AsyncIterable<ReadRecord>, filter: ShowFilter, write: (s: string) => void): Promise<{ sessions: number }> {
   const blocks = new Map<string, Block>();
   const matching = new Set<string>();
+  /** approval request → the session that asked, for approval events recorded without one */
+  const requests = new Map<string, string>();
   const full = filter.full === true;
   const bySession = filter.session !== undefined || filter.identity !== undefined;
   let shown = 0;
@@ -147,7 +149,9 @@ export async function showTimeline(records: AsyncIterable<ReadRecord>, filter: S
       }
       continue;
     }
-    const session = 'session' in r ? r.session : undefined;
+    if (r.kind === 'statement' && r.approval !== undefined) requests.set(r.approval, r.session);
+    if (r.kind === 'approval' && r.session !== undefined) requests.set(r.request, r.session);
+    const session = 'session' in r && r.session !== undefined ? r.session : r.kind === 'approval' ? requests.get(r.request) : undefined;
     if (session !== undefined && (r.kind === 'statement' || r.kind === 'disconnect' || r.kind === 'approval')) {
       if (!matching.has(session)) continue;
       const block = blocks.get(session);
