@@ -87,13 +87,74 @@ export function connectBody(session: string, ts: string, c: ConnectInput): strin
   });
 }
 
+const q = JSON.stringify;
+
+/**
+ * The statement record's JSON text, written field by field: the hot path of recording, about
+ * twice as fast as JSON.stringify of the object, and byte for byte the same (every string and
+ * number goes through JSON.stringify, absent fields are left out as JSON.stringify leaves out
+ * undefined).
+ */
 export function statementBody(session: string, ts: string, s: StatementInput): string {
+  const text = s.text.length <= LIMITS.text ? s.text : cut(s.text, LIMITS.text);
+  let o = '{"ts":' + q(ts) + ',"kind":"statement","session":' + q(session);
+  if (s.query !== undefined) o += ',"query":' + q(s.query);
+  if (s.index !== undefined) o += ',"index":' + q(s.index);
+  if (s.protocol !== undefined) o += ',"protocol":' + q(s.protocol);
+  o += ',"text":' + q(text);
+  if (text !== s.text) o += ',"textTruncated":{"length":' + q(s.text.length) + ',"sha256":' + q(sha256Hex(s.text)) + '}';
+  const params = s.params ?? null;
+  if (params !== null) {
+    const n = Math.min(params.length, LIMITS.params);
+    o += ',"params":[';
+    for (let i = 0; i < n; i++) {
+      if (i > 0) o += ',';
+      const p = params[i];
+      o += typeof p === 'string' && p.length <= LIMITS.param ? q(p) : q(param(p));
+    }
+    o += ']';
+    if (params.length > LIMITS.params) o += ',"paramsOmitted":' + q(params.length - LIMITS.params);
+  }
+  if (s.fingerprint != null) o += ',"fingerprint":' + q(s.fingerprint);
+  const nf = Math.min(s.facts.length, LIMITS.facts);
+  o += ',"facts":[';
+  for (let i = 0; i < nf; i++) {
+    const f = s.facts[i];
+    if (i > 0) o += ',';
+    o += '{"action":' + q(f.action) + ',"resource":' + q(short(f.resource)) + (f.unbounded === true ? ',"unbounded":true}' : '}');
+  }
+  o += ']';
+  if (s.facts.length > LIMITS.facts) o += ',"factsOmitted":' + q(s.facts.length - LIMITS.facts);
+  o += ',"decision":' + q(s.decision) + ',"rules":[';
+  const nr = Math.min(s.rules.length, LIMITS.facts);
+  for (let i = 0; i < nr; i++) o += (i > 0 ? ',' : '') + q(s.rules[i]);
+  o += ']';
+  if (s.approval != null) o += ',"approval":' + q(s.approval);
+  o += ',"outcome":' + q(s.outcome);
+  if (s.rows) o += ',"rows":' + q({ returned: s.rows.returned, affected: s.rows.affected, command: s.rows.command });
+  const masked = s.masked ?? null;
+  if (masked !== null && masked.length > 0) o += ',"masked":' + q(masked.slice(0, LIMITS.masked).map(short));
+  if (s.limit) o += ',"limit":{"rows":' + q(s.limit.rows) + ',"rule":' + q(s.limit.rule) + ',"reached":' + q(s.limit.reached) + '}';
+  const error = errorInfo(s.error);
+  if (error !== undefined) o += ',"error":{"code":' + q(error.code) + ',"message":' + q(error.message) + '}';
+  const t = s.timing ?? null;
+  if (t !== null) {
+    o += ',"timing":' + q({ startedAt: t.startedAt, decideUs: t.decideUs, waitMs: t.waitMs, executeMs: t.executeMs, totalMs: t.totalMs });
+  }
+  return o + '}';
+}
+
+/**
+ * The statement record as an object: the reference for `statementBody`, which writes the same
+ * text without building the object (a test holds the two to the same bytes).
+ */
+export function statementObject(session: string, ts: string, s: StatementInput): Record<string, unknown> {
   const text = s.text.length <= LIMITS.text ? s.text : cut(s.text, LIMITS.text);
   const params = s.params ?? null;
   const facts = s.facts.length <= LIMITS.facts ? s.facts : s.facts.slice(0, LIMITS.facts);
   const masked = s.masked ?? null;
   const timing = s.timing ?? null;
-  return JSON.stringify({
+  return {
     ts,
     kind: 'statement',
     session,
@@ -125,7 +186,7 @@ export function statementBody(session: string, ts: string, s: StatementInput): s
             executeMs: timing.executeMs,
             totalMs: timing.totalMs,
           },
-  });
+  };
 }
 
 export function approvalBody(session: string | null, ts: string, a: ApprovalInput): string {

@@ -172,10 +172,22 @@ export async function verifyLog(dir: string, opts: VerifyOptions = {}): Promise<
     problems: [],
     notices: [],
   };
+  const finish = (): VerifyReport => {
+    report.segments = report.segments.map((x) => ({
+      name: x.name,
+      number: x.number,
+      records: x.records,
+      firstSeq: x.firstSeq,
+      lastSeq: x.lastSeq,
+      tailBytes: x.tailBytes,
+      closedBy: x.closedBy,
+    }));
+    report.ok = report.problems.length === 0;
+    return report;
+  };
   const problem = (code: ProblemCode, segment: string | null, line: number | null, seq: number | null, message: string): VerifyReport => {
     report.problems.push({ code, segment, line, seq, message });
-    report.ok = false;
-    return report;
+    return finish();
   };
 
   let segments: SegmentFile[];
@@ -331,26 +343,29 @@ export async function verifyLog(dir: string, opts: VerifyOptions = {}): Promise<
     report.notices.push('checkpoint signatures were not checked (no --key): whoever can write the directory could have rewritten the whole log');
   }
   if (report.tail !== null && !opts.live) {
-    problem(
+    report.problems.push(problemOf(
       'incomplete-tail',
       report.tail.segment,
       report.tail.line,
       expSeq,
       `the last record is incomplete: ${report.tail.bytes} bytes without a newline at line ${report.tail.line} of ${report.tail.segment} (the writer stopped mid-write, or the file was cut); the records before it verify`,
-    );
+    ));
   }
   if (!report.closed && !opts.live && lastLoc !== null) {
     const covered = report.lastCheckpoint ? `the last checkpoint is seq ${report.lastCheckpoint.seq}` : 'no checkpoint was written';
-    problem(
+    report.problems.push(problemOf(
       'not-closed',
       lastLoc.segment,
       lastLoc.line,
       report.lastSeq !== null ? report.lastSeq + 1 : null,
       `the log is not closed: no final checkpoint after seq ${report.lastSeq} (line ${lastLoc.line} of ${lastLoc.segment}); ${covered}, ${report.uncovered} record${report.uncovered === 1 ? '' : 's'} after it are covered by no signature. The gateway is running (verify with --live), stopped without closing the log (a crash), or the end of the log was removed`,
-    );
+    ));
   }
-  report.ok = report.problems.length === 0;
-  return report;
+  return finish();
+}
+
+function problemOf(code: ProblemCode, segment: string | null, line: number | null, seq: number | null, message: string): Problem {
+  return { code, segment, line, seq, message };
 }
 
 /** Whether the open record's `previous` states how the previous segment really ended. */
