@@ -88,9 +88,13 @@ export interface GatewayFixtureOptions {
   setup?: string;
   /** extra settings inside the target block */
   targetSettings?: string;
+  /** the server to use instead of the shared one (e.g. an isolated one the test may restart) */
+  server?: PostgresServer;
+  /** where the policy says the target is, instead of the server's address (e.g. a closed port) */
+  upstream?: { host: string; port: number };
 }
 
-function policyText(pg: PostgresServer, database: string, rules: string, targetSettings = ''): string {
+function policyText(pg: PostgresServer, database: string, rules: string, targetSettings = '', upstream?: { host: string; port: number }): string {
   return `policy "e2e"
 
 identity {
@@ -102,8 +106,8 @@ identity {
 }
 
 target db: postgres {
-  host "127.0.0.1"
-  port ${pg.port}
+  host "${upstream?.host ?? '127.0.0.1'}"
+  port ${upstream?.port ?? pg.port}
   database "${database}"
   login user "${pg.users.scram.user}" password env "PAMC_E2E_PASSWORD"
   upstream tls disable
@@ -121,7 +125,7 @@ function compileOrThrow(text: string) {
 }
 
 export async function startGateway(options: GatewayFixtureOptions): Promise<GatewayFixture> {
-  const pg = await startPostgres();
+  const pg = options.server ?? (await startPostgres());
   const database = `e2e_${randomBytes(4).toString('hex')}`;
   await pg.psql(`CREATE DATABASE ${database} OWNER ${pg.users.scram.user}`);
   const direct = (sql: string) => pg.psql(sql, { user: pg.users.scram, database });
@@ -130,7 +134,7 @@ export async function startGateway(options: GatewayFixtureOptions): Promise<Gate
   const dir = mkdtempSync(join(tmpdir(), 'pamc-e2e-policy-'));
   const { jwk } = await testKey();
   writeFileSync(join(dir, 'jwks.json'), JSON.stringify({ keys: [jwk] }));
-  const text = policyText(pg, database, options.rules, options.targetSettings);
+  const text = policyText(pg, database, options.rules, options.targetSettings, options.upstream);
   writeFileSync(join(dir, 'policy.pam'), text);
   const log = memoryLogger('info');
   const gateway = await Gateway.start(compileOrThrow(text), { root: dir, log, listen: { db: '127.0.0.1:0' }, admin: null });
@@ -152,7 +156,7 @@ export async function startGateway(options: GatewayFixtureOptions): Promise<Gate
     },
     direct,
     async reload(rules) {
-      const next = policyText(pg, database, rules, options.targetSettings);
+      const next = policyText(pg, database, rules, options.targetSettings, options.upstream);
       writeFileSync(join(dir, 'policy.pam'), next);
       await gateway.reload(compileOrThrow(next));
     },
