@@ -92,6 +92,8 @@ export interface GatewayFixtureOptions {
   server?: PostgresServer;
   /** where the policy says the target is, instead of the server's address (e.g. a closed port) */
   upstream?: { host: string; port: number };
+  /** the address the gateway listens on (default 127.0.0.1, a free port) */
+  listenHost?: string;
 }
 
 function policyText(pg: PostgresServer, database: string, rules: string, targetSettings = '', upstream?: { host: string; port: number }): string {
@@ -137,7 +139,7 @@ export async function startGateway(options: GatewayFixtureOptions): Promise<Gate
   const text = policyText(pg, database, options.rules, options.targetSettings, options.upstream);
   writeFileSync(join(dir, 'policy.pam'), text);
   const log = memoryLogger('info');
-  const gateway = await Gateway.start(compileOrThrow(text), { root: dir, log, listen: { db: '127.0.0.1:0' }, admin: null });
+  const gateway = await Gateway.start(compileOrThrow(text), { root: dir, log, listen: { db: `${options.listenHost ?? '127.0.0.1'}:0` }, admin: null });
   const { host, port } = gateway.listening()[0];
   return {
     pg,
