@@ -190,7 +190,11 @@ export class Recorder extends EventEmitter {
   connect(c: ConnectInput): string {
     const at = c.at ?? this.now();
     const session = `${this.runPrefix}.${++this.sessionCounter}`;
-    if ((c.outcome ?? 'accepted') === 'accepted') this.sessions.set(session, at);
+    if ((c.outcome ?? 'accepted') === 'accepted') {
+      // start times for durations; bounded in case disconnects are never reported
+      if (this.sessions.size >= 1_000_000) this.sessions.delete(this.sessions.keys().next().value as string);
+      this.sessions.set(session, at);
+    }
     this.push('connect', connectBody(session, isoTime(at), c));
     return session;
   }
