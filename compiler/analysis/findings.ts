@@ -20,7 +20,7 @@ import type { BuiltinData } from '../builtins.ts';
 import { isInherited, resolveCell } from '../diff/tables.ts';
 import { foldIdent } from '../names.ts';
 import { actionNames, unboundedActions } from '../taxonomy.ts';
-import { locate, relatedRules, rulesBySpan } from './occurrences.ts';
+import { locate, relatedRules, rulesBySpan, type Occurrence } from './occurrences.ts';
 
 /** Every `on` block of a file with the group it belongs to. */
 function onBlocks(file: PolicyFile): { group: string | null; block: OnBlock }[] {
@@ -163,19 +163,13 @@ export function unreadableMasks(policy: CompiledPolicy): Diagnostic[] {
   return out;
 }
 
-export function selfApprovals(policy: CompiledPolicy): Diagnostic[] {
+export function selfApprovals(policy: CompiledPolicy, occurrences: Map<number, Occurrence[]>): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const compiled of rulesBySpan(policy)) {
     const r = compiled[0];
     if (r.effect !== 'approve' || r.group === null) continue;
     const approvers = new Set<string>();
-    for (const c of compiled) {
-      for (const byKey of Object.values(policy.targets[c.target].actions)) {
-        for (const cell of Object.values(byKey)) {
-          for (const e of cell.approve ?? []) if (e.rule === c.id && e.approval) approvers.add(e.approval.group);
-        }
-      }
-    }
+    for (const c of compiled) for (const o of occurrences.get(c.id) ?? []) if (o.entry.approval) approvers.add(o.entry.approval.group);
     if (!approvers.has(r.group)) continue;
     const at = locate(policy, r)!;
     out.push(

@@ -17,7 +17,7 @@ export function analyzePolicy(policy: CompiledPolicy, files: { path: string; ast
     ...unboundedActionsNamed(policy, files),
     ...conflicts(policy, builtins),
     ...unreadableMasks(policy),
-    ...selfApprovals(policy),
+    ...selfApprovals(policy, occurrences),
   ];
 }
 

@@ -86,6 +86,7 @@ function accessDomain(pool: ApprovalRequirement[]): Domain {
   return {
     none: 0,
     join: (a, b) => a | b,
+    decisive: (x) => (x & DENY) !== 0,
     wider: (a, b) => {
       const ka = kind(a);
       const kb = kind(b);
@@ -106,13 +107,22 @@ export function diffAccess(builtins: BuiltinData, name: string, base: Side, head
   const actions = new Set([...Object.keys(base.target?.actions ?? {}), ...Object.keys(head.target?.actions ?? {})]);
   const targetKind = (head.target ?? base.target)!.kind;
   const unbounded = new Set(unboundedActions(targetKind));
+  const spaces: SpaceCache = new Map();
   for (const action of [...actions].sort(cmp)) {
-    out.push(...diffAction(builtins, name, action, base, head, unbounded.has(action)));
+    out.push(...diffAction(builtins, name, action, base, head, unbounded.has(action), spaces));
   }
   return out;
 }
 
-function diffAction(builtins: BuiltinData, name: string, action: string, base: Side, head: Side, unboundedPossible: boolean): AccessChange[] {
+function diffAction(
+  builtins: BuiltinData,
+  name: string,
+  action: string,
+  base: Side,
+  head: Side,
+  unboundedPossible: boolean,
+  spaces: SpaceCache,
+): AccessChange[] {
   const target = (head.target ?? base.target)!;
   const kind = kindOf(target, action);
   const keys = new Set<string>(['*']);
@@ -152,11 +162,23 @@ function diffAction(builtins: BuiltinData, name: string, action: string, base: S
     return meaningSignature(entriesOfGroup(own, group));
   };
 
+  // A cheap first comparison: the cells' entries by content (rule ids aside). Equal means equal.
+  const rawSignature = new Map<ResolvedSide, string>();
+  const rawOf = (r: ResolvedSide) => {
+    let sig = rawSignature.get(r);
+    if (sig === undefined) {
+      sig = r.entries.map((e) => e.content).sort().join('\n');
+      rawSignature.set(r, sig);
+    }
+    return sig;
+  };
+
   const rows: AccessChange[] = [];
   const reported = new Map<string, Map<string, AccessChange>>();
   for (const key of ordered) {
     const rb = resolve(base, 'b', key);
     const rh = resolve(head, 'h', key);
+    if (rawOf(rb) === rawOf(rh)) continue;
     const mb = meaningOf(rb);
     const mh = meaningOf(rh);
     const groups = [...new Set([EVERY_IDENTITY, ...mb.keys(), ...mh.keys()])].sort((a, b) =>
@@ -165,7 +187,7 @@ function diffAction(builtins: BuiltinData, name: string, action: string, base: S
     const changedGroups = groups.filter((g) => (mb.get(g) ?? '') !== (mh.get(g) ?? ''));
     if (changedGroups.length === 0) continue;
 
-    const { flags, describe } = cellFlags(groups, rb.entries, rh.entries, unboundedPossible);
+    const { flags, describe } = cellFlags(groups, rb.entries, rh.entries, unboundedPossible, spaces);
     for (let gi = 0; gi < groups.length; gi++) {
       const group = groups[gi];
       const f = flags[gi];
@@ -214,13 +236,27 @@ function differingRules(before: NamedEntry[], after: NamedEntry[]): { base: numb
 }
 
 /** Per group (same order as `groups`), whether its change widens or narrows some decision. */
+/** Context spaces by the conditions and entry kinds of a cell: many cells share them. */
+type SpaceCache = Map<string, ContextSpace | null>;
+
+function spaceFor(cache: SpaceCache, entries: NamedEntry[], unboundedPossible: boolean): ContextSpace | null {
+  const kinds = `${unboundedPossible}\n${[...new Set(entries.map((e) => `${e.effect === 'allow' ? 'a' : 'o'}${e.whenKeys.join('&')}`))].sort().join('\n')}`;
+  let space = cache.get(kinds);
+  if (space === undefined) {
+    space = distinctContexts(contextSpace(entries.flatMap((e) => e.when), unboundedPossible), entries);
+    cache.set(kinds, space);
+  }
+  return space;
+}
+
 function cellFlags(
   groups: string[],
   before: NamedEntry[],
   after: NamedEntry[],
   unboundedPossible: boolean,
+  spaces: SpaceCache,
 ): { flags: Flags[]; describe: (outcome: number) => string } {
-  const space = contextSpace([...before, ...after].flatMap((e) => e.when), unboundedPossible);
+  const space = spaceFor(spaces, [...before, ...after], unboundedPossible);
   const pool: ApprovalRequirement[] = [];
   const poolIndex = new Map<string, number>();
   for (const e of [...before, ...after]) {
@@ -232,22 +268,33 @@ function cellFlags(
     }
   }
   if (space && pool.length <= MAX_REQUIREMENTS) {
-    const contribution = (entries: NamedEntry[], states: Uint8Array): Float64Array => {
-      const row = new Float64Array(groups.length);
-      groups.forEach((g, gi) => {
-        let v = 0;
-        for (const e of entries) {
-          if (!e.groups.includes(g) || !appliesIn(space, states, e.whenKeys, e.effect === 'allow')) continue;
-          if (e.effect === 'deny') v |= DENY;
-          else if (e.effect === 'allow') v |= ALLOW;
-          else v |= 1 << (REQ_SHIFT + poolIndex.get(approvalKey(e.approval))!);
-        }
-        row[gi] = v;
-      });
-      return row;
+    // entry by entry: whether it applies in each context (memoised by its conditions), then OR
+    // its effect into the contribution of each group it is for
+    const index = new Map(groups.map((g, i) => [g, i]));
+    const applies = new Map<string, Uint8Array>();
+    const appliesFor = (e: NamedEntry): Uint8Array => {
+      const isAllow = e.effect === 'allow';
+      const k = `${isAllow ? 'a' : 'o'}${e.whenKeys.join('&')}`;
+      let a = applies.get(k);
+      if (!a) applies.set(k, (a = Uint8Array.from(space.states, (st) => (appliesIn(space, st, e.whenKeys, isAllow) ? 1 : 0))));
+      return a;
     };
-    const b = space.states.map((s) => contribution(before, s));
-    const h = space.states.map((s) => contribution(after, s));
+    const rows = (entries: NamedEntry[]): Float64Array[] => {
+      const out = space.states.map(() => new Float64Array(groups.length));
+      for (const e of entries) {
+        const bit = e.effect === 'deny' ? DENY : e.effect === 'allow' ? ALLOW : 1 << (REQ_SHIFT + poolIndex.get(approvalKey(e.approval))!);
+        const a = appliesFor(e);
+        const gis = e.groups.map((g) => index.get(g)!);
+        for (let c = 0; c < a.length; c++) {
+          if (a[c] === 0) continue;
+          const row = out[c];
+          for (const gi of gis) row[gi] = row[gi] | bit;
+        }
+      }
+      return out;
+    };
+    const b = rows(before);
+    const h = rows(after);
     const exact = attribute(accessDomain(pool), b, h);
     const describe = (x: number) => {
       if ((x & DENY) !== 0 || x === 0) return 'deny';
@@ -257,6 +304,31 @@ function cellFlags(
     return { flags: exact ?? localFlags(groups, space, before, after), describe };
   }
   return { flags: localFlags(groups, null, before, after), describe: () => '' };
+}
+
+/**
+ * Only contexts in which some entry applies differently from every context kept so far: the
+ * outcome depends on a context only through which entries apply (typically a few dozen of the
+ * hundreds of combinations of windows, claims and properties).
+ */
+function distinctContexts(space: ContextSpace | null, entries: NamedEntry[]): ContextSpace | null {
+  if (!space) return null;
+  const kinds = new Map<string, { whenKeys: string[]; isAllow: boolean }>();
+  for (const e of entries) {
+    const isAllow = e.effect === 'allow';
+    kinds.set(`${isAllow ? 'a' : 'o'}${e.whenKeys.join('&')}`, { whenKeys: e.whenKeys, isAllow });
+  }
+  const list = [...kinds.values()];
+  const seen = new Set<string>();
+  const states: Uint8Array[] = [];
+  for (const st of space.states) {
+    let key = '';
+    for (const k of list) key += appliesIn(space, st, k.whenKeys, k.isAllow) ? '1' : '0';
+    if (seen.has(key)) continue;
+    seen.add(key);
+    states.push(st);
+  }
+  return { index: space.index, states };
 }
 
 /**

@@ -15,13 +15,14 @@
 export interface Flags {
   widening: boolean;
   narrowing: boolean;
-  /** a smallest set of held groups (bits over the groups given) and a context where it widens, with the outcomes */
+  /** a small set of held groups and a context where the change widens (narrows), with the outcomes */
   widenedFor?: Witness;
   narrowedFor?: Witness;
 }
 
 export interface Witness {
-  held: number;
+  /** indices of the groups held, 0 (every identity) included */
+  held: number[];
   context: number;
   before: number;
   after: number;
@@ -30,137 +31,123 @@ export interface Witness {
 export interface Domain {
   /** the contribution of a group that says nothing */
   none: number;
+  /** associative, commutative and idempotent: holding a group twice adds nothing */
   join(a: number, b: number): number;
   /** whether outcome `a` grants something outcome `b` does not */
   wider(a: number, b: number): boolean;
+  /** a contribution that decides the outcome whatever is joined to it (a denial): nothing held with it can change */
+  decisive?(x: number): boolean;
 }
 
-/** Sets of groups × contexts beyond which attribution gives up (the caller is conservative then). */
-export const MAX_WORK = 1 << 20;
+/** Sets of changed groups × contexts × other outcomes beyond which attribution gives up. */
+export const MAX_WORK = 1 << 21;
+const MAX_OTHERS = 4096;
 
 /**
  * `base[c][g]` and `head[c][g]`: the contribution of group g (0 is every identity, always held)
  * in context c. Returns per group whether its change widens and narrows anything, or null when
  * the enumeration would be too large.
+ *
+ * Groups whose contribution is the same in both versions matter only through the join of those
+ * an identity holds; the distinct joins of every subset of them (few: a handful of bits, a few
+ * strategies or limits) are enumerated instead of the subsets. Sets of the changed groups are
+ * enumerated in full.
  */
 export function attribute(domain: Domain, base: Float64Array[], head: Float64Array[]): Flags[] | null {
   const contexts = base.length;
   if (contexts === 0) return [];
-  const reduced = withoutRepeats(base, head);
-  if (reduced.kept.length < base[0].length) {
-    const inner = attributeAll(domain, reduced.base, reduced.head);
-    if (!inner) return null;
-    const flags: Flags[] = Array.from({ length: base[0].length }, () => ({ widening: false, narrowing: false }));
-    const widen = (w: Witness | undefined): Witness | undefined => {
-      if (!w) return undefined;
-      let held = 0;
-      reduced.kept.forEach((g, i) => {
-        if ((w.held & (1 << i)) !== 0) held |= 1 << g;
-      });
-      return { ...w, held };
-    };
-    reduced.kept.forEach((g, i) => {
-      const f = inner[i];
-      flags[g] = { widening: f.widening, narrowing: f.narrowing, widenedFor: widen(f.widenedFor), narrowedFor: widen(f.narrowedFor) };
-    });
-    return flags;
-  }
-  return attributeAll(domain, base, head);
-}
-
-/**
- * Groups whose contribution is the same in both versions only matter through what they add to
- * the others; two such groups that contribute the same in every context are interchangeable
- * (joins are idempotent), and one that contributes what every identity already gets adds
- * nothing. Keeping one of each shrinks the enumeration without changing its answer.
- */
-function withoutRepeats(base: Float64Array[], head: Float64Array[]): { kept: number[]; base: Float64Array[]; head: Float64Array[] } {
   const n = base[0].length;
-  const kept: number[] = [0];
-  const seen = new Set<string>();
-  const vector = (g: number) => base.map((row) => row[g]).join(',');
-  const unchanged = (g: number) => base.every((row, c) => row[g] === head[c][g]);
-  if (unchanged(0)) seen.add(vector(0));
-  for (let g = 1; g < n; g++) {
-    if (unchanged(g)) {
-      const v = vector(g);
-      if (seen.has(v)) continue;
-      seen.add(v);
-    }
-    kept.push(g);
-  }
-  const pick = (rows: Float64Array[]) => rows.map((row) => Float64Array.from(kept, (g) => row[g]));
-  return { kept, base: pick(base), head: pick(head) };
-}
-
-function attributeAll(domain: Domain, base: Float64Array[], head: Float64Array[]): Flags[] | null {
-  const contexts = base.length;
-  const n = base[0].length;
-  if (n - 1 >= 30 || contexts * 2 ** (n - 1) > MAX_WORK) return null;
+  const { join, wider, none, decisive } = domain;
+  const differs = (g: number) => base.some((row, c) => row[g] !== head[c][g]);
+  const starChanged = differs(0);
+  const free: number[] = [];
+  const same: number[] = [];
+  for (let g = 1; g < n; g++) (differs(g) ? free : same).push(g);
+  if (free.length > 24 || contexts * 2 ** free.length > MAX_WORK) return null;
   const flags: Flags[] = Array.from({ length: n }, () => ({ widening: false, narrowing: false }));
-  const { join, wider, none } = domain;
 
-  const outcome = (row: Float64Array, held: number, swap: number, other: Float64Array): number => {
-    let acc = none;
-    for (let g = 0; g < n; g++) {
-      if ((held & (1 << g)) === 0) continue;
-      acc = join(acc, g === swap ? other[g] : row[g]);
-    }
-    return acc;
-  };
-
+  // Contexts in which every group contributes the same as in another context add nothing.
+  const seen = new Set<string>();
+  const held: number[] = [];
   for (let c = 0; c < contexts; c++) {
     const b = base[c];
     const h = head[c];
-    let changed = 0;
-    for (let g = 0; g < n; g++) if (b[g] !== h[g]) changed |= 1 << g;
-    if (changed === 0) continue;
-    for (let s = 0; s < 1 << (n - 1); s++) {
-      const held = (s << 1) | 1;
-      const ch = held & changed;
-      if (ch === 0) continue;
-      const before = outcome(b, held, -1, h);
-      const after = outcome(h, held, -1, b);
-      const widens = wider(after, before);
-      const narrows = wider(before, after);
-      if (!widens && !narrows) continue;
-      const members: number[] = [];
-      for (let g = 0; g < n; g++) if ((ch & (1 << g)) !== 0) members.push(g);
-      const witness: Witness = { held, context: c, before, after };
-      const credit = (g: number, wide: boolean, narrow: boolean) => {
-        const f = flags[g];
-        if (wide) {
-          f.widening = true;
-          if (!f.widenedFor || popcount(held) < popcount(f.widenedFor.held)) f.widenedFor = witness;
-        }
-        if (narrow) {
-          f.narrowing = true;
-          if (!f.narrowedFor || popcount(held) < popcount(f.narrowedFor.held)) f.narrowedFor = witness;
-        }
-      };
-      if (members.length === 1) {
-        credit(members[0], widens, narrows);
-        continue;
+    if (!b.some((v, g) => v !== h[g])) continue;
+    const shape = `${b.join(',')}|${h.join(',')}`;
+    if (seen.has(shape)) continue;
+    seen.add(shape);
+    // every join of a set of unchanged groups (with every identity's, when that is unchanged),
+    // each with the last group added to reach it, to rebuild one such set for an example
+    const start = starChanged ? none : b[0];
+    if (decisive?.(start)) continue;
+    const others = new Map<number, { via: number; from: number }>([[start, { via: -1, from: start }]]);
+    for (const u of same) {
+      for (const v of [...others.keys()]) {
+        const nv = join(v, b[u]);
+        if (!others.has(nv) && !decisive?.(nv)) others.set(nv, { via: u, from: v });
       }
-      const wideBy: number[] = [];
-      const narrowBy: number[] = [];
-      for (const g of members) {
-        const baseWithHeadG = outcome(b, held, g, h);
-        const headWithBaseG = outcome(h, held, g, b);
-        if (widens && (wider(baseWithHeadG, before) || wider(after, headWithBaseG))) wideBy.push(g);
-        if (narrows && (wider(before, baseWithHeadG) || wider(headWithBaseG, after))) narrowBy.push(g);
+      if (others.size > MAX_OTHERS) return null;
+    }
+    const groupsOf = (j: number): number[] => {
+      const out: number[] = [];
+      for (let at = others.get(j)!; at.via >= 0; at = others.get(at.from)!) out.push(at.via);
+      return out;
+    };
+    for (let s = 0; s < 1 << free.length; s++) {
+      held.length = 0;
+      if (starChanged) held.push(0);
+      for (let i = 0; i < free.length; i++) if ((s & (1 << i)) !== 0) held.push(free[i]);
+      let changedHeld = 0;
+      for (const g of held) if (b[g] !== h[g]) changedHeld++;
+      if (changedHeld === 0) continue;
+      for (const j of others.keys()) {
+        let before = j;
+        let after = j;
+        for (const g of held) {
+          before = join(before, b[g]);
+          after = join(after, h[g]);
+        }
+        const widens = wider(after, before);
+        const narrows = wider(before, after);
+        if (!widens && !narrows) continue;
+        const rep = groupsOf(j);
+        const size = 1 + held.length + rep.length;
+        const credit = (g: number, wide: boolean, narrow: boolean) => {
+          const f = flags[g];
+          const witness = (): Witness => ({ held: [...new Set([0, ...held, ...rep])].sort((x, y) => x - y), context: c, before, after });
+          if (wide) {
+            f.widening = true;
+            if (!f.widenedFor || size < f.widenedFor.held.length) f.widenedFor = witness();
+          }
+          if (narrow) {
+            f.narrowing = true;
+            if (!f.narrowedFor || size < f.narrowedFor.held.length) f.narrowedFor = witness();
+          }
+        };
+        if (changedHeld === 1) {
+          for (const g of held) if (b[g] !== h[g]) credit(g, widens, narrows);
+          continue;
+        }
+        const members = held.filter((g) => b[g] !== h[g]);
+        const wideBy: number[] = [];
+        const narrowBy: number[] = [];
+        for (const g of members) {
+          // the outcome with g alone switched: from the base to the head, and back from the head
+          let baseWithHeadG = j;
+          let headWithBaseG = j;
+          for (const x of held) {
+            baseWithHeadG = join(baseWithHeadG, x === g ? h[x] : b[x]);
+            headWithBaseG = join(headWithBaseG, x === g ? b[x] : h[x]);
+          }
+          if (widens && (wider(baseWithHeadG, before) || wider(after, headWithBaseG))) wideBy.push(g);
+          if (narrows && (wider(before, baseWithHeadG) || wider(headWithBaseG, after))) narrowBy.push(g);
+        }
+        for (const g of wideBy.length > 0 ? wideBy : widens ? members : []) credit(g, true, false);
+        for (const g of narrowBy.length > 0 ? narrowBy : narrows ? members : []) credit(g, false, true);
       }
-      for (const g of wideBy.length > 0 ? wideBy : widens ? members : []) credit(g, true, false);
-      for (const g of narrowBy.length > 0 ? narrowBy : narrows ? members : []) credit(g, false, true);
     }
   }
   return flags;
-}
-
-function popcount(x: number): number {
-  let n = 0;
-  for (let v = x; v !== 0; v &= v - 1) n++;
-  return n;
 }
 
 /** An identity for which a change shows only because it holds other groups too. */
@@ -182,8 +169,8 @@ export interface Examples {
  */
 export function examplesOf(f: Flags, gi: number, groups: readonly string[], describe: (outcome: number) => string): Examples {
   const one = (w: Witness | undefined): Example | undefined => {
-    if (!w || (w.held & ~(1 | (1 << gi))) === 0) return undefined;
-    const held = groups.filter((_, i) => i !== 0 && (w.held & (1 << i)) !== 0);
+    if (!w || w.held.every((g) => g === 0 || g === gi)) return undefined;
+    const held = w.held.filter((g) => g !== 0).map((g) => groups[g]);
     return { groups: held, before: describe(w.before), after: describe(w.after) };
   };
   const out: Examples = {};

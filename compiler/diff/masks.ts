@@ -42,7 +42,7 @@ interface Side {
 }
 
 /** Higher is stricter; partial reveals rank lowest. */
-function rank(s: MaskStrategy): number {
+function rankOf(s: MaskStrategy): number {
   switch (s.name) {
     case 'null':
       return 4;
@@ -57,41 +57,70 @@ function rank(s: MaskStrategy): number {
 
 export const strategyKey = (s: MaskStrategy): string => ('n' in s ? `${s.name}(${s.n})` : s.name);
 
-/** The strategy applied when both fall on one column: the stricter; two partial reveals: redact. */
-export function stricterStrategy(a: MaskStrategy, b: MaskStrategy): MaskStrategy {
-  if (strategyKey(a) === strategyKey(b)) return a;
-  const ra = rank(a);
-  const rb = rank(b);
-  if (ra !== rb) return ra > rb ? a : b;
-  return { name: 'redact' };
+/**
+ * The strategy applied when several fall on one column (spec/language.md §5.8), as a function of
+ * the set, so that the order of the rules never matters: `null`, then `redact`, win; two
+ * different partial reveals together become `redact`; then `hash`; then the one partial reveal.
+ */
+export function foldStrategies(list: readonly MaskStrategy[]): MaskStrategy | null {
+  let rank = 0;
+  const partials = new Map<string, MaskStrategy>();
+  for (const s of list) {
+    const r = rankOf(s);
+    if (r === 1) partials.set(strategyKey(s), s);
+    else rank = Math.max(rank, r);
+  }
+  return effective(rank, partials.size > 1 ? MANY : partials.size === 1 ? [...partials.values()][0] : null);
+}
+
+const MANY = 'several partial reveals';
+
+function effective(rank: number, partial: MaskStrategy | null | typeof MANY): MaskStrategy | null {
+  if (rank === 4) return { name: 'null' };
+  if (rank === 3 || partial === MANY) return { name: 'redact' };
+  if (rank === 2) return { name: 'hash' };
+  return partial;
 }
 
 /** Whether `a` hides at least what `b` hides (null: no mask). Different partial reveals are incomparable. */
 export function maskAtLeastAsStrict(a: MaskStrategy | null, b: MaskStrategy | null): boolean {
   if (b === null) return true;
   if (a === null) return false;
-  const ra = rank(a);
-  const rb = rank(b);
+  const ra = rankOf(a);
+  const rb = rankOf(b);
   if (ra !== rb) return ra > rb;
   if (ra > 1) return true;
   if (a.name !== b.name) return false;
   return 'n' in a && 'n' in b ? a.n <= b.n : true;
 }
 
-function strategyDomain(table: (MaskStrategy | null)[]): Domain {
-  const idOf = (s: MaskStrategy) => table.findIndex((t) => t !== null && strategyKey(t) === strategyKey(s));
-  return {
-    none: 0,
-    join: (a, b) => (a === 0 ? b : b === 0 || a === b ? a : idOf(stricterStrategy(table[a]!, table[b]!))),
-    wider: (a, b) => !maskAtLeastAsStrict(table[a], table[b]),
+/**
+ * Masks as numbers: the strictest non-partial rank (0 none, 2 hash, 3 redact, 4 null) times
+ * (partials + 2), plus which partial reveal is present (0 none, i one of them, partials + 1
+ * several). Joining is then associative, commutative and idempotent, as the set fold is.
+ */
+function strategyDomain(partials: MaskStrategy[]): { domain: Domain; encode(list: MaskStrategy[]): number; decode(x: number): MaskStrategy | null } {
+  const width = partials.length + 2;
+  const many = partials.length + 1;
+  const partialIndex = new Map(partials.map((p, i) => [strategyKey(p), i + 1]));
+  const split = (x: number) => [Math.floor(x / width), x % width] as const;
+  const decode = (x: number): MaskStrategy | null => {
+    const [rank, p] = split(x);
+    return effective(rank, p === 0 ? null : p === many ? MANY : partials[p - 1]);
   };
+  const join = (a: number, b: number) => {
+    const [ra, pa] = split(a);
+    const [rb, pb] = split(b);
+    const p = pa === 0 ? pb : pb === 0 || pa === pb ? pa : many;
+    return Math.max(ra, rb) * width + p;
+  };
+  const encode = (list: MaskStrategy[]) =>
+    list.reduce((acc, s) => join(acc, rankOf(s) === 1 ? partialIndex.get(strategyKey(s))! : rankOf(s) * width), 0);
+  return { domain: { none: 0, join, wider: (a, b) => !maskAtLeastAsStrict(decode(a), decode(b)) }, encode, decode };
 }
 
 const groupsOfEntry = (policy: CompiledPolicy, e: { groups: number[] }) => e.groups.map((g) => policy.groups[g]);
 
-function foldStrategies(entries: MaskStrategy[]): MaskStrategy | null {
-  return entries.reduce<MaskStrategy | null>((acc, s) => (acc === null ? s : stricterStrategy(acc, s)), null);
-}
 
 export function diffMasks(name: string, base: Side, head: Side): MaskChange[] {
   const out: MaskChange[] = [];
@@ -110,27 +139,26 @@ export function diffMasks(name: string, base: Side, head: Side): MaskChange[] {
     }
     const groups = [...groupSet].sort((a, b) => (a === EVERY_IDENTITY ? -1 : b === EVERY_IDENTITY ? 1 : cmp(a, b)));
 
-    // index 0 is "no mask"; redact is always there, since two partial reveals fold into it
-    const table: (MaskStrategy | null)[] = [null, { name: 'redact' }];
-    const idOf = (s: MaskStrategy | null): number => {
-      if (s === null) return 0;
-      const k = strategyKey(s);
-      const i = table.findIndex((t) => t !== null && strategyKey(t) === k);
-      return i >= 0 ? i : table.push(s) - 1;
-    };
+    const partials: MaskStrategy[] = [];
+    for (const cols of [cb, ch]) {
+      for (const entries of Object.values(cols)) {
+        for (const e of entries) if (rankOf(e.strategy) === 1 && !partials.some((p) => strategyKey(p) === strategyKey(e.strategy))) partials.push(e.strategy);
+      }
+    }
+    const { domain, encode, decode } = strategyDomain(partials);
 
     const own = (s: Side, cols: Record<string, MaskEntry[]>, column: string, group: string) =>
       (cols[column] ?? []).filter((e) => groupsOfEntry(s.policy, e).includes(group));
-    const effective = (s: Side, cols: Record<string, MaskEntry[]>, column: string, group: string): MaskEntry[] =>
+    const effectiveEntries = (s: Side, cols: Record<string, MaskEntry[]>, column: string, group: string): MaskEntry[] =>
       column === '*' ? own(s, cols, '*', group) : [...own(s, cols, column, group), ...own(s, cols, '*', group)];
 
     const reported = new Map<string, MaskChange>();
     for (const column of columns) {
       const vec = (s: Side, cols: Record<string, MaskEntry[]>) =>
-        Float64Array.from(groups, (g) => idOf(foldStrategies(effective(s, cols, column, g).map((e) => e.strategy))));
+        Float64Array.from(groups, (g) => encode(effectiveEntries(s, cols, column, g).map((e) => e.strategy)));
       const vb = vec(base, cb);
       const vh = vec(head, ch);
-      const flags = attribute(strategyDomain(table), [vb], [vh]) ?? groups.map((_, i): Flags => {
+      const flags = attribute(domain, [vb], [vh]) ?? groups.map((_, i): Flags => {
         const changed = vb[i] !== vh[i];
         return { widening: changed, narrowing: changed };
       });
@@ -147,8 +175,8 @@ export function diffMasks(name: string, base: Side, head: Side): MaskChange[] {
           row.narrowing ||= f.narrowing;
           return;
         }
-        const eb = effective(base, cb, column, group);
-        const eh = effective(head, ch, column, group);
+        const eb = effectiveEntries(base, cb, column, group);
+        const eh = effectiveEntries(head, ch, column, group);
         const kb = new Set(eb.map((e) => strategyKey(e.strategy)));
         const kh = new Set(eh.map((e) => strategyKey(e.strategy)));
         const row: MaskChange = {
@@ -165,7 +193,7 @@ export function diffMasks(name: string, base: Side, head: Side): MaskChange[] {
             base: uniqueRules(eb.filter((e) => !kh.has(strategyKey(e.strategy)))),
             head: uniqueRules(eh.filter((e) => !kb.has(strategyKey(e.strategy)))),
           },
-          examples: examplesOf(f, gi, groups, (x) => describeStrategy(table[x])),
+          examples: examplesOf(f, gi, groups, (x) => describeStrategy(decode(x))),
         };
         reported.set(`${group}\0${column}`, row);
         out.push(row);

@@ -69,6 +69,10 @@ export interface NamedEntry {
   whenKeys: string[];
   approval: ApprovalRequirement | null;
   rule: number;
+  /** effect, approval and conditions: what the entry means for the groups it is for */
+  signature: string;
+  /** the signature and the groups */
+  content: string;
 }
 
 export function conditionKey(c: CompiledCondition): string {
@@ -86,21 +90,31 @@ export function approvalKey(a: ApprovalRequirement | null): string {
   return a === null ? '' : `${JSON.stringify(a.group)}/${a.quorum}/${a.withinSeconds}/${a.mode}/${a.uses}`;
 }
 
+/**
+ * A rule's entries are the same in every cell it reaches (its group bits, conditions and
+ * approval), so each is named once per policy, by rule id.
+ */
+const named = new WeakMap<CompiledPolicy, Map<number, NamedEntry>>();
+
 export function namedEntries(policy: CompiledPolicy, cell: Cell | undefined, filter?: (effect: AccessEffect, e: Entry) => boolean): NamedEntry[] {
   const out: NamedEntry[] = [];
   if (!cell) return out;
+  let memo = named.get(policy);
+  if (!memo) named.set(policy, (memo = new Map()));
   for (const effect of ACCESS_EFFECTS) {
     for (const e of cell[effect] ?? []) {
       if (filter && !filter(effect, e)) continue;
-      const when = (e.when ?? []).map((i) => policy.conditions[i]);
-      out.push({
-        effect,
-        groups: e.groups.map((g) => policy.groups[g]),
-        when,
-        whenKeys: when.map(conditionKey).sort(),
-        approval: e.approval ?? null,
-        rule: e.rule,
-      });
+      let n = memo.get(e.rule);
+      if (!n) {
+        const when = (e.when ?? []).map((i) => policy.conditions[i]);
+        const whenKeys = when.map(conditionKey).sort();
+        const groups = e.groups.map((g) => policy.groups[g]);
+        const approval = e.approval ?? null;
+        const signature = `${ACCESS_EFFECTS.indexOf(effect)}|${approvalKey(approval)}|${whenKeys.join('&')}`;
+        n = { effect, groups, when, whenKeys, approval, rule: e.rule, signature, content: `${signature}|${groups.join(',')}` };
+        memo.set(e.rule, n);
+      }
+      out.push(n);
     }
   }
   return out;
@@ -126,6 +140,7 @@ export function conditionsWithin(a: readonly string[], b: readonly string[]): bo
 export function normalizeEntries(entries: readonly NamedEntry[]): NamedEntry[] {
   const keep: NamedEntry[] = [];
   const sig = (e: NamedEntry) => `${e.effect}|${approvalKey(e.approval)}`;
+  if (entries.length <= 1) return [...entries];
   for (const e of entries) {
     const dominated = entries.some(
       (o) =>
@@ -140,7 +155,7 @@ export function normalizeEntries(entries: readonly NamedEntry[]): NamedEntry[] {
 }
 
 export function entrySignature(e: NamedEntry): string {
-  return `${ACCESS_EFFECTS.indexOf(e.effect)}|${approvalKey(e.approval)}|${e.whenKeys.join('&')}`;
+  return e.signature;
 }
 
 export const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -22,6 +22,8 @@ import { APPROVERS, GROUPS, pick, policyText, randomEdit, randomPolicy, rng, typ
 
 const PAIRS = Number(process.env.DIFF_PAIRS ?? 60);
 const SAMPLES = Number(process.env.DIFF_SAMPLES ?? 200);
+/** another seed explores other policies: DIFF_SEED=7 */
+const SEED = Number(process.env.DIFF_SEED ?? 0) * 100;
 
 function compile(text: string): CompiledPolicy {
   const out = compileTexts({ 'policy.pam': text });
@@ -91,20 +93,29 @@ function hidesAtLeast(a: MaskStrategy | null, b: MaskStrategy | null): boolean {
   return !('n' in a) || !('n' in b) || a.n <= b.n;
 }
 
-function stricter(a: MaskStrategy | null, b: MaskStrategy | null): MaskStrategy | null {
-  if (!a) return b;
-  if (!b) return a;
-  if (JSON.stringify(a) === JSON.stringify(b)) return a;
-  if (maskRank(a) !== maskRank(b)) return maskRank(a) > maskRank(b) ? a : b;
-  return { name: 'redact' };
+/**
+ * The strategy of a set of masks on one column, as spec/language.md §5.8 defines it for the set
+ * (order never matters): null, then redact; two different partial reveals become redact; then
+ * hash; then the one partial reveal. decide() names the mask rules that apply; the strategies
+ * are folded here from those rules, so the check does not depend on the order of the rules.
+ */
+function specFold(list: MaskStrategy[]): MaskStrategy | null {
+  if (list.some((s) => s.name === 'null')) return { name: 'null' };
+  const partials = new Set(list.filter((s) => maskRank(s) === 1).map((s) => JSON.stringify(s)));
+  if (list.some((s) => s.name === 'redact') || partials.size > 1) return { name: 'redact' };
+  if (list.some((s) => s.name === 'hash')) return { name: 'hash' };
+  return partials.size === 1 ? (JSON.parse([...partials][0]) as MaskStrategy) : null;
 }
 
-function columnMasks(d: Decision): Map<string, MaskStrategy> {
-  const m = new Map<string, MaskStrategy>();
-  for (const c of d.masks) m.set(c.column, c.strategy);
-  const star = m.get('*') ?? null;
+function columnMasks(policy: CompiledPolicy, d: Decision): Map<string, MaskStrategy> {
+  const strategies = new Map<string, MaskStrategy[]>();
+  for (const c of d.masks) {
+    const entries = policy.targets.shop.masks[c.relation]?.[c.column] ?? [];
+    strategies.set(c.column, c.rules.map((rule) => entries.find((e) => e.rule === rule)!.strategy));
+  }
+  const star = strategies.get('*') ?? [];
   const out = new Map<string, MaskStrategy>();
-  for (const [col, s] of m) out.set(col, col === '*' ? s : stricter(s, star)!);
+  for (const [col, list] of strategies) out.set(col, specFold(col === '*' ? list : [...list, ...star])!);
   return out;
 }
 
@@ -145,6 +156,7 @@ function covered(diff: PolicyDiff, s: ReturnType<typeof sample>, want: 'widening
 }
 
 function checkAgainstDecide(diff: PolicyDiff, lb: LoadedPolicy, lh: LoadedPolicy, r: Rng, where: string): void {
+  const [cb, ch] = [lb.compiled, lh.compiled];
   for (let i = 0; i < SAMPLES; i++) {
     const s = sample(r);
     const identity = { subject: 't', groups: s.groups, agent: null, claims: s.claims };
@@ -157,8 +169,8 @@ function checkAgainstDecide(diff: PolicyDiff, lb: LoadedPolicy, lh: LoadedPolicy
     if (morePermissive(dh, db)) assert.ok(covered(diff, s, 'widening', 'access'), `a widening is not reported as one\n${what}`);
     if (morePermissive(db, dh)) assert.ok(covered(diff, s, 'narrowing', 'access'), `a narrowing is not reported as one\n${what}`);
     if (db.effect !== 'deny' && dh.effect !== 'deny') {
-      const mb = columnMasks(db);
-      const mh = columnMasks(dh);
+      const mb = columnMasks(cb, db);
+      const mh = columnMasks(ch, dh);
       for (const col of new Set([...mb.keys(), ...mh.keys()])) {
         const b = mb.get(col) ?? (col === '*' ? null : (mb.get('*') ?? null));
         const h = mh.get(col) ?? (col === '*' ? null : (mh.get('*') ?? null));
@@ -173,7 +185,7 @@ function checkAgainstDecide(diff: PolicyDiff, lb: LoadedPolicy, lh: LoadedPolicy
 }
 
 test('a policy compared with itself, or with its rules reordered, has no changes', () => {
-  const r = rng(1);
+  const r = rng(SEED + 1);
   for (let i = 0; i < PAIRS; i++) {
     const spec = randomPolicy(r, 4 + Math.floor(r() * 8));
     const a = compile(policyText(spec));
@@ -185,7 +197,7 @@ test('a policy compared with itself, or with its rules reordered, has no changes
 });
 
 test('diff(a, b) and diff(b, a) mirror each other', () => {
-  const r = rng(2);
+  const r = rng(SEED + 2);
   for (let i = 0; i < PAIRS; i++) {
     const spec = randomPolicy(r, 4 + Math.floor(r() * 8));
     let edited = randomEdit(r, spec);
@@ -201,7 +213,7 @@ test('diff(a, b) and diff(b, a) mirror each other', () => {
 });
 
 test('every decision that changes is covered by a change of the same direction (checked with decide())', () => {
-  const r = rng(3);
+  const r = rng(SEED + 3);
   for (let i = 0; i < PAIRS; i++) {
     const spec = randomPolicy(r, 4 + Math.floor(r() * 8));
     let edited = randomEdit(r, spec);
@@ -217,7 +229,7 @@ test('every decision that changes is covered by a change of the same direction (
 
 test('no change means no decision changes', () => {
   // The converse direction on pairs the diff calls equivalent: decide() agrees everywhere sampled.
-  const r = rng(4);
+  const r = rng(SEED + 4);
   let checked = 0;
   for (let i = 0; i < PAIRS * 3 && checked < PAIRS / 2; i++) {
     const spec = randomPolicy(r, 4 + Math.floor(r() * 6));
