@@ -118,7 +118,7 @@ interface RunState {
 }
 
 /** A run that returned 'discard' (disturbed by something outside the measurement) is repeated, up to this many times. */
-const MAX_DISCARDS = 3;
+const MAX_DISCARDS = 6;
 
 async function once(s: RunState): Promise<number | null> {
   for (let attempt = 0; ; attempt++) {
