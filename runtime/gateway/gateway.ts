@@ -18,6 +18,8 @@ import { startAdmin, type AdminServer } from './admin.ts';
 import type { Logger } from './log.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { readSecret } from './secrets.ts';
+import { CatalogCache } from '../postgres/gateway/catalog-cache.ts';
+import type { MaskContext } from '../postgres/masking/strategies.ts';
 
 export interface GatewayOptions {
   /** folder the policy's relative paths (JWKS file, seed, certificates) resolve against */
@@ -61,6 +63,7 @@ export class Gateway {
   private verifier!: TokenVerifier;
   private readonly targets = new Map<string, TargetRuntime>();
   private admin: AdminServer | null = null;
+  private readonly maskContexts = new Map<string, MaskContext>();
   private closing = false;
 
   private constructor(
@@ -121,11 +124,17 @@ export class Gateway {
       upstream = realUpstream(name, connection, this.options.root);
     }
     const tlsContext = await this.tlsContext(t);
+    const searchPath = () => this.currentTarget(name)?.searchPath ?? t.searchPath;
+    const catalog = new CatalogCache(upstream, searchPath, this.options.log, name);
+    if (Object.keys(t.masks).length > 0) await catalog.refresh();
+    this.maskContexts.set(name, await this.readMaskContext(t));
     const context: TargetContext = {
       name,
       tls: { mode: t.listener.tls.mode, context: tlsContext },
       upstream,
-      searchPath: () => this.currentTarget(name)?.searchPath ?? t.searchPath,
+      searchPath,
+      catalog,
+      maskContext: () => this.maskContexts.get(name) ?? { hashKey: null },
       policy: () => this.view,
       verifier: () => this.verifier,
       log: this.options.log,
@@ -157,6 +166,18 @@ export class Gateway {
       embedded,
       address: { name, host, port: actualPort, embedded: embedded !== null, tls: tlsContext !== null },
     });
+  }
+
+  /** The hash key of a target's `hash` masks; without it `hash` masks as `redact`. */
+  private async readMaskContext(t: CompiledTarget): Promise<MaskContext> {
+    const key = t.masking.hashKey;
+    if (!key) return { hashKey: null };
+    try {
+      return { hashKey: Buffer.from(await readSecret(key, this.options.root), 'utf8') };
+    } catch (e) {
+      this.options.log.error('hash-key-unavailable', { error: (e as Error).message, note: '`hash` masks yield redacted values until the key can be read' });
+      return { hashKey: null };
+    }
   }
 
   private async tlsContext(t: CompiledTarget): Promise<SecureContext | null> {
@@ -201,6 +222,13 @@ export class Gateway {
       const b = compiled.targets[name];
       if (!a || !b || JSON.stringify([a.connection, a.listener]) !== JSON.stringify([b.connection, b.listener])) restartNeeded.push(name);
     }
+    for (const [name, t] of Object.entries(compiled.targets)) {
+      const running = this.targets.get(name);
+      if (!running || t.kind !== 'postgres') continue;
+      this.maskContexts.set(name, await this.readMaskContext(t));
+      // Masks may name relations the running snapshot does not hold yet.
+      if (Object.keys(t.masks).length > 0) await running.context.catalog?.refresh();
+    }
     this.view = { loaded, version: this.view.version + 1 };
     this.verifier = verifier;
     this.metrics.reloads.inc({ result: 'ok' });
@@ -222,6 +250,7 @@ export class Gateway {
     while (this.sessionCount() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     for (const t of this.targets.values()) for (const s of [...t.context.sessions.all]) s.end('gateway-shutdown');
     await this.admin?.close();
+    for (const t of this.targets.values()) t.context.catalog?.close();
     for (const t of this.targets.values()) await t.embedded?.stop().catch(() => {});
     this.options.log.info('gateway-stopped');
   }

@@ -33,6 +33,8 @@ import {
 import { UpstreamError } from '../upstream-connect.ts';
 import { PgSession, type PolicyView } from './session.ts';
 import { decideStartup } from './startup-params.ts';
+import type { CatalogCache } from './catalog-cache.ts';
+import type { MaskContext } from '../masking/strategies.ts';
 import type { Upstream } from './upstream.ts';
 
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -55,6 +57,10 @@ export interface TargetContext {
   sessions: SessionTable;
   /** the gateway is shutting down: a session that finishes its startup now ends when idle */
   closing?: () => boolean;
+  /** the target's catalog snapshot for masking */
+  catalog?: CatalogCache;
+  /** the hash key of the target's `hash` masks */
+  maskContext?: () => MaskContext;
 }
 
 /** Sessions by the backend key the gateway gave the client, for CancelRequest. */
@@ -330,6 +336,9 @@ async function startup(raw: Socket, t: TargetContext, loopback: boolean, log: Lo
         if (!upstreamKey) return;
         t.upstream.cancel(upstreamKey.pid, upstreamKey.secret).catch((e: Error) => log.warn('cancel-failed', { error: e.message }));
       },
+      catalog: () => t.catalog?.current() ?? null,
+      invalidateCatalog: () => t.catalog?.invalidate(),
+      ...(t.maskContext ? { maskContext: t.maskContext } : {}),
     },
     reader,
     t.searchPath(),

@@ -7,6 +7,7 @@
 // place). Confirmation and failure come from the server's replies.
 
 import type { ClassifiedStatement } from '../../sql/facts.ts';
+import type { FieldDescription } from '../protocol/index.ts';
 
 export interface Entry {
   /** the SQL text, for logs */
@@ -15,6 +16,14 @@ export interface Entry {
   statements: readonly ClassifiedStatement[];
   /** a SQL cursor (DECLARE): it may outlive its transaction (WITH HOLD) */
   cursor?: boolean;
+  /** the result's shape, from a Describe of the statement or portal */
+  fields?: readonly FieldDescription[];
+  /** `fields` came from a Describe of the portal, so they carry the real result formats */
+  fieldsFromPortal?: boolean;
+  /** a portal's result format codes, from its Bind */
+  formats?: readonly number[];
+  /** a portal: the statement entry it was bound from */
+  statement?: Entry;
 }
 
 interface Slot {

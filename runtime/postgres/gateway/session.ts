@@ -39,8 +39,21 @@ import {
   decodeParameterStatus,
   decodeParse,
   decodeQuery,
+  decodeCopyOutResponse,
+  decodeNoticeResponse,
   decodeReadyForQuery,
+  decodeRowDescription,
   describeFields,
+  encodeCommandComplete,
+  encodeCopyData,
+  encodeErrorResponse,
+  encodeNoticeResponse,
+  errorFields,
+  buildNotice,
+  parseCommandTag,
+  writeDescribe,
+  type FieldDescription,
+  type NoticeFields,
   encodeTerminate,
   FrontendMessageType as F,
   FrontendReader,
@@ -58,6 +71,11 @@ import { DENIAL_NAME, denialError, denialSql, isOurDenial, RESERVED_NAME_PREFIX,
 import { describeDenial } from './denial-text.ts';
 import { NameRegistry, type Entry } from './registry.ts';
 import { pinnedSettingBroken } from './startup-params.ts';
+import type { CatalogSnapshot } from '../masking/catalog.ts';
+import type { ColumnMask } from '../masking/plan.ts';
+import { CopyMasker, maskDataRow } from '../masking/rows.ts';
+import type { MaskContext } from '../masking/strategies.ts';
+import { copyFormat, SessionMasking, type StatementMasks } from './result-masks.ts';
 
 /** The policy as the gateway holds it; replaced on reload. */
 export interface PolicyView {
@@ -77,7 +95,26 @@ export interface SessionOptions {
   onEnd: (session: PgSession) => void;
   /** sends a CancelRequest for the upstream's running query */
   cancelUpstream: () => void;
+  /** the target's catalog snapshot for masking (null until one is loaded) */
+  catalog?: () => CatalogSnapshot | null;
+  /** a statement with DDL completed: the catalog snapshot is out of date */
+  invalidateCatalog?: () => void;
+  /** the target's hash key for `hash` masks */
+  maskContext?: () => MaskContext;
 }
+
+/** What the gateway does to the rows of one result set: masks, row limit, COPY rewriting. */
+interface ResultState {
+  /** the column masks, once the result's shape is known (null: not yet known) */
+  masks: ColumnMask[] | null;
+  /** rows forwarded in this result set */
+  rows: number;
+  /** rows were dropped past the row limit */
+  truncated: boolean;
+  copy: CopyMasker | null;
+}
+
+const newResult = (): ResultState => ({ masks: null, rows: 0, truncated: false, copy: null });
 
 /**
  * What the server will answer to one forwarded message. `copyEnds` (on the messages that can
@@ -87,8 +124,27 @@ export interface SessionOptions {
 type Expect =
   | { k: 'parse'; name: string; entry: Entry }
   | { k: 'bind'; name: string; entry: Entry }
-  | { k: 'describe' }
-  | { k: 'execute'; entry: Entry | null; started: number; rows: number; copyEnds: number; copyIn: boolean }
+  | {
+      k: 'describe';
+      /** the statement or portal entries the description is for */
+      entries: readonly Entry[];
+      portal: boolean;
+      /** sent by the gateway itself (to learn a portal's shape before masking it): not relayed */
+      internal: boolean;
+    }
+  | {
+      k: 'execute';
+      entry: Entry | null;
+      started: number;
+      rows: number;
+      copyEnds: number;
+      copyIn: boolean;
+      masks: StatementMasks[] | null;
+      result: ResultState;
+      /** rows the row limit still allows from this portal (null: no limit) */
+      remaining: number | null;
+      portal: string;
+    }
   | { k: 'close'; which: 'S' | 'P'; name: string }
   | { k: 'sync'; copyEnds: number }
   | {
@@ -102,6 +158,10 @@ type Expect =
       denial: DenialText | null;
       copyEnds: number;
       copyIn: boolean;
+      masks: StatementMasks[] | null;
+      result: ResultState;
+      /** the gateway cancelled the server's query at the row limit; its 57014 is replaced */
+      cancelledForLimit: boolean;
     }
   | { k: 'suppress'; type: number }
   | { k: 'denied'; denial: DenialText };
@@ -143,6 +203,10 @@ export class PgSession {
   private rfqPushed = 0;
   private rfqSeen = 0;
   private settledAt = 0;
+  /** masks of the principal, lineage of statements */
+  private readonly masking: SessionMasking;
+  /** rows forwarded per portal, for the row limit across several Executes */
+  private readonly portalRows = new Map<string, number>();
   transactionStatus: TransactionStatus = 'I';
   readonly startedAt = Date.now();
   statementsDecided = 0;
@@ -156,6 +220,13 @@ export class PgSession {
   ) {
     this.fr = clientReader;
     this.searchPath = [...pinnedSearchPath];
+    this.masking = new SessionMasking({
+      principal: () => this.principal(),
+      snapshot: () => this.opts.catalog?.() ?? null,
+      searchPath: () => this.searchPath,
+      options: () => this.principal()?.target.compiled.masking ?? null,
+      related: (st) => this.relatedStatements(st),
+    });
   }
 
   start(): void {
@@ -295,6 +366,112 @@ export class PgSession {
   }
 
   // ------------------------------------------------------------------------------------------
+  // Masks and row limits (spec/masking.md)
+
+  /** What a FETCH (its cursor) or an EXECUTE (its prepared statement) reads. */
+  private relatedStatements(st: ClassifiedStatement): readonly ClassifiedStatement[] | null {
+    for (const e of st.effects) {
+      if (e.kind === 'fetch' && e.name !== null) return this.portals.possible(e.name).flatMap((x) => x.statements);
+      if (e.kind === 'execute') return this.statements.possible(e.name).flatMap((x) => x.statements.flatMap((p) => p.effects.flatMap((pe) => (pe.kind === 'prepare' ? [pe.statement] : [p]))));
+    }
+    return null;
+  }
+
+  /**
+   * Refusals that come from masks and row limits, before anything runs; and what masking will
+   * need per statement (null when the identity has no masks).
+   */
+  private maskCheck(statements: readonly ClassifiedStatement[]): { denial: DenialText | null; masks: StatementMasks[] | null } {
+    const p = this.principal();
+    if (p?.limit && statements.some((st) => st.facts.some((f) => f.action === 'copy_out'))) {
+      return {
+        denial: { message: `pamc: permission denied: COPY … TO STDOUT is refused for an identity with a row limit (${p.limit.rows} rows)`, hint: 'read with SELECT' },
+        masks: null,
+      };
+    }
+    const c = this.masking.check(statements);
+    if (!c) return { denial: null, masks: null };
+    if (c.deny) return { denial: { message: `pamc: permission denied: ${c.deny}`, hint: 'this identity has masked columns on the target (spec/masking.md)' }, masks: null };
+    return { denial: null, masks: c.masks };
+  }
+
+  private limitRule(): string {
+    const p = this.principal();
+    const l = p?.limit;
+    if (!p || !l) return '';
+    const r = p.policy.rules[l.rule];
+    return r.source ? ` (rule ${p.policy.compiled.sources[r.source.file].path}:${r.source.line}:${r.source.column})` : '';
+  }
+
+  /** The notice and completion the client gets for a result cut at the row limit. */
+  private truncatedCompletion(command: string, rows: number): Buffer {
+    const limit = this.principal()?.limit?.rows ?? rows;
+    return Buffer.concat([
+      buildNotice('01000', `pamc: result limited to ${limit} rows by policy${this.limitRule()}`),
+      encodeCommandComplete(`${command} ${rows}`),
+    ]);
+  }
+
+  /** Masks a DataRow and applies the row limit; null drops the row. */
+  private relayRow(m: Frame, e: Extract<Expect, { k: 'execute' | 'query' }>): Buffer | null {
+    const r = e.result;
+    const limit = e.k === 'execute' ? e.remaining : (this.principal()?.limit?.rows ?? null);
+    if (limit !== null && r.rows >= limit) {
+      if (!r.truncated) {
+        r.truncated = true;
+        // Outside a transaction block, with nothing else in flight, stop the server's work;
+        // inside one the rest is read and dropped, so the transaction stays as the server has it.
+        if (e.k === 'query' && e.statements.length === 1 && this.transactionStatus === 'I' && this.expect.length - this.head === 1) {
+          e.cancelledForLimit = true;
+          this.opts.cancelUpstream();
+        }
+      }
+      return null;
+    }
+    r.rows++;
+    e.rows++;
+    if (r.masks === null) r.masks = this.lateMasks(e, m);
+    if (r.masks.length === 0) return m.raw;
+    const masked = maskDataRow(m.raw, r.masks, this.opts.maskContext?.() ?? { hashKey: null });
+    if (masked === null) throw new Error('a DataRow from the server could not be read for masking');
+    return masked;
+  }
+
+  /** The masks of an execution whose RowDescription came earlier (Describe) or never. */
+  private lateMasks(e: Extract<Expect, { k: 'execute' | 'query' }>, row: Frame): ColumnMask[] {
+    if (!e.masks) return [];
+    if (e.k === 'query') return this.masking.plan(e.masks[e.index], this.unknownFields(row), null);
+    const entry = e.entry;
+    const fields = entry?.fields ?? entry?.statement?.fields ?? this.unknownFields(row);
+    const formats = entry?.fieldsFromPortal ? null : (entry?.formats ?? []);
+    return this.masking.plan(e.masks[0], fields, formats);
+  }
+
+  /** Fields of a result the gateway never saw described: their types are unknown (masked as NULL). */
+  private unknownFields(row: Frame): FieldDescription[] {
+    const n = row.body.length >= 2 ? row.body.readInt16BE(0) : 0;
+    return Array.from({ length: Math.max(0, n) }, () => ({ name: '', tableOid: 0, columnNumber: 0, typeOid: 0, typeSize: -1, typeModifier: -1, format: 0 }));
+  }
+
+  /** Errors and notices of a statement that reads masked columns can quote values: withheld. */
+  private redacted(m: Frame, e: Expect | undefined): Buffer {
+    // Only what runs reads data: errors at Parse and Bind quote the client's own text and values.
+    if (!e || (e.k !== 'query' && e.k !== 'execute') || !e.masks || e.masks.length === 0) return m.raw;
+    const sm = e.masks[Math.min(e.k === 'query' ? e.index : 0, e.masks.length - 1)];
+    if (!sm.redact) return m.raw;
+    const isError = m.type === B.ErrorResponse;
+    const d = isError ? decodeErrorResponse(m.body) : decodeNoticeResponse(m.body);
+    if (d.kind === 'ProtocolError') return m.raw;
+    const f: NoticeFields = {
+      severity: d.fields.severity,
+      ...(d.fields.severityNonLocalized ? { severityNonLocalized: d.fields.severityNonLocalized } : {}),
+      code: d.fields.code,
+      message: 'pamc: the error text is withheld because the statement reads masked columns',
+    };
+    return isError ? encodeErrorResponse(f) : encodeNoticeResponse(f);
+  }
+
+  // ------------------------------------------------------------------------------------------
   // Client → server
 
   private onClientData(chunk: Buffer): void {
@@ -363,7 +540,7 @@ export class PgSession {
           this.protocolFailure(d);
           return 'fatal';
         }
-        this.push({ k: 'describe' });
+        this.push({ k: 'describe', entries: (d.target === 'S' ? this.statements : this.portals).possible(d.name), portal: d.target === 'P', internal: false });
         return m.raw;
       }
       case F.Execute:
@@ -405,12 +582,27 @@ export class PgSession {
     const statements = this.classify(q.sql);
     let { denial } = this.decideStatements(statements, true);
     denial ??= this.unsettledText(q.sql);
+    let masks: StatementMasks[] | null = null;
+    if (!denial) ({ denial, masks } = this.maskCheck(statements));
     this.logStatement(q.sql, denial);
     if (denial) {
       this.deny(out, denial, 'query');
       return null;
     }
-    this.push({ k: 'query', statements, index: 0, started: performance.now(), rows: 0, failed: false, denial: null, copyEnds: this.copyEnds, copyIn: false });
+    this.push({
+      k: 'query',
+      statements,
+      index: 0,
+      started: performance.now(),
+      rows: 0,
+      failed: false,
+      denial: null,
+      copyEnds: this.copyEnds,
+      copyIn: false,
+      masks,
+      result: newResult(),
+      cancelledForLimit: false,
+    });
     this.rfqPushed++;
     if (PgSession.opaque(statements)) this.markOpaque('query');
     return m.raw;
@@ -429,6 +621,7 @@ export class PgSession {
     const statements = this.classify(p.query);
     let { denial } = this.decideStatements(statements, false);
     denial ??= this.unsettledText(p.query);
+    denial ??= this.maskCheck(statements).denial;
     if (denial) {
       this.logStatement(p.query, denial);
       this.opts.metrics.statements.inc({ target: this.opts.targetName, decision: 'deny' });
@@ -464,7 +657,14 @@ export class PgSession {
       this.deny(out, denial, 'extended');
       return null;
     }
-    const entry: Entry = possible.length === 1 ? possible[0] : { text: possible[0].text, statements };
+    const entry: Entry = {
+      text: possible[0].text,
+      statements,
+      formats: b.resultFormats,
+      ...(possible.length === 1 ? { statement: possible[0], ...(possible[0].fields ? { fields: possible[0].fields } : {}) } : {}),
+      ...(possible.length === 1 && possible[0].cursor ? { cursor: true } : {}),
+    };
+    this.portalRows.delete(b.portal);
     this.portals.addPending(b.portal, entry);
     this.push({ k: 'bind', name: b.portal, entry });
     return m.raw;
@@ -482,22 +682,45 @@ export class PgSession {
       return null;
     }
     const statements = this.withRegistryFacts(possible.length === 1 ? possible[0].statements : possible.flatMap((p) => p.statements));
-    const { denial } = this.decideStatements(statements, true);
+    let { denial } = this.decideStatements(statements, true);
+    let masks: StatementMasks[] | null = null;
+    if (!denial) ({ denial, masks } = this.maskCheck(statements));
     this.logStatement(possible[0].text, denial);
     if (denial) {
       this.deny(out, denial, 'extended');
       return null;
     }
+    const entry: Entry = possible.length === 1 ? possible[0] : { text: possible[0].text, statements };
+    // Masking needs the result's shape: a portal never described is described by the gateway.
+    if (masks && !entry.fields && !entry.statement?.fields) {
+      writeDescribe(out, 'P', e.portal);
+      this.push({ k: 'describe', entries: [entry], portal: true, internal: true });
+    }
+    // The row limit: fetch at most what is left (one more, to know the result was cut).
+    const limit = this.principal()?.limit?.rows ?? null;
+    let remaining: number | null = null;
+    let raw: Buffer | null = m.raw;
+    if (limit !== null) {
+      remaining = Math.max(0, limit - (this.portalRows.get(e.portal) ?? 0));
+      if (e.maxRows === 0 || e.maxRows > remaining) {
+        writeExecute(out, e.portal, remaining + 1);
+        raw = null;
+      }
+    }
     this.push({
       k: 'execute',
-      entry: possible.length === 1 ? possible[0] : { text: possible[0].text, statements },
+      entry,
       started: performance.now(),
       rows: 0,
       copyEnds: this.copyEnds,
       copyIn: false,
+      masks,
+      result: newResult(),
+      remaining,
+      portal: e.portal,
     });
     if (PgSession.opaque(statements)) this.markOpaque('extended');
-    return m.raw;
+    return raw;
   }
 
   private onClose(m: Frame, out: Writer): Buffer | null | 'fatal' {
@@ -523,7 +746,20 @@ export class PgSession {
     const sql = denialSql(denial);
     if (mode === 'query') {
       writeQuery(out, sql);
-      this.push({ k: 'query', statements: [], index: 0, started: performance.now(), rows: 0, failed: false, denial, copyEnds: this.copyEnds, copyIn: false });
+      this.push({
+        k: 'query',
+        statements: [],
+        index: 0,
+        started: performance.now(),
+        rows: 0,
+        failed: false,
+        denial,
+        copyEnds: this.copyEnds,
+        copyIn: false,
+        masks: null,
+        result: newResult(),
+        cancelledForLimit: false,
+      });
       this.rfqPushed++;
       return;
     }
@@ -609,7 +845,8 @@ export class PgSession {
   private handleServerMessage(m: Frame): Buffer | null | 'fatal' {
     const type = m.type;
     // Asynchronous messages may arrive at any time.
-    if (type === B.NoticeResponse || type === B.NotificationResponse) return m.raw;
+    if (type === B.NotificationResponse) return m.raw;
+    if (type === B.NoticeResponse) return this.redacted(m, this.current());
     if (type === B.ParameterStatus) {
       const ps = decodeParameterStatus(m.body);
       if (ps.kind !== 'ProtocolError' && pinnedSettingBroken(ps.name, ps.value)) {
@@ -655,14 +892,21 @@ export class PgSession {
         }
         return this.unexpected(type, e.k);
       case 'describe':
-        if (type === B.ParameterDescription) return m.raw;
-        if (type === B.RowDescription) {
+        if (type === B.ParameterDescription) return e.internal ? null : m.raw;
+        if (type === B.RowDescription || type === B.NoData) {
+          // Kept for masking executions that come without a description (postgres.js, pgjdbc).
+          let fields: FieldDescription[] = [];
+          if (type === B.RowDescription) {
+            const rd = decodeRowDescription(m.body);
+            if (rd.kind === 'ProtocolError') return this.unexpected(type, e.k);
+            fields = rd.fields.map((f) => ({ ...f, name: String(f.name) }));
+          }
+          for (const entry of e.entries) {
+            entry.fields = fields;
+            entry.fieldsFromPortal = e.portal;
+          }
           this.pop();
-          return this.relayResult(m, e);
-        }
-        if (type === B.NoData) {
-          this.pop();
-          return m.raw;
+          return e.internal ? null : m.raw;
         }
         return this.unexpected(type, e.k);
       case 'execute':
@@ -682,14 +926,54 @@ export class PgSession {
   }
 
   /**
-   * Every result the client receives passes here: RowDescription (from Describe or a simple
-   * query), DataRow, and COPY OUT's CopyOutResponse and CopyData. `source` is the expectation
-   * it answers (its `entry` or `statements` say which statement produced it). Masking hooks in
-   * here; today results pass unchanged.
+   * Every result the client receives passes here: a simple query's RowDescription, DataRow, and
+   * COPY OUT's CopyOutResponse and CopyData. `source` is the expectation it answers (its
+   * `entry` or `statements` say which statement produced it). Masks and row limits apply here;
+   * null drops the message.
    */
-  private relayResult(m: Frame, source: Expect): Buffer {
-    void source;
-    return m.raw;
+  private relayResult(m: Frame, source: Extract<Expect, { k: 'execute' | 'query' }>): Buffer | null {
+    switch (m.type) {
+      case B.RowDescription: {
+        source.result = newResult();
+        if (!source.masks || source.k !== 'query') return m.raw;
+        const rd = decodeRowDescription(m.body);
+        if (rd.kind === 'ProtocolError') throw new Error('a RowDescription from the server could not be read');
+        source.result.masks = this.masking.plan(source.masks[source.index], rd.fields, null);
+        return m.raw;
+      }
+      case B.DataRow:
+        return this.relayRow(m, source);
+      case B.CopyOutResponse: {
+        source.result = newResult();
+        if (!source.masks) return m.raw;
+        const cr = decodeCopyOutResponse(m.body);
+        if (cr.kind === 'ProtocolError') throw new Error('a CopyOutResponse from the server could not be read');
+        const index = source.k === 'query' ? source.index : 0;
+        const st = source.k === 'query' ? source.statements[index] : source.entry?.statements[0];
+        const masks = this.masking.planCopy(source.masks[index], cr.columnFormats.length, st);
+        if (masks.length > 0) {
+          const format = st ? copyFormat(st.text) : copyFormat('');
+          source.result.copy = new CopyMasker(format, masks, this.opts.maskContext?.() ?? { hashKey: null });
+        }
+        return m.raw;
+      }
+      case B.CopyData: {
+        const copy = source.result.copy;
+        if (!copy) return m.raw;
+        const out = copy.push(Buffer.from(m.body));
+        return out.length > 0 ? encodeCopyData(out) : null;
+      }
+      default:
+        return m.raw;
+    }
+  }
+
+  /** CopyDone: what a COPY masker still holds goes out first. */
+  private copyDone(m: Frame, r: ResultState): Buffer {
+    if (!r.copy) return m.raw;
+    const tail = r.copy.end();
+    r.copy = null;
+    return tail.length > 0 ? Buffer.concat([encodeCopyData(tail), m.raw]) : m.raw;
   }
 
   private onExecuteReply(m: Frame, e: Extract<Expect, { k: 'execute' }>): Buffer | null | 'fatal' {
@@ -704,15 +988,24 @@ export class PgSession {
         e.copyIn = true;
         return m.raw;
       case B.CopyDone:
-        return m.raw;
-      case B.CommandComplete:
+        return this.copyDone(m, e.result);
+      case B.CommandComplete: {
         if (e.entry) for (const s of e.entry.statements) this.applyEffects(s);
         if (e.copyIn) this.dropSyncsSwallowedByCopy(e);
         this.finishStatement(e.started, e.rows);
+        this.countPortalRows(e);
         this.pop();
-        return m.raw;
-      case B.EmptyQueryResponse:
+        if (!e.result.truncated) return m.raw;
+        const tag = decodeCommandComplete(m.body);
+        return this.truncatedCompletion(tag.kind === 'ProtocolError' ? 'SELECT' : parseCommandTag(tag.tag).command, e.result.rows);
+      }
       case B.PortalSuspended:
+        this.finishStatement(e.started, e.rows);
+        this.countPortalRows(e);
+        this.pop();
+        // Suspended because the row limit's extra row came: the client's result ends here.
+        return e.result.truncated ? this.truncatedCompletion('SELECT', e.result.rows) : m.raw;
+      case B.EmptyQueryResponse:
         this.finishStatement(e.started, e.rows);
         this.pop();
         return m.raw;
@@ -727,14 +1020,13 @@ export class PgSession {
       case B.RowDescription:
       case B.CopyOutResponse:
       case B.CopyData:
-        return this.relayResult(m, e);
       case B.DataRow:
-        e.rows++;
         return this.relayResult(m, e);
       case B.CopyInResponse:
         e.copyIn = true;
         return m.raw;
       case B.CopyDone:
+        return this.copyDone(m, e.result);
       case B.EmptyQueryResponse:
         return m.raw;
       case B.CommandComplete: {
@@ -745,7 +1037,11 @@ export class PgSession {
           e.copyIn = false;
         }
         e.index++;
-        return m.raw;
+        if (!e.result.truncated) return m.raw;
+        const tag = decodeCommandComplete(m.body);
+        const rows = e.result.rows;
+        e.result = newResult();
+        return this.truncatedCompletion(tag.kind === 'ProtocolError' ? 'SELECT' : parseCommandTag(tag.tag).command, rows);
       }
       case B.ReadyForQuery:
         this.finishStatement(e.started, e.rows);
@@ -789,17 +1085,25 @@ export class PgSession {
     }
     if (e === undefined) return m.raw;
     if (e.k === 'query') {
+      if (e.cancelledForLimit && err.fields.code === '57014') {
+        // The gateway stopped the query at the row limit: the client's result simply ends.
+        e.cancelledForLimit = false;
+        const rows = e.result.rows;
+        e.result = newResult();
+        e.index++;
+        return this.truncatedCompletion('SELECT', rows);
+      }
       e.failed = true;
       if (e.copyIn) {
         this.dropSyncsSwallowedByCopy(e);
         e.copyIn = false;
       }
       if (e.denial) return isOurDenial(err.fields, e.denial) ? denialError(e.denial) : m.raw;
-      return m.raw;
+      return this.redacted(m, e);
     }
     if (e.k === 'execute' && e.copyIn) this.dropSyncsSwallowedByCopy(e);
     // Extended protocol: the server skips everything up to Sync; so do the expectations.
-    let reply: Buffer = m.raw;
+    let reply: Buffer = this.redacted(m, e);
     while (this.head < this.expect.length) {
       const x = this.expect[this.head];
       if (x.k === 'sync') break;
@@ -826,11 +1130,19 @@ export class PgSession {
     this.transactionStatus = r.status;
     // Portals live until the end of their transaction; cursors declared WITH HOLD survive it,
     // and a cursor the gateway forgets is refused on FETCH, so cursors are kept until CLOSE.
-    if (r.status === 'I') this.portals.clearProtocolPortals();
+    if (r.status === 'I') {
+      this.portals.clearProtocolPortals();
+      this.portalRows.clear();
+    }
   }
 
-  /** What a completed statement did to the session's names and settings. */
+  private countPortalRows(e: Extract<Expect, { k: 'execute' }>): void {
+    if (e.remaining !== null) this.portalRows.set(e.portal, (this.portalRows.get(e.portal) ?? 0) + e.result.rows);
+  }
+
+  /** What a completed statement did to the session's names, settings and the target's catalog. */
   private applyEffects(s: ClassifiedStatement, _tag?: unknown): void {
+    if (s.facts.some((f) => f.action === 'create' || f.action === 'alter' || f.action === 'drop')) this.opts.invalidateCatalog?.();
     for (const eff of s.effects) {
       switch (eff.kind) {
         case 'prepare':

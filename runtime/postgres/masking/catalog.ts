@@ -14,6 +14,8 @@ export interface CatalogRelation extends RelationInfo {
   name: string;
   /** attribute number → column name (dropped columns absent) */
   attnums: Map<number, string>;
+  /** type OID and type modifier of each column, in column order */
+  columnTypes: { oid: number; typmod: number }[];
   /** the view's definition (views and materialized views) */
   definition: string | null;
 }
@@ -41,7 +43,7 @@ SELECT 'r', c.oid::text, n.nspname, c.relname, c.relkind::text,
   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f')
    AND n.nspname <> 'pg_toast' AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%';
-SELECT 'a', a.attrelid::text, a.attnum::text, a.attname, NULL, NULL
+SELECT 'a', a.attrelid::text, a.attnum::text, a.attname, a.atttypid::text, a.atttypmod::text
   FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
  WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'v', 'm', 'p', 'f')
  ORDER BY a.attrelid, a.attnum;
@@ -54,21 +56,22 @@ SELECT 't', t.oid::text, t.typcategory::text, t.typbasetype::text, t.typtype::te
 export function snapshotFromRows(rows: (string | null)[][], searchPath: readonly string[]): CatalogSnapshot {
   const byOid = new Map<number, CatalogRelation>();
   const userTypes: { oid: number; category: string; base: number; typtype: string }[] = [];
-  const columns: [number, number, string][] = [];
+  const columns: [number, number, string, number, number][] = [];
   for (const r of rows) {
     if (r[0] === 'r') {
       const oid = Number(r[1]);
       const schema = r[2] ?? '';
       const name = r[3] ?? '';
-      byOid.set(oid, { oid, schema, name, key: relationKey(schema, name), kind: r[4] ?? 'r', columns: [], attnums: new Map(), definition: r[5] ?? null });
-    } else if (r[0] === 'a') columns.push([Number(r[1]), Number(r[2]), r[3] ?? '']);
+      byOid.set(oid, { oid, schema, name, key: relationKey(schema, name), kind: r[4] ?? 'r', columns: [], attnums: new Map(), columnTypes: [], definition: r[5] ?? null });
+    } else if (r[0] === 'a') columns.push([Number(r[1]), Number(r[2]), r[3] ?? '', Number(r[4] ?? 0), Number(r[5] ?? -1)]);
     else if (r[0] === 't') userTypes.push({ oid: Number(r[1]), category: r[2] ?? '', base: Number(r[3] ?? 0), typtype: r[4] ?? '' });
   }
-  for (const [relid, attnum, name] of columns) {
+  for (const [relid, attnum, name, typeOid, typmod] of columns) {
     const rel = byOid.get(relid);
     if (!rel) continue;
     (rel.columns as string[]).push(name);
     rel.attnums.set(attnum, name);
+    rel.columnTypes.push({ oid: typeOid, typmod });
   }
   const types = new Map<number, TypeClass>();
   const byTypeOid = new Map(userTypes.map((t) => [t.oid, t]));

@@ -35,7 +35,6 @@ const RULES = `
 group "readers" {
   on db {
     allow read on public.a, public.b, public.orders, catalog
-    allow show on standard_conforming_strings, client_encoding
   }
 }
 group "writers" {

@@ -17,14 +17,11 @@ export const SHOP_SETUP = `
 
 /**
  * analysts read everything in public; clerks work on orders; bench runs pgbench's scripts.
- * `show on standard_conforming_strings`: SQLAlchemy asks for it on connect, and the baseline's
- * `show` does not reach the pinned text settings (reported as a compiler finding).
  */
 export const SHOP_RULES = `
 group "analysts" {
   on db {
     allow read on public.*, catalog
-    allow show on standard_conforming_strings
   }
 }
 group "clerks" {
@@ -32,7 +29,6 @@ group "clerks" {
     allow read, insert, update, delete on public.orders, public.order_items
     allow copy_in on public.orders
     allow read on catalog
-    allow show on standard_conforming_strings
     allow listen, notify on jobs
   }
 }
