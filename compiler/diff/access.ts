@@ -71,18 +71,18 @@ export function approvalAtLeastAsStrict(s: ApprovalRequirement, r: ApprovalRequi
 
 /** Decisions as numbers: bit 0 deny, bit 1 allow, the rest one bit per approval requirement. */
 function accessDomain(pool: ApprovalRequirement[]): Domain {
-  const strictEq = pool.map((s) => pool.map((r) => approvalAtLeastAsStrict(s, r)));
+  // impliedBy[i]: the requirements at least as strict as requirement i
+  const impliedBy = pool.map((r) => pool.reduce((m, s, j) => (approvalAtLeastAsStrict(s, r) ? m | (1 << j) : m), 0));
   const kind = (x: number) => ((x & DENY) !== 0 ? 0 : x >>> REQ_SHIFT !== 0 ? 1 : (x & ALLOW) !== 0 ? 2 : 0);
   /** every requirement of `lax` is implied by one of `strict` */
   const covers = (strict: number, lax: number) => {
-    for (let j = 0; j < pool.length; j++) {
-      if ((lax & (1 << j)) === 0) continue;
-      let ok = false;
-      for (let i = 0; i < pool.length && !ok; i++) if ((strict & (1 << i)) !== 0 && strictEq[i][j]) ok = true;
-      if (!ok) return false;
+    for (let rest = lax; rest !== 0; rest &= rest - 1) {
+      const i = 31 - Math.clz32(rest & -rest);
+      if ((strict & impliedBy[i]) === 0) return false;
     }
     return true;
   };
+  const memo = new Map<number, Map<number, boolean>>();
   return {
     none: 0,
     join: (a, b) => a | b,
@@ -91,7 +91,12 @@ function accessDomain(pool: ApprovalRequirement[]): Domain {
       const ka = kind(a);
       const kb = kind(b);
       if (ka !== kb) return ka > kb;
-      return ka === 1 && !covers(a >>> REQ_SHIFT, b >>> REQ_SHIFT);
+      if (ka !== 1) return false;
+      let m = memo.get(a);
+      if (!m) memo.set(a, (m = new Map()));
+      let w = m.get(b);
+      if (w === undefined) m.set(b, (w = !covers(a >>> REQ_SHIFT, b >>> REQ_SHIFT)));
+      return w;
     },
   };
 }

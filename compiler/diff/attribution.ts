@@ -80,11 +80,14 @@ export function attribute(domain: Domain, base: Float64Array[], head: Float64Arr
     // each with the last group added to reach it, to rebuild one such set for an example
     const start = starChanged ? none : b[0];
     if (decisive?.(start)) continue;
-    const others = new Map<number, { via: number; from: number }>([[start, { via: -1, from: start }]]);
-    for (const u of same) {
-      for (const v of [...others.keys()]) {
-        const nv = join(v, b[u]);
-        if (!others.has(nv) && !decisive?.(nv)) others.set(nv, { via: u, from: v });
+    const others = new Map<number, { via: number; from: number; size: number }>([[start, { via: -1, from: start, size: 0 }]]);
+    // unchanged groups that contribute the same are interchangeable: one of each value
+    const values = new Map<number, number>();
+    for (const u of same) if (b[u] !== none && !values.has(b[u])) values.set(b[u], u);
+    for (const [value, u] of values) {
+      for (const [v, at] of [...others]) {
+        const nv = join(v, value);
+        if (!others.has(nv) && !decisive?.(nv)) others.set(nv, { via: u, from: v, size: at.size + 1 });
       }
       if (others.size > MAX_OTHERS) return null;
     }
@@ -93,14 +96,15 @@ export function attribute(domain: Domain, base: Float64Array[], head: Float64Arr
       for (let at = others.get(j)!; at.via >= 0; at = others.get(at.from)!) out.push(at.via);
       return out;
     };
+    const members: number[] = [];
     for (let s = 0; s < 1 << free.length; s++) {
       held.length = 0;
       if (starChanged) held.push(0);
       for (let i = 0; i < free.length; i++) if ((s & (1 << i)) !== 0) held.push(free[i]);
-      let changedHeld = 0;
-      for (const g of held) if (b[g] !== h[g]) changedHeld++;
-      if (changedHeld === 0) continue;
-      for (const j of others.keys()) {
+      members.length = 0;
+      for (const g of held) if (b[g] !== h[g]) members.push(g);
+      if (members.length === 0) continue;
+      for (const [j, at] of others) {
         let before = j;
         let after = j;
         for (const g of held) {
@@ -110,40 +114,47 @@ export function attribute(domain: Domain, base: Float64Array[], head: Float64Arr
         const widens = wider(after, before);
         const narrows = wider(before, after);
         if (!widens && !narrows) continue;
-        const rep = groupsOf(j);
-        const size = 1 + held.length + rep.length;
-        const credit = (g: number, wide: boolean, narrow: boolean) => {
+        const size = 1 + held.length + at.size;
+        // nothing to learn when every member already has these flags with an example no larger
+        const known = (f: Flags) =>
+          (!widens || (f.widening && f.widenedFor !== undefined && f.widenedFor.held.length <= size)) &&
+          (!narrows || (f.narrowing && f.narrowedFor !== undefined && f.narrowedFor.held.length <= size));
+        if (members.every((g) => known(flags[g]))) continue;
+        let wideBy: number[];
+        let narrowBy: number[];
+        if (members.length === 1) {
+          wideBy = widens ? members : [];
+          narrowBy = narrows ? members : [];
+        } else {
+          wideBy = [];
+          narrowBy = [];
+          for (const g of members) {
+            // the outcome with g alone switched: from the base to the head, and back from the head
+            let baseWithHeadG = j;
+            let headWithBaseG = j;
+            for (const x of held) {
+              baseWithHeadG = join(baseWithHeadG, x === g ? h[x] : b[x]);
+              headWithBaseG = join(headWithBaseG, x === g ? b[x] : h[x]);
+            }
+            if (widens && (wider(baseWithHeadG, before) || wider(after, headWithBaseG))) wideBy.push(g);
+            if (narrows && (wider(before, baseWithHeadG) || wider(headWithBaseG, after))) narrowBy.push(g);
+          }
+          if (widens && wideBy.length === 0) wideBy = [...members];
+          if (narrows && narrowBy.length === 0) narrowBy = [...members];
+        }
+        let witness: Witness | undefined;
+        const example = (): Witness =>
+          (witness ??= { held: [...new Set([0, ...held, ...groupsOf(j)])].sort((x, y) => x - y), context: c, before, after });
+        for (const g of wideBy) {
           const f = flags[g];
-          const witness = (): Witness => ({ held: [...new Set([0, ...held, ...rep])].sort((x, y) => x - y), context: c, before, after });
-          if (wide) {
-            f.widening = true;
-            if (!f.widenedFor || size < f.widenedFor.held.length) f.widenedFor = witness();
-          }
-          if (narrow) {
-            f.narrowing = true;
-            if (!f.narrowedFor || size < f.narrowedFor.held.length) f.narrowedFor = witness();
-          }
-        };
-        if (changedHeld === 1) {
-          for (const g of held) if (b[g] !== h[g]) credit(g, widens, narrows);
-          continue;
+          f.widening = true;
+          if (!f.widenedFor || size < f.widenedFor.held.length) f.widenedFor = example();
         }
-        const members = held.filter((g) => b[g] !== h[g]);
-        const wideBy: number[] = [];
-        const narrowBy: number[] = [];
-        for (const g of members) {
-          // the outcome with g alone switched: from the base to the head, and back from the head
-          let baseWithHeadG = j;
-          let headWithBaseG = j;
-          for (const x of held) {
-            baseWithHeadG = join(baseWithHeadG, x === g ? h[x] : b[x]);
-            headWithBaseG = join(headWithBaseG, x === g ? b[x] : h[x]);
-          }
-          if (widens && (wider(baseWithHeadG, before) || wider(after, headWithBaseG))) wideBy.push(g);
-          if (narrows && (wider(before, baseWithHeadG) || wider(headWithBaseG, after))) narrowBy.push(g);
+        for (const g of narrowBy) {
+          const f = flags[g];
+          f.narrowing = true;
+          if (!f.narrowedFor || size < f.narrowedFor.held.length) f.narrowedFor = example();
         }
-        for (const g of wideBy.length > 0 ? wideBy : widens ? members : []) credit(g, true, false);
-        for (const g of narrowBy.length > 0 ? narrowBy : narrows ? members : []) credit(g, false, true);
       }
     }
   }
