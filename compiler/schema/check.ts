@@ -63,7 +63,8 @@ export function checkSchemas(
         const ts = schemas.get(targetName);
         if (!target || !ts || target.kind !== 'postgres') continue;
         const scope = (file: string): ResolveScope => ({ ctx: scratch, file, sets, usedSets: new Set(), searchPath: target.searchPath });
-        const where = schemas.size > 1 || Object.keys(policy.targets).length > 1 ? ` of \`${targetName}\`` : '';
+        const where = schemas.size > 1 || Object.keys(policy.targets).length > 1 ? ` (target \`${targetName}\`)` : '';
+        const dump = `\`${ts.name}\``;
 
         const checkKeys = (keys: string[], kind: Kind, file: string, span: Span) => {
           const missing = keys.filter((k) => !exists(ts.schema, builtins, kind, k));
@@ -73,7 +74,7 @@ export function checkSchemas(
           if (q && q[1] === '*') {
             const s = unquote(q[0]);
             report(
-              diagnostic('PAM4014', 'warning', file, span, `no schema \`${s}\` in the database${where} (${ts.name})`, {
+              diagnostic('PAM4014', 'warning', file, span, `no schema \`${s}\` in ${dump}${where}`, {
                 help: hint(nearest(s, ts.schema.schemas), 'the wildcard grants nothing today'),
               }),
             );
@@ -82,7 +83,7 @@ export function checkSchemas(
           const code = kind === 'relation' ? 'PAM4010' : 'PAM4013';
           const what = kind === 'relation' ? 'table or view' : 'function';
           report(
-            diagnostic(code, 'warning', file, span, `no ${what} \`${keys.length > 1 ? unqualified(key) : key}\` in the database${where} (${ts.name})`, {
+            diagnostic(code, 'warning', file, span, `no ${what} \`${keys.length > 1 ? unqualified(key) : key}\` in ${dump}${where}`, {
               help: hint(suggestKey(ts.schema, builtins, kind, keys), 'the rule decides nothing for it today'),
             }),
           );
@@ -121,7 +122,7 @@ export function checkSchemas(
           if (present.length === 0) {
             const key = relations[relations.length - 1];
             report(
-              diagnostic('PAM4011', 'error', file, path.span, `the masked table \`${relations.length > 1 ? unqualified(key) : key}\` is not in the database${where} (${ts.name})`, {
+              diagnostic('PAM4011', 'error', file, path.span, `the masked table \`${relations.length > 1 ? unqualified(key) : key}\` is not in ${dump}${where}`, {
                 help: hint(suggestKey(ts.schema, builtins, 'relation', relations), 'a mask on a name that does not exist masks nothing'),
               }),
             );
@@ -132,7 +133,7 @@ export function checkSchemas(
           if (known.some((cols) => cols === null || cols.has(column))) return;
           const all = new Set(known.flatMap((cols) => [...cols!]));
           report(
-            diagnostic('PAM4012', 'error', file, path.span, `\`${present[0]}\` has no column \`${column}\` (${ts.name})`, {
+            diagnostic('PAM4012', 'error', file, path.span, `\`${present[0]}\` has no column \`${column}\` in ${dump}${where}`, {
               help: hint(suggestColumn(column, all), 'a mask on a column that does not exist masks nothing'),
             }),
           );
