@@ -2,6 +2,7 @@
 // found problems (errors, failing tests, a denied decision where asked), 2 usage errors.
 
 import yargs, { type Argv } from 'yargs';
+import { approvalsCommand, approveCommand, rejectCommand } from './commands/approvals.ts';
 import { auditCommand } from './commands/audit.ts';
 import { checkCommand } from './commands/check.ts';
 import { compileCommand } from './commands/compile.ts';
@@ -18,7 +19,7 @@ import { VERSION } from './version.ts';
 
 export { VERSION };
 
-const commands: CommandModule[] = [auditCommand, checkCommand, compileCommand, diffCommand, fmtCommand, evalCommand, explainCommand, schemaCommand, serveCommand, testCommand, tokenCommand];
+const commands: CommandModule[] = [approvalsCommand, approveCommand, rejectCommand, auditCommand, checkCommand, compileCommand, diffCommand, fmtCommand, evalCommand, explainCommand, schemaCommand, serveCommand, testCommand, tokenCommand];
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;

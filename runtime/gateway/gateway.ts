@@ -14,7 +14,12 @@ import { handleConnection, SessionTable, type TargetContext } from '../postgres/
 import type { PolicyView } from '../postgres/gateway/session.ts';
 import { embeddedUpstream, realUpstream, type Upstream } from '../postgres/gateway/upstream.ts';
 import { loadParser } from '../sql/parser.ts';
-import { startAdmin, type AdminServer } from './admin.ts';
+import { startAdmin, startApiListener, type AdminServer, type ExtraHandler } from './admin.ts';
+import { handleApprovalsApi } from '../approvals/api.ts';
+import { Approvals } from '../approvals/service.ts';
+import type { WebhookTarget } from '../approvals/webhooks.ts';
+import { openAudit, type AuditSetup } from '../audit/open.ts';
+import type { Recorder } from '../audit/recorder.ts';
 import type { Logger } from './log.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { readSecret } from './secrets.ts';
@@ -63,6 +68,11 @@ export class Gateway {
   private verifier!: TokenVerifier;
   private readonly targets = new Map<string, TargetRuntime>();
   private admin: AdminServer | null = null;
+  private apiServer: AdminServer | null = null;
+  /** approval requests, grants and webhooks */
+  readonly approvals: Approvals;
+  /** session records, when the policy has an `audit` block */
+  private audit: AuditSetup | null = null;
   private readonly maskContexts = new Map<string, MaskContext>();
   private closing = false;
 
@@ -71,6 +81,31 @@ export class Gateway {
     loaded: LoadedPolicy,
   ) {
     this.view = { loaded, version: 1 };
+    const a = loaded.compiled.approvals;
+    this.approvals = new Approvals({
+      log: options.log,
+      grantsDir: a?.dir ? resolve(options.root, a.dir) : null,
+      webhooks: [],
+      apiUrl: a?.api.url ?? null,
+      recorder: () => this.audit?.recorder ?? null,
+    });
+  }
+
+  get recorder(): Recorder | null {
+    return this.audit?.recorder ?? null;
+  }
+
+  private async webhookTargets(compiled: CompiledPolicy): Promise<WebhookTarget[]> {
+    const out: WebhookTarget[] = [];
+    for (const w of compiled.approvals?.webhooks ?? []) {
+      const url = typeof w.url === 'string' ? w.url : await readSecret(w.url, this.options.root);
+      out.push({ url, secret: w.secret ? await readSecret(w.secret, this.options.root) : null, format: w.format });
+    }
+    return out;
+  }
+
+  private apiHandler(): ExtraHandler {
+    return (req, res) => handleApprovalsApi(req, res, { approvals: () => this.approvals, verifier: () => this.verifier, log: this.options.log });
   }
 
   /** Starts a gateway for a compiled policy; throws (with a readable message) if it cannot. */
@@ -80,6 +115,11 @@ export class Gateway {
     g.verifier = await createTokenVerifier(compiled.identity, options.root);
     await g.warnAboutDevKey(compiled);
     try {
+      if (compiled.audit) {
+        g.audit = await openAudit(compiled.audit, options.root);
+        g.audit.recorder.policy({ name: compiled.policy, digest: compiled.digest, reason: 'start', version: 1 });
+      }
+      g.approvals.reconfigure(await g.webhookTargets(compiled), compiled.approvals?.api.url ?? null);
       let nextPort = options.defaultListen ? splitAddress(options.defaultListen).port : 6432;
       for (const [name, t] of Object.entries(compiled.targets)) {
         if (t.kind !== 'postgres') {
@@ -89,7 +129,12 @@ export class Gateway {
         const address = options.listen?.[name] ?? t.listener.address ?? `${options.defaultListen ? splitAddress(options.defaultListen).host : '127.0.0.1'}:${nextPort++}`;
         await g.startTarget(name, t, address);
       }
-      if (options.admin) g.admin = await startAdmin(options.admin, g);
+      if (options.admin) g.admin = await startAdmin(options.admin, g, compiled.approvals?.api.listen ? undefined : g.apiHandler());
+      const api = compiled.approvals?.api;
+      if (api?.listen) {
+        const tls = api.tls ? { cert: await readFile(resolve(options.root, api.tls.cert)), key: await readSecret(api.tls.key, options.root) } : null;
+        g.apiServer = await startApiListener(api.listen, g.apiHandler(), tls);
+      }
     } catch (e) {
       await g.close();
       throw e;
@@ -134,6 +179,8 @@ export class Gateway {
       upstream,
       searchPath,
       catalog,
+      approvals: this.approvals,
+      recorder: () => this.audit?.recorder ?? null,
       maskContext: () => this.maskContexts.get(name) ?? { hashKey: null },
       policy: () => this.view,
       verifier: () => this.verifier,
@@ -231,6 +278,11 @@ export class Gateway {
     }
     this.view = { loaded, version: this.view.version + 1 };
     this.verifier = verifier;
+    this.approvals.reconfigure(await this.webhookTargets(compiled), compiled.approvals?.api.url ?? null);
+    this.audit?.recorder.policy({ name: compiled.policy, digest: compiled.digest, reason: 'reload', version: this.view.version });
+    if (JSON.stringify(before.audit ?? null) !== JSON.stringify(compiled.audit ?? null) || JSON.stringify(before.approvals?.api ?? null) !== JSON.stringify(compiled.approvals?.api ?? null)) {
+      this.options.log.warn('restart-needed', { reason: 'the audit block or the approvals API listener changed; they change on restart' });
+    }
     this.metrics.reloads.inc({ result: 'ok' });
     this.options.log.info('policy-reloaded', { policy: compiled.policy, digest: compiled.digest, version: this.view.version, restartNeeded });
     return { restartNeeded };
@@ -249,8 +301,11 @@ export class Gateway {
     const deadline = Date.now() + graceMs;
     while (this.sessionCount() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     for (const t of this.targets.values()) for (const s of [...t.context.sessions.all]) s.end('gateway-shutdown');
+    await this.approvals.close();
     await this.admin?.close();
+    await this.apiServer?.close();
     for (const t of this.targets.values()) t.context.catalog?.close();
+    await this.audit?.close().catch((e: Error) => this.options.log.error('audit-close-failed', { error: e.message }));
     for (const t of this.targets.values()) await t.embedded?.stop().catch(() => {});
     this.options.log.info('gateway-stopped');
   }

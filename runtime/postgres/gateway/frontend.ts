@@ -34,6 +34,8 @@ import { UpstreamError } from '../upstream-connect.ts';
 import { PgSession, type PolicyView } from './session.ts';
 import { decideStartup } from './startup-params.ts';
 import type { CatalogCache } from './catalog-cache.ts';
+import type { Approvals } from '../../approvals/service.ts';
+import type { Recorder } from '../../audit/recorder.ts';
 import type { MaskContext } from '../masking/strategies.ts';
 import type { Upstream } from './upstream.ts';
 
@@ -61,6 +63,10 @@ export interface TargetContext {
   catalog?: CatalogCache;
   /** the hash key of the target's `hash` masks */
   maskContext?: () => MaskContext;
+  /** approval requests of statements that need them */
+  approvals?: Approvals;
+  /** session records, when the policy has an audit block */
+  recorder?: () => Recorder | null;
 }
 
 /** Sessions by the backend key the gateway gave the client, for CancelRequest. */
