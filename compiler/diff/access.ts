@@ -180,6 +180,7 @@ function diffAction(
 
   const rows: AccessChange[] = [];
   const reported = new Map<string, Map<string, AccessChange>>();
+  const decided = new Map<ResolvedSide, Map<ResolvedSide, ReturnType<typeof cellFlags>>>();
   for (const key of ordered) {
     const rb = resolve(base, 'b', key);
     const rh = resolve(head, 'h', key);
@@ -192,7 +193,14 @@ function diffAction(
     const changedGroups = groups.filter((g) => (mb.get(g) ?? '') !== (mh.get(g) ?? ''));
     if (changedGroups.length === 0) continue;
 
-    const { flags, describe } = cellFlags(groups, rb.entries, rh.entries, unboundedPossible, spaces);
+    // keys decided by the same two cells (a wildcard and the keys it decides) share the answer
+    let pair = decided.get(rb)?.get(rh);
+    if (!pair) {
+      pair = cellFlags(groups, rb.entries, rh.entries, unboundedPossible, spaces);
+      if (!decided.has(rb)) decided.set(rb, new Map());
+      decided.get(rb)!.set(rh, pair);
+    }
+    const { flags, describe } = pair;
     for (let gi = 0; gi < groups.length; gi++) {
       const group = groups[gi];
       const f = flags[gi];
