@@ -225,9 +225,14 @@ function combine(contributions: { cell: OwnCell; denyOnly: boolean }[]): Cell | 
   const cell: Cell = {};
   for (const effect of EFFECTS) {
     const entries: Entry[] = [];
+    const rules = new Set<number>();
     for (const { cell: own, denyOnly } of contributions) {
       if (denyOnly && effect !== 'deny') continue;
-      for (const e of own[effect]) if (!entries.some((x) => x.rule === e.rule)) entries.push(e);
+      for (const e of own[effect]) {
+        if (rules.has(e.rule)) continue;
+        rules.add(e.rule);
+        entries.push(e);
+      }
     }
     if (entries.length > 0) cell[effect] = entries.sort((a, b) => a.rule - b.rule);
   }

@@ -7,6 +7,9 @@ import { Lexer, type IToken } from 'chevrotain';
 import { diagnostic, type Diagnostic, type Span } from './diagnostic.ts';
 import { DurationLiteral, IntegerLiteral, SizeLiteral, StringLiteral, TimeLiteral, lexerTokens } from './tokens.ts';
 
+/** Chevrotain's grammar self-checks are for development (a test runs them); they cost a cold start. */
+export const VALIDATE_GRAMMAR = process.env.PAMC_VALIDATE_GRAMMAR === '1';
+
 export interface LexResult {
   /** significant tokens, comments excluded */
   tokens: IToken[];
@@ -18,7 +21,7 @@ export interface LexResult {
 let lexerInstance: Lexer | undefined;
 
 function lexer(): Lexer {
-  lexerInstance ??= new Lexer(lexerTokens, { positionTracking: 'onlyOffset', ensureOptimizations: false });
+  lexerInstance ??= new Lexer(lexerTokens, { positionTracking: 'onlyOffset', ensureOptimizations: false, skipValidations: !VALIDATE_GRAMMAR });
   return lexerInstance;
 }
 

@@ -13,7 +13,7 @@ import {
   type TokenType,
 } from 'chevrotain';
 import { diagnostic, type Diagnostic, type Span } from './diagnostic.ts';
-import { showText, tokenEnd } from './lexer.ts';
+import { showText, tokenEnd, VALIDATE_GRAMMAR } from './lexer.ts';
 import * as T from './tokens.ts';
 
 /** Syntax errors reported per file before the parser stops (PAM0008). */
@@ -107,7 +107,7 @@ class PamParser extends CstParser {
   }
 
   constructor() {
-    super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3, errorMessageProvider: messageProvider, nodeLocationTracking: 'onlyOffset' });
+    super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3, errorMessageProvider: messageProvider, nodeLocationTracking: 'onlyOffset', skipValidations: !VALIDATE_GRAMMAR });
     this.performSelfAnalysis();
   }
 

@@ -31,7 +31,7 @@ export interface Decision {
   rules: number[];
   /** the fact that made the decision a deny or an approve; null for allow */
   deciding: DecidingFact | null;
-  masks: ColumnMask[];
+  masks: readonly ColumnMask[];
   limit: { rows: number; rule: number } | null;
   /** approve: what each matching approve rule requires */
   approvals: { rule: number; approval: ApprovalRequirement }[];
@@ -122,7 +122,7 @@ export function decide(p: Principal, statements: readonly ClassifiedStatement[],
   const target = p.target;
   let approve: Decision | null = null;
   const allowRules: number[] = [];
-  let masks: ColumnMask[] | null = null;
+  let masks: readonly ColumnMask[] | null = null;
   // The query is denied once any fact is; the scan goes on only to name the most telling fact:
   // one refused whatever the policy says, else one a deny rule names, else the first no rule allows.
   let denial: Decision | null = null;
@@ -133,11 +133,12 @@ export function decide(p: Principal, statements: readonly ClassifiedStatement[],
     for (let fi = 0; fi < facts.length; fi++) {
       const fact = facts[fi];
       if (fact.action === 'forbidden') return denied([], si, fact, 'forbidden');
-      const cell = lookupCell(target, fact.action, fact.resource);
-      if (cell === null) {
+      const shared = lookupCell(target, fact.action, fact.resource);
+      if (shared === null) {
         denial ??= denied([], si, fact, 'no_rule');
         continue;
       }
+      const cell = principalCell(p, shared);
       if (cell.deny.length > 0 && firstMatch(p, cell.deny, 'deny', fact, s, now)) {
         if (denial === null || denial.deciding?.reason === 'no_rule') {
           const rules: number[] = [];
@@ -163,7 +164,11 @@ export function decide(p: Principal, statements: readonly ClassifiedStatement[],
         denial = denied([], si, fact, 'no_rule');
         continue;
       }
-      if (READ_ACTIONS.has(fact.action)) masks = addMasks(p, fact.resource, masks);
+      if (READ_ACTIONS.has(fact.action)) {
+        const m = relationMasks(p, fact.resource);
+        // One relation's masks are returned as they are cached; several are merged into a new list.
+        if (m.length > 0 && masks !== m) masks = masks === null ? m : mergeMasks(masks, m);
+      }
     }
   }
   if (denial !== null) return denial;
@@ -185,11 +190,9 @@ function relationMasks(p: Principal, relation: string): readonly ColumnMask[] {
   return m;
 }
 
-/** Adds a relation's masks to the accumulated list, the strictest strategy per column winning. */
-function addMasks(p: Principal, relation: string, acc: ColumnMask[] | null): ColumnMask[] | null {
-  const m = relationMasks(p, relation);
-  if (m.length === 0) return acc;
-  const out = acc ?? [];
+/** A new list: the masks of `acc` and `m`, the strictest strategy per column winning. */
+function mergeMasks(acc: readonly ColumnMask[], m: readonly ColumnMask[]): ColumnMask[] {
+  const out = [...acc];
   for (const cm of m) {
     const existing = out.findIndex((x) => x.relation === cm.relation && x.column === cm.column);
     if (existing < 0) out.push(cm);
@@ -204,4 +207,15 @@ function addMasks(p: Principal, relation: string, acc: ColumnMask[] | null): Col
     }
   }
   return out;
+}
+
+/** A cell reduced to the entries whose groups the principal holds: computed once per cell. */
+function principalCell(p: Principal, cell: LoadedCell): LoadedCell {
+  let c = p.cellCache.get(cell);
+  if (c === undefined) {
+    const mine = (entries: LoadedEntry[]) => entries.filter((e) => intersects(e.mask, p.mask));
+    c = { deny: mine(cell.deny), approve: mine(cell.approve), allow: mine(cell.allow) };
+    p.cellCache.set(cell, c);
+  }
+  return c;
 }

@@ -68,8 +68,12 @@ export class PolicyLoadError extends Error {
   }
 }
 
-const ajv = new Ajv({ allErrors: true, strictTuples: false });
-const validate = ajv.compile(schema);
+// Compiled on first use: compiling the schema is a large share of a command's cold start.
+let validator: ReturnType<Ajv['compile']> | null = null;
+function validate(json: unknown): boolean {
+  validator ??= new Ajv({ allErrors: true, strictTuples: false }).compile(schema);
+  return validator(json) as boolean;
+}
 
 function toMask(groups: number[], words: number): Uint32Array {
   const m = new Uint32Array(words);
@@ -80,7 +84,7 @@ function toMask(groups: number[], words: number): Uint32Array {
 /** Validates and loads a compiled policy. Throws PolicyLoadError listing every problem found. */
 export function loadPolicy(json: unknown): LoadedPolicy {
   if (!validate(json)) {
-    const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
+    const problems = (validator!.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
     throw new PolicyLoadError(problems);
   }
   const compiled = json as unknown as CompiledPolicy;

@@ -32,13 +32,25 @@ function sameStrategy(a: MaskStrategy, b: MaskStrategy): boolean {
   return a.name === b.name && (a as { n?: number }).n === (b as { n?: number }).n;
 }
 
-/** The stricter of two strategies; two different partial reveals together reveal too much: redact. */
+/**
+ * The strategy for a column several masks fall on, decided on the set (so the order of the rules
+ * never matters): the strictest of null > redact > hash > a partial reveal; two different
+ * partial reveals together reveal too much, so they make it at least redact.
+ */
+export function strictestOf(strategies: readonly MaskStrategy[]): MaskStrategy {
+  let best = strategies[0];
+  const partials: MaskStrategy[] = [];
+  for (const s of strategies) {
+    if (strictness(s) > strictness(best)) best = s;
+    if (strictness(s) === 1 && !partials.some((p) => sameStrategy(p, s))) partials.push(s);
+  }
+  if (partials.length > 1 && strictness(best) < 3) return { name: 'redact' };
+  return best;
+}
+
+/** The stricter of two strategies (strictestOf of the two). */
 export function stricter(a: MaskStrategy, b: MaskStrategy): MaskStrategy {
-  if (sameStrategy(a, b)) return a;
-  const sa = strictness(a);
-  const sb = strictness(b);
-  if (sa !== sb) return sa > sb ? a : b;
-  return { name: 'redact' };
+  return sameStrategy(a, b) ? a : strictestOf([a, b]);
 }
 
 /** The masks on one relation that apply to a group mask. */
@@ -47,14 +59,14 @@ export function resolveRelationMasks(target: LoadedTarget, relation: string, gro
   if (!byColumn) return [];
   const out: ColumnMask[] = [];
   for (const [column, entries] of byColumn) {
-    let strategy: MaskStrategy | null = null;
+    const strategies: MaskStrategy[] = [];
     const rules: number[] = [];
     for (const e of entries) {
       if (!intersects(e.mask, groups)) continue;
-      strategy = strategy === null ? e.strategy : stricter(strategy, e.strategy);
+      strategies.push(e.strategy);
       rules.push(e.rule);
     }
-    if (strategy) out.push({ relation, column, strategy, rules });
+    if (strategies.length > 0) out.push({ relation, column, strategy: strictestOf(strategies), rules });
   }
   return out;
 }

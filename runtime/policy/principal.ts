@@ -1,7 +1,7 @@
 // The principal: who is asking, reduced once per connection to what the decision function needs
 // (a group bit mask, the truth of every claim condition, the row limit).
 
-import type { LoadedPolicy, LoadedTarget } from './load.ts';
+import type { LoadedCell, LoadedPolicy, LoadedTarget } from './load.ts';
 
 export interface Identity {
   /** the token's `sub` */
@@ -33,6 +33,8 @@ export interface Principal {
   limit: { rows: number; rule: number } | null;
   /** masks per relation key, resolved on first use */
   maskCache: Map<string, readonly import('./masks.ts').ColumnMask[]>;
+  /** each table cell reduced to the entries of this principal's groups, on first use */
+  cellCache: WeakMap<LoadedCell, LoadedCell>;
 }
 
 export function intersects(a: Uint32Array, b: Uint32Array): boolean {
@@ -74,5 +76,5 @@ export function createPrincipal(policy: LoadedPolicy, target: LoadedTarget, iden
   for (const l of target.limits) {
     if (intersects(l.mask, mask) && (limit === null || l.rows < limit.rows)) limit = { rows: l.rows, rule: l.rule };
   }
-  return { identity, policy, target, mask, conditionState, limit, maskCache: new Map() };
+  return { identity, policy, target, mask, conditionState, limit, maskCache: new Map(), cellCache: new WeakMap() };
 }

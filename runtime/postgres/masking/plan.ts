@@ -6,7 +6,7 @@
 // which output column.
 
 import type { MaskingOptions, MaskStrategy } from '../../../spec/compiled-policy.ts';
-import { stricter } from '../../policy/masks.ts';
+import { stricter, strictestOf } from '../../policy/masks.ts';
 import { resolveRelationMasks } from '../../policy/masks.ts';
 import type { Principal } from '../../policy/principal.ts';
 import type { FieldDescription } from '../protocol/index.ts';
@@ -26,7 +26,7 @@ export interface MaskView {
 
 export function maskView(p: Principal): MaskView {
   const target = p.target;
-  let strictest: MaskStrategy | null = null;
+  const all: MaskStrategy[] = [];
   const byRelation = new Map<string, Map<string, MaskStrategy>>();
   for (const relation of target.masks.keys()) {
     const list = resolveRelationMasks(target, relation, p.mask);
@@ -34,13 +34,13 @@ export function maskView(p: Principal): MaskView {
     const cols = new Map<string, MaskStrategy>();
     for (const m of list) {
       cols.set(m.column, m.strategy);
-      strictest = strictest === null ? m.strategy : stricter(strictest, m.strategy);
+      all.push(m.strategy);
     }
     byRelation.set(relation, cols);
   }
   return {
     active: byRelation.size > 0,
-    strictest: strictest ?? { name: 'redact' },
+    strictest: all.length > 0 ? strictestOf([...all, { name: 'redact' }]) : { name: 'redact' },
     strategyOf(source) {
       const sep = source.indexOf(COLUMN_SEPARATOR);
       const cols = byRelation.get(source.slice(0, sep));
@@ -54,12 +54,12 @@ export function maskView(p: Principal): MaskView {
 }
 
 function maskedIn(view: MaskView, sources: Iterable<string>): MaskStrategy | null {
-  let s: MaskStrategy | null = null;
+  const found: MaskStrategy[] = [];
   for (const src of sources) {
     const m = view.strategyOf(src);
-    if (m) s = s === null ? m : stricter(s, m);
+    if (m) found.push(m);
   }
-  return s;
+  return found.length > 0 ? strictestOf(found) : null;
 }
 
 function describeSource(source: string): string {
