@@ -2,24 +2,40 @@
 // found problems (errors, failing tests, a denied decision where asked), 2 usage errors.
 
 import yargs, { type Argv } from 'yargs';
-import { approvalsCommand, approveCommand, rejectCommand } from './commands/approvals.ts';
-import { auditCommand } from './commands/audit.ts';
-import { checkCommand } from './commands/check.ts';
-import { compileCommand } from './commands/compile.ts';
-import { diffCommand } from './commands/diff.ts';
-import { schemaCommand } from './commands/schema.ts';
-import { fmtCommand } from './commands/fmt.ts';
-import { tokenCommand } from './commands/token.ts';
-import { evalCommand, explainCommand } from './commands/eval.ts';
-import { testCommand } from './commands/test.ts';
-import { serveCommand } from './commands/serve.ts';
 import { EXIT_USAGE, type CommandModule, UsageError } from './commands/common.ts';
 
 import { VERSION } from './version.ts';
 
 export { VERSION };
 
-const commands: CommandModule[] = [approvalsCommand, approveCommand, rejectCommand, auditCommand, checkCommand, compileCommand, diffCommand, fmtCommand, evalCommand, explainCommand, schemaCommand, serveCommand, testCommand, tokenCommand];
+/**
+ * Each command's module, loaded on demand: a run loads only the module of the command it runs
+ * (the CLI bundle is split per command), all of them only for help and suggestions.
+ */
+const LOADERS: Record<string, () => Promise<CommandModule[]>> = {
+  approvals: () => import('./commands/approvals.ts').then((m) => [m.approvalsCommand]),
+  approve: () => import('./commands/approvals.ts').then((m) => [m.approveCommand]),
+  reject: () => import('./commands/approvals.ts').then((m) => [m.rejectCommand]),
+  audit: () => import('./commands/audit.ts').then((m) => [m.auditCommand]),
+  check: () => import('./commands/check.ts').then((m) => [m.checkCommand]),
+  compile: () => import('./commands/compile.ts').then((m) => [m.compileCommand]),
+  diff: () => import('./commands/diff.ts').then((m) => [m.diffCommand]),
+  fmt: () => import('./commands/fmt.ts').then((m) => [m.fmtCommand]),
+  eval: () => import('./commands/eval.ts').then((m) => [m.evalCommand]),
+  explain: () => import('./commands/eval.ts').then((m) => [m.explainCommand]),
+  schema: () => import('./commands/schema.ts').then((m) => [m.schemaCommand]),
+  serve: () => import('./commands/serve.ts').then((m) => [m.serveCommand]),
+  test: () => import('./commands/test.ts').then((m) => [m.testCommand]),
+  token: () => import('./commands/token.ts').then((m) => [m.tokenCommand]),
+};
+
+async function commandsFor(argv: string[]): Promise<CommandModule[]> {
+  // The command is the first word (`pamc --help check` lists every command, `pamc check --help` one).
+  const first = argv[0];
+  if (first !== undefined && Object.hasOwn(LOADERS, first)) return LOADERS[first]();
+  const all = await Promise.all(Object.values(LOADERS).map((l) => l()));
+  return [...new Set(all.flat())];
+}
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
@@ -38,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     .fail((msg, err) => {
       throw err ?? new UsageError(msg);
     });
-  for (const c of commands) {
+  for (const c of await commandsFor(argv)) {
     parser = parser.command(
       c.command,
       c.describe,

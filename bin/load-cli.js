@@ -1,20 +1,34 @@
 // Loads bin/cli.ts through a bundle that is rebuilt when any of its inputs changed.
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+//
+// The bundle is split per command (esbuild `splitting`): a run loads the entry and the chunks of
+// the command it runs. Each build goes into a folder of its own under node_modules/.cache/pamc/;
+// a pointer file, replaced atomically, names the current one, so concurrent runs and rebuilds
+// never see half a build.
+
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const cacheDir = join(root, 'node_modules', '.cache', 'pamc');
-const bundle = join(cacheDir, 'cli.mjs');
-const manifest = join(cacheDir, 'cli.inputs.json');
+const pointer = join(cacheDir, 'current');
 
 // Packages that load files next to their own code (WASM) stay outside the bundle.
 const external = ['libpg-query', '@electric-sql/pglite', '@electric-sql/pglite-socket', 'pg', 'postgres', 'ssh2', 'esbuild', 'tsx'];
 
-function isFresh() {
-  if (!existsSync(bundle) || !existsSync(manifest)) return false;
+function current() {
   try {
-    const inputs = JSON.parse(readFileSync(manifest, 'utf8'));
+    const dir = readFileSync(pointer, 'utf8').trim();
+    return dir ? join(cacheDir, dir) : null;
+  } catch {
+    return null;
+  }
+}
+
+function isFresh(dir) {
+  if (!dir || !existsSync(join(dir, 'cli.js'))) return false;
+  try {
+    const inputs = JSON.parse(readFileSync(join(dir, 'inputs.json'), 'utf8'));
     for (const [file, stamp] of Object.entries(inputs)) {
       const s = statSync(join(root, file));
       if (`${s.size}:${s.mtimeMs}` !== stamp) return false;
@@ -27,9 +41,12 @@ function isFresh() {
 
 async function build() {
   const esbuild = await import('esbuild');
+  const name = `build-${Date.now().toString(36)}-${process.pid}`;
+  const outdir = join(cacheDir, name);
   const result = await esbuild.build({
-    entryPoints: [join(root, 'bin', 'cli.ts')],
+    entryPoints: { cli: join(root, 'bin', 'cli.ts') },
     bundle: true,
+    splitting: true,
     platform: 'node',
     format: 'esm',
     target: 'node20',
@@ -39,7 +56,7 @@ async function build() {
     minifySyntax: true,
     external,
     absWorkingDir: root,
-    outfile: bundle,
+    outdir,
     // Bundled CommonJS modules still need require() in an ES module.
     banner: { js: "import { createRequire as __pamcCreateRequire } from 'node:module'; const require = __pamcCreateRequire(import.meta.url);" },
     logLevel: 'silent',
@@ -52,13 +69,19 @@ async function build() {
   }
   const lock = statSync(join(root, 'package-lock.json'));
   inputs['package-lock.json'] = `${lock.size}:${lock.mtimeMs}`;
-  mkdirSync(cacheDir, { recursive: true });
-  const tmp = `${bundle}.${process.pid}.tmp`;
-  writeFileSync(tmp, result.outputFiles[0].contents);
-  renameSync(tmp, bundle);
-  const tmpManifest = `${manifest}.${process.pid}.tmp`;
-  writeFileSync(tmpManifest, JSON.stringify(inputs));
-  renameSync(tmpManifest, manifest);
+  mkdirSync(outdir, { recursive: true });
+  for (const f of result.outputFiles) writeFileSync(f.path, f.contents);
+  writeFileSync(join(outdir, 'inputs.json'), JSON.stringify(inputs));
+  const tmp = `${pointer}.${process.pid}.tmp`;
+  writeFileSync(tmp, name);
+  renameSync(tmp, pointer);
+  // Older builds: a run that started with one may still be loading its chunks, so keep a few.
+  const builds = readdirSync(cacheDir)
+    .filter((d) => d.startsWith('build-') && d !== name)
+    .map((d) => ({ d, t: statSync(join(cacheDir, d)).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  for (const { d } of builds.slice(3)) rmSync(join(cacheDir, d), { recursive: true, force: true });
+  return outdir;
 }
 
 export async function loadCli() {
@@ -67,6 +90,7 @@ export async function loadCli() {
     register();
     return import(pathToFileURL(join(root, 'bin', 'cli.ts')).href);
   }
-  if (!isFresh()) await build();
-  return import(pathToFileURL(bundle).href);
+  let dir = current();
+  if (!isFresh(dir)) dir = await build();
+  return import(pathToFileURL(join(dir, 'cli.js')).href);
 }
