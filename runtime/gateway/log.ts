@@ -18,6 +18,11 @@ export class Logger {
     private readonly base: Record<string, unknown> = {},
   ) {}
 
+  /** Whether a level is written (callers skip building costly fields when it is not). */
+  enabled(level: LogLevel): boolean {
+    return LEVELS[level] >= LEVELS[this.minLevel];
+  }
+
   child(fields: Record<string, unknown>): Logger {
     return new Logger(this.sink, this.minLevel, { ...this.base, ...fields });
   }

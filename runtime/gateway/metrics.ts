@@ -3,7 +3,18 @@
 
 type Labels = Record<string, string>;
 
+const keyCache = new WeakMap<Labels, string>();
+
+/** The series key of a label set; label objects reused by callers are keyed once. */
 function labelKey(labels: Labels): string {
+  const cached = keyCache.get(labels);
+  if (cached !== undefined) return cached;
+  const k = computeKey(labels);
+  keyCache.set(labels, k);
+  return k;
+}
+
+function computeKey(labels: Labels): string {
   const keys = Object.keys(labels).sort();
   return keys.map((k) => `${k}="${String(labels[k]).replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')}"`).join(',');
 }

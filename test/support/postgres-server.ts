@@ -287,7 +287,7 @@ async function launch(ssl: boolean, isolated: boolean): Promise<PostgresServer> 
         'fsync = off',
         'synchronous_commit = off',
         'full_page_writes = off',
-        'max_connections = 100',
+        'max_connections = 300',
         "log_min_messages = 'warning'",
         ...(ssl ? ['ssl = on', "ssl_cert_file = 'server.crt'", "ssl_key_file = 'server.key'"] : ['ssl = off']),
         '',

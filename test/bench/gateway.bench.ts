@@ -1,0 +1,254 @@
+// pgbench -S through the gateway, side by side with the same run direct to PostgreSQL, through a
+// plain Node.js TCP pipe and through PgBouncer in session mode (DESIGN.md §7): throughput in
+// simple, extended and prepared modes at 1 and 8 clients, the latency each proxy adds at one
+// client, and the gateway's memory with 200 idle sessions.
+//
+// Every proxy runs as a process of its own, as in production; the modes and proxies are
+// interleaved round by round so load from elsewhere hits them alike.
+
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import pg from 'pg';
+import { freePort } from '../support/ports.ts';
+import { findPostgresBinaries, startPostgres, type PostgresServer } from '../support/postgres-server.ts';
+import type { Bench, Suite } from './lib/suite.ts';
+
+const run = promisify(execFile);
+const ISSUER = 'https://bench.pamc.test/';
+
+async function which(cmd: string): Promise<string | null> {
+  for (const dir of ['/usr/bin', '/usr/sbin', '/usr/local/bin', ...((process.env.PATH ?? '').split(':'))]) {
+    try {
+      await run('test', ['-x', join(dir, cmd)]);
+      return join(dir, cmd);
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+function waitPort(port: number, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const s = createConnection({ host: '127.0.0.1', port });
+      s.once('connect', () => {
+        s.destroy();
+        resolve();
+      });
+      s.once('error', () => {
+        s.destroy();
+        if (Date.now() > deadline) reject(new Error(`nothing listens on ${port}`));
+        else setTimeout(attempt, 100);
+      });
+    };
+    attempt();
+  });
+}
+
+const PIPE_SCRIPT = `
+const net = require('node:net');
+const [listen, target] = process.argv.slice(2).map(Number);
+net.createServer((c) => {
+  const u = net.connect(target, '127.0.0.1');
+  c.setNoDelay(true); u.setNoDelay(true);
+  c.pipe(u); u.pipe(c);
+  c.on('error', () => u.destroy()); u.on('error', () => c.destroy());
+}).listen(listen, '127.0.0.1');
+`;
+
+interface Endpoint {
+  name: string;
+  port: number;
+  password: string;
+  user: string;
+}
+
+async function pgbench(bin: string, e: Endpoint, db: string, mode: string, clients: number, seconds: number): Promise<number> {
+  const { stdout } = await run(
+    bin,
+    ['-h', '127.0.0.1', '-p', String(e.port), '-U', e.user, '-n', '-S', '-M', mode, '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(seconds), db],
+    { env: { ...process.env, PGPASSWORD: e.password, PGSSLMODE: 'disable' }, maxBuffer: 1 << 20 },
+  );
+  const m = /tps = ([\d.]+) \((?:without initial connection time|excluding connections establishing)\)/.exec(stdout) ?? /tps = ([\d.]+)/.exec(stdout);
+  if (!m) throw new Error(`no tps in pgbench output: ${stdout.slice(-300)}`);
+  return Number(m[1]);
+}
+
+function rssKiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+}
+
+const suite: Suite = {
+  name: 'gateway',
+  title: 'pgbench -S: direct, a plain Node.js TCP pipe, PgBouncer (session mode) and pamc',
+  async requires() {
+    if (!findPostgresBinaries()) return 'no PostgreSQL server binaries under /usr/lib/postgresql';
+    if (!(await which('pgbench'))) return 'pgbench is not installed';
+    if (!(await which('pgbouncer'))) return 'pgbouncer is not installed (Debian package pgbouncer)';
+    return null;
+  },
+  async run(b: Bench) {
+    const pgbenchBin = (await which('pgbench'))!;
+    const pgbouncerBin = (await which('pgbouncer'))!;
+    const server: PostgresServer = await startPostgres({ isolated: true });
+    const children: ChildProcess[] = [];
+    try {
+      const db = 'bench';
+      await server.psql(`CREATE DATABASE ${db}`);
+      await run(pgbenchBin, ['-i', '-s', '1', '-q', '-h', '127.0.0.1', '-p', String(server.port), '-U', server.superuser.user, db], {
+        env: { ...process.env, PGPASSWORD: server.superuser.password },
+      });
+
+      // pamc: a policy that lets the bench identity run pgbench's select, in a child process
+      const dir = mkdtempSync(join(tmpdir(), 'pamc-bench-gw-'));
+      const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+      writeFileSync(join(dir, 'jwks.json'), JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'b', alg: 'ES256' }] }));
+      const pamcPort = await freePort();
+      writeFileSync(
+        join(dir, 'policy.pam'),
+        `policy "bench"
+identity {
+  issuer "${ISSUER}"
+  audience "pamc"
+  jwks file "jwks.json"
+}
+target db: postgres {
+  host "127.0.0.1"
+  port ${server.port}
+  database "${db}"
+  login user "${server.superuser.user}" password env "BENCH_PG_PASSWORD"
+  upstream tls disable
+  listen "127.0.0.1:${pamcPort}"
+}
+group "bench" {
+  on db {
+    allow read on public.*, catalog
+  }
+}
+`,
+      );
+      const token = await new SignJWT({ groups: ['bench'] })
+        .setProtectedHeader({ alg: 'ES256', kid: 'b' })
+        .setIssuer(ISSUER)
+        .setAudience('pamc')
+        .setSubject('bench')
+        .setExpirationTime('2h')
+        .sign(privateKey);
+      const gw = spawn(process.execPath, [join(b.root, 'bin/pamc.js'), 'serve', join(dir, 'policy.pam'), '--admin', 'none', '--log-level', 'warn', '--no-watch'], {
+        env: { ...process.env, BENCH_PG_PASSWORD: server.superuser.password },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      children.push(gw);
+
+      const pipePort = await freePort();
+      const pipeFile = join(dir, 'pipe.cjs');
+      writeFileSync(pipeFile, PIPE_SCRIPT);
+      const pipe = spawn(process.execPath, [pipeFile, String(pipePort), String(server.port)], { stdio: 'ignore' });
+      children.push(pipe);
+
+      const bouncerPort = await freePort();
+      const ini = join(dir, 'pgbouncer.ini');
+      writeFileSync(join(dir, 'users.txt'), `"${server.superuser.user}" "${server.superuser.password}"\n`);
+      writeFileSync(
+        ini,
+        `[databases]
+${db} = host=127.0.0.1 port=${server.port} dbname=${db} user=${server.superuser.user} password=${server.superuser.password}
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = ${bouncerPort}
+auth_type = trust
+auth_file = ${join(dir, 'users.txt')}
+pool_mode = session
+max_client_conn = 400
+default_pool_size = 50
+logfile = ${join(dir, 'pgbouncer.log')}
+pidfile = ${join(dir, 'pgbouncer.pid')}
+unix_socket_dir =
+`,
+      );
+      chmodSync(dir, 0o777);
+      const asPostgres = process.getuid?.() === 0;
+      const bouncer = asPostgres ? spawn('runuser', ['-u', 'postgres', '--', pgbouncerBin, ini], { stdio: 'ignore' }) : spawn(pgbouncerBin, [ini], { stdio: 'ignore' });
+      children.push(bouncer);
+
+      await Promise.all([waitPort(pamcPort, 60_000), waitPort(pipePort), waitPort(bouncerPort)]);
+      const endpoints: Endpoint[] = [
+        { name: 'direct', port: server.port, password: server.superuser.password, user: server.superuser.user },
+        { name: 'node pipe', port: pipePort, password: server.superuser.password, user: server.superuser.user },
+        { name: 'pgbouncer', port: bouncerPort, password: '', user: server.superuser.user },
+        { name: 'pamc', port: pamcPort, password: token, user: 'bench' },
+      ];
+
+      const seconds = b.quick ? 2 : 5;
+      const rounds = b.quick ? 1 : 3;
+      const modes = ['simple', 'extended', 'prepared'];
+      const clientCounts = [1, 8];
+      const samples = new Map<string, number[]>();
+      // warm-up: every endpoint, every mode, once
+      for (const e of endpoints) for (const m of modes) await pgbench(pgbenchBin, e, db, m, 2, 1);
+      for (let r = 0; r < rounds; r++) {
+        for (const c of clientCounts) {
+          for (const m of modes) {
+            const order = r % 2 === 0 ? endpoints : [...endpoints].reverse();
+            for (const e of order) {
+              const tps = await pgbench(pgbenchBin, e, db, m, c, seconds);
+              const key = `${m} · ${c} client${c > 1 ? 's' : ''} · ${e.name}`;
+              samples.set(key, [...(samples.get(key) ?? []), 1e9 / tps]);
+              b.log(`${key}: ${tps.toFixed(0)} tps`);
+            }
+          }
+        }
+      }
+      const median = (xs: number[]) => [...xs].sort((a, c) => a - c)[Math.floor(xs.length / 2)];
+      for (const c of clientCounts) {
+        for (const m of modes) {
+          const k = (e: string) => `${m} · ${c} client${c > 1 ? 's' : ''} · ${e}`;
+          b.record({ name: k('direct'), samplesNs: samples.get(k('direct'))!, baseline: true });
+          b.record({ name: k('node pipe'), samplesNs: samples.get(k('node pipe'))!, against: k('direct'), baseline: true });
+          b.record({ name: k('pgbouncer'), samplesNs: samples.get(k('pgbouncer'))!, against: k('direct'), baseline: true });
+          b.record({
+            name: k('pamc vs pipe'),
+            samplesNs: samples.get(k('pamc'))!,
+            against: k('node pipe'),
+            target: { ratioAtMost: 1, label: 'throughput ≥ the pipe' },
+            note: 'time per transaction (1 / tps); ratio ≤ 1 means at least the pipe’s throughput',
+          });
+          b.record({ name: k('pamc vs pgbouncer'), samplesNs: samples.get(k('pamc'))!, against: k('pgbouncer'), target: { ratioAtMost: 1.1, label: 'within 10% of PgBouncer' } });
+          if (c === 1) {
+            const added = (e: string) => median(samples.get(k(e))!) - median(samples.get(k('direct'))!);
+            const ratio = added('pamc') / Math.max(1, added('pgbouncer'));
+            b.note(`${m}: latency added at 1 client`, `pamc ${(added('pamc') / 1000).toFixed(1)} µs, PgBouncer ${(added('pgbouncer') / 1000).toFixed(1)} µs, ratio ${ratio.toFixed(2)}`, 'target: ≤ 1.2× PgBouncer');
+            b.check(`${m}: pamc adds at most 1.2× PgBouncer's latency at 1 client`, ratio <= 1.2, `${ratio.toFixed(2)}×`);
+          }
+        }
+      }
+
+      // Memory with 200 idle sessions
+      const before = rssKiB(gw.pid!);
+      const clients: pg.Client[] = [];
+      for (let i = 0; i < 200; i++) {
+        const cl = new pg.Client({ host: '127.0.0.1', port: pamcPort, user: 'bench', password: token, database: db });
+        await cl.connect();
+        clients.push(cl);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      const after = rssKiB(gw.pid!);
+      await Promise.all(clients.map((cl) => cl.end()));
+      b.note('gateway RSS, no sessions', `${(before / 1024).toFixed(1)} MiB`);
+      b.note('gateway RSS, 200 idle sessions', `${(after / 1024).toFixed(1)} MiB`, `${((after - before) / 200).toFixed(0)} KiB per session`);
+    } finally {
+      for (const c of children) c.kill('SIGTERM');
+      await server.stop();
+    }
+  },
+};
+
+export default suite;
