@@ -16,6 +16,8 @@ export const DENIED_SQLSTATE = '42501';
 const MAX_MESSAGE = 600;
 
 export interface DenialText {
+  /** default 42501; approvals that expire or are withdrawn fail with 57014 */
+  sqlstate?: string;
   message: string;
   detail?: string;
   hint?: string;
@@ -39,7 +41,8 @@ function clip(text: string): string {
 
 /** A DO block that raises the denial. The dollar-quote tag never occurs in the text it quotes. */
 export function denialSql(d: DenialText): string {
-  const parts = [`ERRCODE = '${DENIED_SQLSTATE}'`, `MESSAGE = ${literal(clip(d.message))}`];
+  const code = /^[0-9A-Z]{5}$/.test(d.sqlstate ?? '') ? d.sqlstate! : DENIED_SQLSTATE;
+  const parts = [`ERRCODE = '${code}'`, `MESSAGE = ${literal(clip(d.message))}`];
   if (d.detail) parts.push(`DETAIL = ${literal(clip(d.detail))}`);
   if (d.hint) parts.push(`HINT = ${literal(clip(d.hint))}`);
   const body = `BEGIN RAISE EXCEPTION USING ${parts.join(', ')}; END`;
@@ -54,7 +57,7 @@ export function denialError(d: DenialText): Buffer {
 }
 
 export function denialFields(d: DenialText): NoticeFields {
-  return errorFields(DENIED_SQLSTATE, clip(d.message), {
+  return errorFields(d.sqlstate ?? DENIED_SQLSTATE, clip(d.message), {
     ...(d.detail ? { detail: clip(d.detail) } : {}),
     ...(d.hint ? { hint: clip(d.hint) } : {}),
   });
@@ -62,5 +65,5 @@ export function denialFields(d: DenialText): NoticeFields {
 
 /** Whether an error from the server is the one our DO block raised (and not, say, 25P02). */
 export function isOurDenial(f: NoticeFields, d: DenialText): boolean {
-  return f.code === DENIED_SQLSTATE && f.message === clip(d.message);
+  return f.code === (d.sqlstate ?? DENIED_SQLSTATE) && f.message === clip(d.message);
 }

@@ -1,0 +1,112 @@
+// What a session does with a statement whose decision is `approve` (spec/approvals.md): hold it
+// and tell the client at once, or — in retry mode — use a grant, or fail now naming the request.
+
+import type { Approvals } from '../../approvals/service.ts';
+import type { ApprovalRequest, Requirement } from '../../approvals/store.ts';
+import type { Decision } from '../../policy/decide.ts';
+import type { LoadedPolicy } from '../../policy/load.ts';
+import type { Identity } from '../../policy/principal.ts';
+import type { ClassifiedStatement } from '../../sql/facts.ts';
+import { buildNotice } from '../protocol/index.ts';
+import type { DenialText } from './denial.ts';
+
+export type GateResult =
+  /** run it: a retry grant was used (its request id), or nothing needs approval */
+  | { kind: 'proceed'; request: string | null }
+  | { kind: 'deny'; denial: DenialText; request: string | null }
+  /** wait for the request; send `notice` to the client now */
+  | { kind: 'hold'; request: ApprovalRequest; notice: Buffer };
+
+export interface GateContext {
+  approvals: Approvals | undefined;
+  policy: LoadedPolicy;
+  session: string;
+  target: string;
+  identity: Identity;
+  sql: string;
+  params: (string | null)[];
+  statements: readonly ClassifiedStatement[];
+  decision: Decision;
+}
+
+function window(seconds: number): string {
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds % 60 === 0) return `${seconds / 60}m`;
+  return `${seconds}s`;
+}
+
+function requirements(ctx: GateContext): Requirement[] {
+  return ctx.decision.approvals.map(({ rule, approval }) => {
+    const r = ctx.policy.rules[rule];
+    const location = r.source ? `${ctx.policy.compiled.sources[r.source.file].path}:${r.source.line}:${r.source.column}` : null;
+    return { ...approval, rule: { id: rule, text: r.text, location } };
+  });
+}
+
+function who(reqs: Requirement[]): string {
+  return reqs.map((q) => `${q.quorum > 1 ? `${q.quorum} approvers` : '1 approver'} from "${q.group}" (rule ${q.rule.location ?? 'baseline'})`).join(' and ');
+}
+
+/** The statement's identity for retry grants: libpg_query fingerprints, so literal values may differ. */
+export function fingerprintOf(statements: readonly ClassifiedStatement[]): string {
+  return statements.map((s) => s.fingerprint || s.text).join(';');
+}
+
+export function gate(ctx: GateContext): GateResult {
+  if (ctx.decision.effect !== 'approve') return { kind: 'proceed', request: null };
+  const reqs = requirements(ctx);
+  if (!ctx.approvals || reqs.length === 0) {
+    return { kind: 'deny', request: null, denial: { message: 'pamc: approval required, but approvals are not available on this gateway' } };
+  }
+  const retry = reqs.every((q) => q.mode === 'retry');
+  const fingerprint = fingerprintOf(ctx.statements);
+  const shortest = Math.min(...reqs.map((q) => q.withinSeconds));
+  if (retry) {
+    const used = ctx.approvals.useGrant(ctx.session, ctx.identity.subject, ctx.target, fingerprint);
+    if (used) return { kind: 'proceed', request: used };
+    const pending = ctx.approvals.pendingRetry(ctx.identity.subject, ctx.target, fingerprint);
+    const r = pending ?? ctx.approvals.open(newRequest(ctx, 'retry', fingerprint, reqs));
+    return {
+      kind: 'deny',
+      request: r.id,
+      denial: {
+        message: `pamc: approval required: request ${r.id} needs ${who(reqs)}; run the statement again once it is approved (within ${window(shortest)})`,
+        hint: `an approver runs: pamc approve ${r.id}`,
+      },
+    };
+  }
+  const r = ctx.approvals.open(newRequest(ctx, 'hold', fingerprint, reqs));
+  const until = new Date(r.expiresAt).toISOString().replace(/\.\d+Z$/, 'Z');
+  const notice = buildNotice('01000', `pamc: approval required: request ${r.id} waits for ${who(reqs)} until ${until}`, {
+    hint: `the statement runs when approved; an approver runs: pamc approve ${r.id}`,
+  });
+  return { kind: 'hold', request: r, notice };
+}
+
+function newRequest(ctx: GateContext, mode: 'hold' | 'retry', fingerprint: string, reqs: Requirement[]) {
+  return {
+    mode,
+    target: ctx.target,
+    session: ctx.session,
+    requester: { subject: ctx.identity.subject, groups: [...ctx.identity.groups], agent: ctx.identity.agent },
+    sql: ctx.sql,
+    params: ctx.params,
+    facts: ctx.statements.flatMap((s) => s.facts.map((f) => ({ action: f.action, resource: f.resource, ...(f.unbounded ? { unbounded: true } : {}) }))),
+    fingerprint,
+    requirements: reqs,
+  };
+}
+
+/** The failure of a held statement whose request did not end approved. */
+export function settledDenial(r: ApprovalRequest): DenialText {
+  switch (r.status) {
+    case 'rejected': {
+      const v = r.votes.find((x) => x.decision === 'reject');
+      return { message: `pamc: approval rejected by ${v?.approver.subject ?? 'an approver'}${r.outcome ? `: ${r.outcome}` : ''} (request ${r.id})` };
+    }
+    case 'expired':
+      return { sqlstate: '57014', message: `pamc: approval request ${r.id} expired without a decision` };
+    default:
+      return { sqlstate: '57014', message: `pamc: approval request ${r.id} was withdrawn (${r.outcome ?? 'cancelled'})` };
+  }
+}
