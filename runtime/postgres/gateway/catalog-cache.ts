@@ -1,6 +1,7 @@
 // The target's catalog snapshot for masking (spec/masking.md §8): taken over the gateway's own
 // connection when the target starts, and again (debounced, one at a time) when a session
-// reports DDL. Until a snapshot exists, masked identities get every column masked.
+// reports DDL. Until a snapshot exists — and from a report of DDL until a snapshot taken after
+// it is in — there is none: masked identities get every column of a relation masked.
 
 import type { Logger } from '../../gateway/log.ts';
 import { CATALOG_SQL, snapshotFromRows, type CatalogSnapshot } from '../masking/catalog.ts';
@@ -9,12 +10,20 @@ import type { Upstream } from './upstream.ts';
 
 const DEBOUNCE_MS = 50;
 
+/** A clock that orders DDL reports and snapshot loads. */
+let clock = 0;
+const tick = () => ++clock;
+
 function quoteIdent(name: string): string {
   return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`;
 }
 
 export class CatalogCache {
   private snapshot: CatalogSnapshot | null = null;
+  /** when the snapshot's load began */
+  private snapshotTick = 0;
+  /** when DDL was last reported */
+  private dirtyTick = 0;
   private running: Promise<void> | null = null;
   private again = false;
   private timer: NodeJS.Timeout | null = null;
@@ -27,8 +36,9 @@ export class CatalogCache {
     private readonly target: string,
   ) {}
 
+  /** The snapshot, or null while there is none or DDL was reported after its load began. */
   current(): CatalogSnapshot | null {
-    return this.snapshot;
+    return this.snapshotTick > this.dirtyTick ? this.snapshot : null;
   }
 
   /** Takes a new snapshot; concurrent calls share one run and ask for one more after it. */
@@ -48,8 +58,9 @@ export class CatalogCache {
     return this.running;
   }
 
-  /** DDL was seen: refresh soon. */
+  /** DDL was seen: the snapshot is out of date at once; refresh soon. */
   invalidate(): void {
+    this.dirtyTick = tick();
     if (this.timer || this.closed) return;
     this.timer = setTimeout(() => {
       this.timer = null;
@@ -65,6 +76,7 @@ export class CatalogCache {
 
   private async load(): Promise<void> {
     const path = this.searchPath();
+    const started = tick();
     try {
       const conn = await this.upstream.connect({
         client_encoding: 'UTF8',
@@ -75,6 +87,9 @@ export class CatalogCache {
       try {
         const rows = await queryRows(conn.socket, CATALOG_SQL);
         this.snapshot = snapshotFromRows(rows, path);
+        this.snapshotTick = started;
+        // DDL reported while this load ran may be missing from it: load again.
+        if (this.dirtyTick > started) this.again = true;
         this.log.debug('catalog-snapshot', { target: this.target, relations: this.snapshot.byOid.size });
       } finally {
         closeQuietly(conn.socket);

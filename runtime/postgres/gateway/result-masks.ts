@@ -7,8 +7,8 @@ import type { Principal } from '../../policy/principal.ts';
 import { setMembers } from '../../sql/catalog.ts';
 import type { ClassifiedStatement } from '../../sql/facts.ts';
 import { parseSql } from '../../sql/parser.ts';
-import { lineageCatalog, type CatalogSnapshot } from '../masking/catalog.ts';
-import { statementLineage, type StatementLineage } from '../masking/lineage.ts';
+import { lineageCatalog, snapshotFromRows, type CatalogSnapshot } from '../masking/catalog.ts';
+import { statementLineage, type LineageCatalog, type StatementLineage } from '../masking/lineage.ts';
 import { checkStatement, maskView, planColumns, type ColumnMask, type MaskView } from '../masking/plan.ts';
 import { DEFAULT_TEXT_COPY, type CopyFormat } from '../masking/rows.ts';
 import type { FieldDescription } from '../protocol/index.ts';
@@ -16,13 +16,41 @@ import type { FieldDescription } from '../protocol/index.ts';
 const SQL_FUNCTIONS = new Set(setMembers('functions', 'sql_functions'));
 const MAX_CACHED = 512;
 
-const CLEAN: StatementLineage = { outputs: 'clean', predicates: new Set(), writesFrom: new Set(), opaque: false, opaqueReasons: [] };
-const OPAQUE: StatementLineage = { outputs: 'opaque', predicates: new Set(), writesFrom: new Set(), opaque: true, opaqueReasons: ['the statement does not parse'] };
+function lineageOf(outputs: StatementLineage['outputs'], opaque: boolean, reason: string | null): StatementLineage {
+  return {
+    outputs,
+    reads: new Set(),
+    predicates: new Set(),
+    writesFrom: new Set(),
+    writesOpaque: false,
+    unmasks: new Set(),
+    executes: null,
+    opaque,
+    opaqueReasons: reason ? [reason] : [],
+  };
+}
+
+const CLEAN = lineageOf('clean', false, null);
+const OPAQUE = lineageOf('opaque', true, 'the statement does not parse');
+
+/** A catalog that knows no relation: what lineage sees while the catalog may have changed. */
+function unknownCatalog(): LineageCatalog {
+  const base = lineageCatalog(EMPTY_SNAPSHOT, []);
+  return { ...base, relation: () => null, resolveRelation: () => null, viewLineage: () => null };
+}
+const EMPTY_SNAPSHOT = snapshotFromRows([], []);
+
+/** Facts of statements that change the catalog (or may: DO blocks, procedures). */
+const DDL_ACTIONS = new Set(['create', 'alter', 'drop', 'do']);
+const isDdl = (s: ClassifiedStatement) => s.nodeType === 'CallStmt' || s.facts.some((f) => DDL_ACTIONS.has(f.action));
 
 export interface MaskingDeps {
   principal(): Principal | null;
+  /** the target's catalog snapshot, or null while there is none or it is out of date */
   snapshot(): CatalogSnapshot | null;
   searchPath(): readonly string[];
+  /** the session has not changed its search path (so `searchPath` is exact, order included) */
+  exactPath(): boolean;
   options(): MaskingOptions | null;
   /** the statements a FETCH (by cursor) or EXECUTE (by prepared name) reads */
   related(s: ClassifiedStatement): readonly ClassifiedStatement[] | null;
@@ -33,11 +61,21 @@ export interface StatementMasks {
   lineage: StatementLineage;
   /** errors and notices of this statement are redacted */
   redact: boolean;
+  /** the snapshot the lineage was computed with: a result planned with another is untraceable */
+  snapshot: CatalogSnapshot | null;
 }
 
 export class SessionMasking {
   private viewCache: { principal: Principal | null; view: MaskView | null } = { principal: null, view: null };
-  private readonly lineages = new Map<string, { snapshot: CatalogSnapshot | null; path: string; lineage: StatementLineage }>();
+  private readonly lineages = new Map<string, { snapshot: CatalogSnapshot | null; key: string; lineage: StatementLineage }>();
+  /** a cursor's lineage as it was when it was declared (its plan is fixed then) */
+  private readonly cursorLineages = new WeakMap<ClassifiedStatement, StatementLineage>();
+  /** unqualified names of temporary relations the session created: they shadow the catalog */
+  private readonly temporary = new Set<string>();
+  /** DDL was forwarded and its transaction has not ended: the session's catalog is unknown */
+  private ddlOpen = false;
+  /** the ReadyForQuery (by count) at which the last DDL forwarded has finished, at the earliest */
+  private ddlUntil = 0;
 
   constructor(private readonly deps: MaskingDeps) {}
 
@@ -51,60 +89,94 @@ export class SessionMasking {
     return this.viewCache.view;
   }
 
-  private parseLineage(text: string): StatementLineage {
-    const snapshot = this.deps.snapshot();
-    const path = this.deps.searchPath().join('\u0001');
+  /**
+   * The session is idle outside a transaction block after its `seen`-th ReadyForQuery. True when
+   * DDL forwarded earlier has now committed or rolled back: the catalog must be taken again (a
+   * snapshot loaded meanwhile may predate the commit).
+   */
+  transactionEnded(seen: number): boolean {
+    if (!this.ddlOpen || seen < this.ddlUntil) return false;
+    this.ddlOpen = false;
+    return true;
+  }
+
+  private catalogFor(snapshot: CatalogSnapshot | null): LineageCatalog {
+    if (!snapshot || this.ddlOpen) return unknownCatalog();
+    return lineageCatalog(snapshot, this.deps.searchPath(), { exactPath: this.deps.exactPath(), temporary: this.temporary });
+  }
+
+  private parseLineage(text: string, snapshot: CatalogSnapshot | null): StatementLineage {
+    const key = `${this.deps.searchPath().join('\u0001')}\u0002${this.deps.exactPath()}\u0002${[...this.temporary].join('\u0001')}\u0002${this.ddlOpen}`;
     const hit = this.lineages.get(text);
-    if (hit && hit.snapshot === snapshot && hit.path === path) return hit.lineage;
+    if (hit && hit.snapshot === snapshot && hit.key === key) return hit.lineage;
     const parsed = parseSql(text);
     const stmt = parsed.tree?.stmts?.[0]?.stmt;
-    let lineage: StatementLineage;
-    if (!stmt) lineage = OPAQUE;
-    else if (!snapshot) lineage = { ...OPAQUE, opaqueReasons: ['the catalog snapshot is not loaded yet'] };
-    else lineage = statementLineage(stmt, lineageCatalog(snapshot, this.deps.searchPath()));
+    const lineage = stmt ? statementLineage(stmt, this.catalogFor(snapshot)) : OPAQUE;
     if (this.lineages.size >= MAX_CACHED) this.lineages.clear();
-    this.lineages.set(text, { snapshot, path, lineage });
+    this.lineages.set(text, { snapshot, key, lineage });
     return lineage;
   }
 
+  /** The lineage of what a FETCH or EXECUTE reads, over every statement its name may hold. */
+  private relatedLineage(s: ClassifiedStatement, snapshot: CatalogSnapshot | null): StatementLineage {
+    const related = this.deps.related(s);
+    if (!related || related.length === 0) return OPAQUE;
+    const ls = related.map((r) => this.cursorLineages.get(r) ?? this.lineage(r, snapshot));
+    return ls.length === 1 ? ls[0] : mergeLineages(ls);
+  }
+
   /** The lineage of one statement (FETCH and EXECUTE take the lineage of what they read). */
-  lineage(s: ClassifiedStatement): StatementLineage {
-    const fetchOrExecute = s.nodeType === 'ExecuteStmt' || s.effects.some((e) => e.kind === 'fetch');
-    if (fetchOrExecute) {
-      const related = this.deps.related(s);
-      if (!related || related.length === 0) return OPAQUE;
-      return related.length === 1 ? this.lineage(related[0]) : mergeLineages(related.map((r) => this.lineage(r)));
-    }
+  lineage(s: ClassifiedStatement, snapshot: CatalogSnapshot | null = this.deps.snapshot()): StatementLineage {
+    if (s.effects.some((e) => e.kind === 'fetch')) return this.relatedLineage(s, snapshot);
     if (s.nodeType === 'ParseError') return OPAQUE;
     if (s.facts.length === 0 && s.nodeType === 'TransactionStmt') return CLEAN;
-    return this.parseLineage(s.text);
+    const own = this.parseLineage(s.text, snapshot);
+    if (!own.executes) return own;
+    return composeExecute(own, this.relatedLineage(s, snapshot));
   }
 
   /**
    * Before statements run: a reason to refuse them, and per statement what masking will need.
    * Null when the principal has no masks.
    */
-  check(statements: readonly ClassifiedStatement[]): { deny: string | null; masks: StatementMasks[] } | null {
+  check(statements: readonly ClassifiedStatement[], endsAtReady: number): { deny: string | null; masks: StatementMasks[] } | null {
     const view = this.view();
     const options = this.deps.options();
     if (!view || !options) return null;
     const masks: StatementMasks[] = [];
+    const snapshot = this.deps.snapshot();
     for (const s of statements) {
-      const lineage = this.lineage(s);
+      const lineage = this.lineage(s, snapshot);
       const sqlFromStrings = s.facts.some((f) => f.action === 'call' && SQL_FUNCTIONS.has(f.resource));
       const copyOut = s.facts.some((f) => f.action === 'copy_out');
-      const c = checkStatement(view, lineage, options, { copyOut, sqlFromStrings });
+      const c = checkStatement(view, lineage, options, { copyOut, sqlFromStrings, copyEncoding: copyOut ? copyFormat(s.text).encoding : null });
       if (c.deny) return { deny: c.deny, masks };
-      masks.push({ lineage, redact: c.touchesMasked });
+      if (s.nodeType === 'DeclareCursorStmt') this.cursorLineages.set(s, lineage);
+      masks.push({ lineage, redact: c.touchesMasked, snapshot });
+      this.noteForwarded(s, endsAtReady);
     }
     return { deny: null, masks };
+  }
+
+  /** What a statement about to run changes for the analysis of the statements after it. */
+  private noteForwarded(s: ClassifiedStatement, endsAtReady: number): void {
+    for (const f of s.facts) {
+      if (f.resource.startsWith('pg_temp.')) this.temporary.add(unquoteIdent(f.resource.slice('pg_temp.'.length)));
+    }
+    if (isDdl(s)) {
+      this.ddlOpen = true;
+      this.ddlUntil = Math.max(this.ddlUntil, endsAtReady);
+    }
   }
 
   /** The masks of a result once its RowDescription is known. */
   plan(m: StatementMasks | undefined, fields: readonly FieldDescription[], formats: readonly number[] | null): ColumnMask[] {
     const view = this.view();
     if (!view) return [];
-    return planColumns(view, m?.lineage ?? OPAQUE, fields, formats, this.deps.snapshot());
+    const snapshot = this.deps.snapshot();
+    // The catalog changed between the check and the result: the lineage may be wrong.
+    const lineage = m && m.snapshot === snapshot ? m.lineage : (m?.lineage.outputs === 'clean' ? m.lineage : OPAQUE);
+    return planColumns(view, lineage, fields, formats, snapshot);
   }
 
   /** The masks of a COPY … TO STDOUT stream, by column position, typed from the catalog where it can. */
@@ -122,18 +194,56 @@ export class SessionMasking {
       typeModifier: types?.[i]?.typmod ?? -1,
       format: 0,
     }));
-    return planColumns(view, m?.lineage ?? OPAQUE, fields, null, snapshot);
+    const lineage = m && m.snapshot === snapshot ? m.lineage : OPAQUE;
+    return planColumns(view, lineage, fields, null, snapshot);
   }
+}
+
+function unquoteIdent(s: string): string {
+  return s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1).replaceAll('""', '"') : s;
+}
+
+/** EXECUTE, EXPLAIN EXECUTE, CREATE TABLE AS EXECUTE: the statement's lineage with the prepared one's. */
+function composeExecute(own: StatementLineage, prepared: StatementLineage): StatementLineage {
+  const as = own.executes!.as;
+  if (as === 'rows') return prepared;
+  const out: StatementLineage = {
+    ...own,
+    reads: new Set([...own.reads, ...prepared.reads]),
+    predicates: new Set([...own.predicates, ...prepared.predicates]),
+    writesFrom: new Set([...own.writesFrom, ...prepared.writesFrom]),
+    writesOpaque: own.writesOpaque || prepared.writesOpaque,
+    unmasks: new Set([...own.unmasks, ...prepared.unmasks]),
+    executes: null,
+    opaque: own.opaque || prepared.opaque,
+    opaqueReasons: [...own.opaqueReasons, ...prepared.opaqueReasons],
+  };
+  const outs = prepared.outputs;
+  if (as === 'explain') {
+    out.outputs = prepared.opaque || outs === 'opaque' ? 'opaque' : 'clean';
+    if (Array.isArray(outs)) for (const o of outs) for (const k of o.sources) out.reads.add(k);
+  } else {
+    // CREATE TABLE AS EXECUTE: the prepared statement's rows become a table
+    out.outputs = 'clean';
+    if (Array.isArray(outs)) {
+      for (const o of outs) {
+        for (const k of o.sources) out.writesFrom.add(k);
+        if (o.opaque) out.writesOpaque = true;
+      }
+    } else if (outs === 'opaque') out.writesOpaque = true;
+  }
+  return out;
 }
 
 function mergeLineages(ls: StatementLineage[]): StatementLineage {
   // Several statements the server may hold under one name: every column could be any of them.
   const first = ls[0];
-  const same = ls.every((l) => Array.isArray(l.outputs) && Array.isArray(first.outputs) && l.outputs.length === first.outputs.length);
-  const out: StatementLineage = { outputs: 'opaque', predicates: new Set(), writesFrom: new Set(), opaque: ls.some((l) => l.opaque), opaqueReasons: [] };
+  const same = ls.every((l) => Array.isArray(l.outputs) && Array.isArray(first.outputs) && l.outputs.length === first.outputs.length && !l.outputs.some((o) => o.span));
+  const out = lineageOf('opaque', ls.some((l) => l.opaque), null);
   for (const l of ls) {
-    for (const p of l.predicates) out.predicates.add(p);
-    for (const w of l.writesFrom) out.writesFrom.add(w);
+    for (const k of ['reads', 'predicates', 'writesFrom', 'unmasks'] as const) for (const x of l[k]) out[k].add(x);
+    out.writesOpaque ||= l.writesOpaque;
+    out.opaqueReasons.push(...l.opaqueReasons);
   }
   if (same && Array.isArray(first.outputs)) {
     out.outputs = first.outputs.map((o, i) => {
@@ -145,7 +255,7 @@ function mergeLineages(ls: StatementLineage[]): StatementLineage {
       }
       return merged;
     });
-  }
+  } else if (ls.every((l) => l.outputs === 'clean')) out.outputs = 'clean';
   return out;
 }
 
@@ -193,6 +303,7 @@ export function copyFormat(text: string): CopyFormat {
   const quote = argText(o.get('quote')) ?? '"';
   return {
     kind: kind === 'binary' ? 'binary' : csv ? 'csv' : 'text',
+    encoding: argText(o.get('encoding')),
     delimiter: argText(o.get('delimiter')) ?? (csv ? ',' : '\t'),
     quote,
     escape: argText(o.get('escape')) ?? quote,

@@ -174,6 +174,16 @@ const PLAIN_TEXT = /^[\x00-\x5b\x5d-\x7f]*$/;
 
 const FORBIDDEN_UNKNOWN = (detail: string): Fact => ({ action: 'forbidden', resource: '', detail });
 
+/** Statements with only these facts read: cancelling them at the row limit loses nothing. */
+const READ_ONLY_ACTIONS = new Set(['select', 'compute', 'cursor', 'show']);
+
+/** The cursor a lone FETCH reads (its rows count against the row limit together), or null. */
+function fetchCursor(statements: readonly ClassifiedStatement[]): string | null {
+  if (statements.length !== 1) return null;
+  for (const e of statements[0].effects) if (e.kind === 'fetch' && statements[0].nodeType === 'FetchStmt') return e.name;
+  return null;
+}
+
 export class PgSession {
   private readonly fr: FrontendReader;
   private readonly br = new BackendReader();
@@ -207,6 +217,10 @@ export class PgSession {
   private readonly masking: SessionMasking;
   /** rows forwarded per portal, for the row limit across several Executes */
   private readonly portalRows = new Map<string, number>();
+  /** rows forwarded per SQL cursor, for the row limit across several FETCHes */
+  private readonly cursorRows = new Map<string, number>();
+  /** how many schemas the pinned search path has (more: the session set another) */
+  private readonly pinnedPathLength: number;
   transactionStatus: TransactionStatus = 'I';
   readonly startedAt = Date.now();
   statementsDecided = 0;
@@ -220,10 +234,12 @@ export class PgSession {
   ) {
     this.fr = clientReader;
     this.searchPath = [...pinnedSearchPath];
+    this.pinnedPathLength = pinnedSearchPath.length;
     this.masking = new SessionMasking({
       principal: () => this.principal(),
       snapshot: () => this.opts.catalog?.() ?? null,
       searchPath: () => this.searchPath,
+      exactPath: () => this.searchPath.length === this.pinnedPathLength,
       options: () => this.principal()?.target.compiled.masking ?? null,
       related: (st) => this.relatedStatements(st),
     });
@@ -389,7 +405,8 @@ export class PgSession {
         masks: null,
       };
     }
-    const c = this.masking.check(statements);
+    // Their transaction ends at the next ReadyForQuery at the earliest.
+    const c = this.masking.check(statements, this.rfqPushed + 1);
     if (!c) return { denial: null, masks: null };
     if (c.deny) return { denial: { message: `pamc: permission denied: ${c.deny}`, hint: 'this identity has masked columns on the target (spec/masking.md)' }, masks: null };
     return { denial: null, masks: c.masks };
@@ -408,20 +425,36 @@ export class PgSession {
     const limit = this.principal()?.limit?.rows ?? rows;
     return Buffer.concat([
       buildNotice('01000', `pamc: result limited to ${limit} rows by policy${this.limitRule()}`),
-      encodeCommandComplete(`${command} ${rows}`),
+      encodeCommandComplete(command === 'INSERT' ? `INSERT 0 ${rows}` : `${command} ${rows}`),
     ]);
   }
 
   /** Masks a DataRow and applies the row limit; null drops the row. */
   private relayRow(m: Frame, e: Extract<Expect, { k: 'execute' | 'query' }>): Buffer | null {
     const r = e.result;
-    const limit = e.k === 'execute' ? e.remaining : (this.principal()?.limit?.rows ?? null);
-    if (limit !== null && r.rows >= limit) {
+    let limit: number | null;
+    let cursor: string | null = null;
+    if (e.k === 'execute') limit = e.remaining;
+    else {
+      limit = this.principal()?.limit?.rows ?? null;
+      // A SQL cursor is one result fetched in pieces: its FETCHes count together.
+      const st = e.statements[e.index];
+      cursor = limit !== null && st ? fetchCursor([st]) : null;
+    }
+    const used = cursor !== null ? (this.cursorRows.get(cursor) ?? 0) : r.rows;
+    if (limit !== null && used >= limit) {
       if (!r.truncated) {
         r.truncated = true;
-        // Outside a transaction block, with nothing else in flight, stop the server's work;
-        // inside one the rest is read and dropped, so the transaction stays as the server has it.
-        if (e.k === 'query' && e.statements.length === 1 && this.transactionStatus === 'I' && this.expect.length - this.head === 1) {
+        // Outside a transaction block, with nothing else in flight, stop the server's work —
+        // for a statement that only reads (cancelling a write would roll it back); otherwise
+        // the rest is read and dropped, so the transaction stays as the server has it.
+        if (
+          e.k === 'query' &&
+          e.statements.length === 1 &&
+          this.transactionStatus === 'I' &&
+          this.expect.length - this.head === 1 &&
+          e.statements[0].facts.every((f) => READ_ONLY_ACTIONS.has(f.action))
+        ) {
           e.cancelledForLimit = true;
           this.opts.cancelUpstream();
         }
@@ -430,6 +463,7 @@ export class PgSession {
     }
     r.rows++;
     e.rows++;
+    if (cursor !== null) this.cursorRows.set(cursor, used + 1);
     if (r.masks === null) r.masks = this.lateMasks(e, m);
     if (r.masks.length === 0) return m.raw;
     const masked = maskDataRow(m.raw, r.masks, this.opts.maskContext?.() ?? { hashKey: null });
@@ -685,6 +719,8 @@ export class PgSession {
     let { denial } = this.decideStatements(statements, true);
     let masks: StatementMasks[] | null = null;
     if (!denial) ({ denial, masks } = this.maskCheck(statements));
+    // The server runs the portal of the last Bind (a failed Bind skips this Execute): its masks.
+    if (masks && possible.length > 1) masks = masks.slice(masks.length - possible[possible.length - 1].statements.length);
     this.logStatement(possible[0].text, denial);
     if (denial) {
       this.deny(out, denial, 'extended');
@@ -701,7 +737,8 @@ export class PgSession {
     let remaining: number | null = null;
     let raw: Buffer | null = m.raw;
     if (limit !== null) {
-      remaining = Math.max(0, limit - (this.portalRows.get(e.portal) ?? 0));
+      const cursor = fetchCursor(statements);
+      remaining = Math.max(0, limit - (cursor !== null ? (this.cursorRows.get(cursor) ?? 0) : (this.portalRows.get(e.portal) ?? 0)));
       if (e.maxRows === 0 || e.maxRows > remaining) {
         writeExecute(out, e.portal, remaining + 1);
         raw = null;
@@ -1081,7 +1118,7 @@ export class PgSession {
     if (sev === 'FATAL' || sev === 'PANIC') {
       this.upstreamFatal = true;
       this.opts.log.warn('upstream-fatal', { session: this.opts.id, error: describeFields(err.fields) });
-      return m.raw; // the server closes the connection next
+      return this.redacted(m, e); // the server closes the connection next
     }
     if (e === undefined) return m.raw;
     if (e.k === 'query') {
@@ -1090,8 +1127,9 @@ export class PgSession {
         e.cancelledForLimit = false;
         const rows = e.result.rows;
         e.result = newResult();
+        const command = e.statements[e.index]?.nodeType === 'FetchStmt' ? 'FETCH' : 'SELECT';
         e.index++;
-        return this.truncatedCompletion('SELECT', rows);
+        return this.truncatedCompletion(command, rows);
       }
       e.failed = true;
       if (e.copyIn) {
@@ -1128,6 +1166,8 @@ export class PgSession {
     const r = decodeReadyForQuery(m.body);
     if (r.kind === 'ProtocolError') return;
     this.transactionStatus = r.status;
+    // DDL committed or rolled back: the catalog snapshot must be taken again after it.
+    if (r.status === 'I' && this.masking.transactionEnded(this.rfqSeen)) this.opts.invalidateCatalog?.();
     // Portals live until the end of their transaction; cursors declared WITH HOLD survive it,
     // and a cursor the gateway forgets is refused on FETCH, so cursors are kept until CLOSE.
     if (r.status === 'I') {
@@ -1137,7 +1177,10 @@ export class PgSession {
   }
 
   private countPortalRows(e: Extract<Expect, { k: 'execute' }>): void {
-    if (e.remaining !== null) this.portalRows.set(e.portal, (this.portalRows.get(e.portal) ?? 0) + e.result.rows);
+    if (e.remaining === null) return;
+    const cursor = e.entry ? fetchCursor(e.entry.statements) : null;
+    if (cursor !== null) this.cursorRows.set(cursor, (this.cursorRows.get(cursor) ?? 0) + e.result.rows);
+    else this.portalRows.set(e.portal, (this.portalRows.get(e.portal) ?? 0) + e.result.rows);
   }
 
   /** What a completed statement did to the session's names, settings and the target's catalog. */
@@ -1154,10 +1197,16 @@ export class PgSession {
           break;
         case 'declare':
           this.portals.setCursor(eff.name, { text: s.text, statements: [s] });
+          this.cursorRows.delete(eff.name);
           break;
         case 'close':
-          if (eff.name === null) this.portals.clearCursors();
-          else this.portals.remove(eff.name);
+          if (eff.name === null) {
+            this.portals.clearCursors();
+            this.cursorRows.clear();
+          } else {
+            this.portals.remove(eff.name);
+            this.cursorRows.delete(eff.name);
+          }
           break;
         case 'discard':
           if (eff.what.toUpperCase() === 'ALL') {

@@ -74,9 +74,11 @@ export interface CopyFormat {
   escape: string;
   nullString: string;
   header: boolean;
+  /** the ENCODING option, when given */
+  encoding: string | null;
 }
 
-export const DEFAULT_TEXT_COPY: CopyFormat = { kind: 'text', delimiter: '\t', quote: '"', escape: '"', nullString: '\\N', header: false };
+export const DEFAULT_TEXT_COPY: CopyFormat = { kind: 'text', delimiter: '\t', quote: '"', escape: '"', nullString: '\\N', header: false, encoding: null };
 
 function decodeTextField(s: string): string {
   return s.replace(/\\(.)/gs, (_m, c: string) => {
@@ -174,6 +176,9 @@ function encodeCsvField(value: string, f: CopyFormat): string {
  */
 export class CopyMasker {
   private tail = Buffer.alloc(0);
+  /** CSV: where scanning of the tail resumes, and whether that point is inside quotes */
+  private scanFrom = 0;
+  private scanInQuote = false;
   private headerPending: boolean;
   private binaryHeaderDone = false;
 
@@ -195,23 +200,64 @@ export class CopyMasker {
     if (this.tail.length === 0) return this.tail;
     const rest = this.tail;
     this.tail = Buffer.alloc(0);
+    this.scanFrom = 0;
+    this.scanInQuote = false;
     return this.format.kind === 'binary' ? rest : this.maskLine(rest.toString('utf8'), '');
   }
 
   private textual(buf: Buffer): Buffer {
     const parts: Buffer[] = [];
     let start = 0;
-    let inQuote = false;
-    for (let i = 0; i < buf.length; i++) {
-      const c = buf[i];
-      if (this.format.kind === 'csv' && c === this.format.quote.charCodeAt(0)) inQuote = !inQuote;
-      if (c === 0x0a && !inQuote) {
-        const line = buf.subarray(start, i).toString('utf8');
-        parts.push(this.maskLine(line, '\n'));
+    if (this.format.kind === 'text') {
+      // Text format escapes newlines inside values: every newline ends a row.
+      for (let i = buf.indexOf(0x0a); i >= 0; i = buf.indexOf(0x0a, start)) {
+        parts.push(this.maskLine(buf.subarray(start, i).toString('utf8'), '\n'));
         start = i + 1;
       }
+      this.tail = Buffer.from(buf.subarray(start));
+      return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    }
+    // CSV: a newline ends a record outside quotes only; inside quotes ESCAPE before QUOTE (or
+    // before ESCAPE) is literal, and with ESCAPE = QUOTE a doubled quote is.
+    const quote = this.format.quote.charCodeAt(0);
+    const escape = this.format.escape.charCodeAt(0);
+    let i = this.scanFrom;
+    let inQuote = this.scanInQuote;
+    while (i < buf.length) {
+      const c = buf[i];
+      if (inQuote) {
+        if (c === escape && escape !== quote) {
+          if (i + 1 >= buf.length) break; // decide when the next byte is here
+          if (buf[i + 1] === quote || buf[i + 1] === escape) {
+            i += 2;
+            continue;
+          }
+          i++;
+          continue;
+        }
+        if (c === quote) {
+          if (escape === quote) {
+            if (i + 1 >= buf.length) break;
+            if (buf[i + 1] === quote) {
+              i += 2;
+              continue;
+            }
+          }
+          inQuote = false;
+        }
+        i++;
+        continue;
+      }
+      if (c === quote) inQuote = true;
+      else if (c === 0x0a) {
+        parts.push(this.maskLine(buf.subarray(start, i).toString('utf8'), '\n'));
+        start = i + 1;
+      }
+      i++;
     }
     this.tail = Buffer.from(buf.subarray(start));
+    this.scanFrom = i - start;
+    this.scanInQuote = inQuote;
     return parts.length === 1 ? parts[0] : Buffer.concat(parts);
   }
 

@@ -57,12 +57,14 @@ const EMPTY = Buffer.alloc(0);
 const DAYS_1970_FROM_2000 = -10957;
 const MICROS_1970_FROM_2000 = -946684800000000n;
 
+const STAR = Buffer.from('*');
+
 /** The neutral value of a type (what `redact` yields for types that are not text), or null for NULL. */
 function neutral(t: ColumnType): Buffer | null {
   const bin = t.format === 1;
   switch (t.cls) {
     case 'text':
-      return STARS;
+      return t.maxLength > 0 && t.maxLength < 3 ? (t.maxLength === 1 ? STAR : Buffer.from('**')) : STARS;
     case 'bool':
       return bin ? Buffer.from([0]) : Buffer.from('f');
     case 'int2':
@@ -118,9 +120,34 @@ function valueText(value: Buffer, t: ColumnType): string | null {
       return value.length === 8 ? String(value.readBigInt64BE(0)) : null;
     case 'uuid':
       return value.length === 16 ? formatUuid(value) : null;
+    case 'numeric':
+      return numericText(value);
     default:
       return null;
   }
+}
+
+/** The text form of a binary numeric (as the server prints it), or null when malformed. */
+function numericText(b: Buffer): string | null {
+  if (b.length < 8) return null;
+  const ndigits = b.readInt16BE(0);
+  const weight = b.readInt16BE(2);
+  const sign = b.readUInt16BE(4);
+  const dscale = b.readInt16BE(6);
+  if (ndigits < 0 || b.length !== 8 + 2 * ndigits || dscale < 0) return null;
+  if (sign === 0xc000) return 'NaN';
+  if (sign === 0xd000) return 'Infinity';
+  if (sign === 0xf000) return '-Infinity';
+  const digit = (i: number) => (i >= 0 && i < ndigits ? b.readInt16BE(8 + 2 * i) : 0);
+  // integer part: base-10000 digits 0..weight
+  let int = '';
+  for (let i = 0; i <= weight; i++) int += i === 0 ? String(digit(i)) : String(digit(i)).padStart(4, '0');
+  if (int === '') int = '0';
+  let frac = '';
+  for (let i = weight + 1; frac.length < dscale; i++) frac += String(digit(i)).padStart(4, '0');
+  frac = frac.slice(0, dscale);
+  const text = dscale > 0 ? `${int}.${frac}` : int;
+  return sign === 0x4000 ? `-${text}` : text;
 }
 
 function formatUuid(b: Buffer): string {

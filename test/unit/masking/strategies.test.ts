@@ -120,7 +120,7 @@ test('COPY text: escapes, NULLs, rows split across CopyData', () => {
 });
 
 test('COPY csv: quoted fields with delimiters, quotes and newlines, header kept', () => {
-  const c = new CopyMasker({ kind: 'csv', delimiter: ',', quote: '"', escape: '"', nullString: '', header: true }, masks, ctx);
+  const c = new CopyMasker({ kind: 'csv', delimiter: ',', quote: '"', escape: '"', nullString: '', header: true, encoding: null }, masks, ctx);
   const out = Buffer.concat([c.push(Buffer.from('id,email,name,ssn\n1,"ada@example.com","Lovelace, Ada","078\n""05"""\n2,,x,\n')), c.end()]).toString();
   assert.is(out, 'id,email,name,ssn\n1,a***@example.com,"Lovelace, Ada",***\n2,,x,\n');
 });

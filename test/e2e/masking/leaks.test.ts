@@ -1,0 +1,124 @@
+// The leak corpus (corpus.ts) through the real gateway, against a real PostgreSQL, with real
+// clients: psql, node-postgres (text and binary results), postgres.js (executions without a
+// Describe), and on a subset psycopg 3 (binary results) and pgjdbc (binary after its fifth
+// execution). Every byte the gateway sends a client passes through a byte tap; no raw secret
+// (as text, and numeric secrets also as int4, int8 and numeric binary) may be among them.
+// Each case must also end the way spec/masking.md says: answered masked, refused (42501) for
+// the spec's reason, or the server's error with its text withheld.
+
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startByteTap, type ByteTap } from '../../support/byte-tap.ts';
+import { startGateway, type GatewayFixture } from '../../support/gateway.ts';
+import { clientIdent, CORPUS, type CorpusClient, type Fixture, type LeakCase } from './corpus.ts';
+import { describeOutcome, leaks, RULES, SETUP, TARGET_SETTINGS, viaNodePostgres, viaPostgresJs, viaPsql, type ClientEnv, type Outcome } from './fixture.ts';
+
+const WITHHELD = 'pamc: the error text is withheld because the statement reads masked columns';
+const CLIENTS: CorpusClient[] = ['psql', 'pg', 'pg-binary', 'postgres.js'];
+
+interface Env extends ClientEnv {
+  kind: Fixture;
+}
+
+const test = suite<{ envs: Record<Fixture, Env> }>('masking: the leak corpus');
+
+test.before(async (ctx) => {
+  const kinds: Fixture[] = ['default', 'copy', 'strict'];
+  // The first fixture starts the shared server; the others then start side by side.
+  const first = await startGateway({ setup: SETUP, rules: RULES, targetSettings: TARGET_SETTINGS.default });
+  const rest = await Promise.all(kinds.slice(1).map((k) => startGateway({ setup: SETUP, rules: RULES, targetSettings: TARGET_SETTINGS[k], server: first.pg })));
+  const gws: GatewayFixture[] = [first, ...rest];
+  ctx.envs = {} as Record<Fixture, Env>;
+  for (const [i, kind] of kinds.entries()) {
+    const gw = gws[i];
+    const tap: ByteTap = await startByteTap({ host: gw.host, port: gw.port });
+    ctx.envs[kind] = { kind, gw, tap, token: await gw.token(['masked']) };
+  }
+});
+
+test.after(async ({ envs }) => {
+  for (const e of Object.values(envs ?? {})) {
+    await e.tap.close();
+    await e.gw.close();
+  }
+});
+
+/** One result per case and client, for the summary. */
+const results: { c: LeakCase; client: string; outcome: Outcome; hits: string[]; problem: string | null }[] = [];
+
+function problemWith(c: LeakCase, o: Outcome, client: string): string | null {
+  if (c.expect === 'masked') {
+    if (o.kind !== 'ok') return `expected a masked answer, got ${describeOutcome(o)}`;
+    if (client === 'psql') for (const s of c.shows ?? []) if (!o.text.includes(s)) return `the output lacks ${JSON.stringify(s)}: ${o.text.slice(0, 400)}`;
+    return null;
+  }
+  if (c.expect === 'refused') {
+    if (o.kind !== 'refused') return `expected a refusal, got ${describeOutcome(o)}`;
+    if (c.reason && !c.reason.test(o.message)) return `refused for another reason: ${o.message}`;
+    return null;
+  }
+  if (o.kind !== 'error') return `expected the server's error (${String(c.code)}), got ${describeOutcome(o)}`;
+  const codeOk = typeof c.code === 'string' ? o.code === c.code : c.code ? c.code.test(o.code) : true;
+  if (!codeOk) return `expected SQLSTATE ${String(c.code)}, got ${o.code} ${o.message}`;
+  if (!o.message.includes(WITHHELD)) return `the error text was not withheld: ${o.message}`;
+  return null;
+}
+
+async function runCase(env: Env, c: LeakCase, client: CorpusClient): Promise<void> {
+  const steps = c.steps.map((s) => s.replaceAll('$C', clientIdent(client)));
+  env.tap.reset();
+  const bg = c.background ? env.gw.direct(c.background).catch(() => '') : null;
+  if (bg) await new Promise((r) => setTimeout(r, 300));
+  let outcome: Outcome;
+  switch (client) {
+    case 'psql':
+      outcome = await viaPsql(env, steps);
+      break;
+    case 'pg':
+      outcome = await viaNodePostgres(env, steps);
+      break;
+    case 'pg-binary':
+      outcome = await viaNodePostgres(env, steps, { binary: true });
+      break;
+    case 'postgres.js':
+      outcome = await viaPostgresJs(env, steps);
+      break;
+  }
+  await env.tap.settled();
+  const hits = leaks(env.tap.serverBytes());
+  if (bg) await bg;
+  results.push({ c, client, outcome, hits: hits.map((h) => `${h.label} at ${h.offset}: …${h.context}…`), problem: problemWith(c, outcome, client) });
+}
+
+for (const client of CLIENTS) {
+  test(`${client}: no masked value reaches the client, and each case ends as the spec says`, async ({ envs }) => {
+    const mine = CORPUS.filter((c) => (c.clients ?? CLIENTS).includes(client));
+    for (const c of mine) await runCase(envs[c.fixture ?? 'default'], c, client);
+    const bad = results.filter((r) => r.client === client && (r.hits.length > 0 || r.problem));
+    const lines = bad.map((r) => `${r.c.id}: ${r.hits.length > 0 ? `LEAK ${r.hits.join('; ')}` : ''}${r.problem ? ` ${r.problem}` : ''}`);
+    assert.is(lines.length, 0, `\n${lines.join('\n')}`);
+  });
+}
+
+test('summary: the corpus has at least 60 statements, and every outcome is reported', () => {
+  assert.ok(CORPUS.length >= 60, `only ${CORPUS.length} cases`);
+  const byCategory = new Map<string, { refused: number; masked: number; error: number }>();
+  for (const c of CORPUS) {
+    const row = byCategory.get(c.category) ?? { refused: 0, masked: 0, error: 0 };
+    row[c.expect]++;
+    byCategory.set(c.category, row);
+  }
+  const total = { refused: 0, masked: 0, error: 0 };
+  const lines = [...byCategory].map(([k, v]) => {
+    total.refused += v.refused;
+    total.masked += v.masked;
+    total.error += v.error;
+    return `  ${k.padEnd(18)} masked ${v.masked}  refused ${v.refused}  error withheld ${v.error}`;
+  });
+  if (process.env.PAMC_CORPUS_REPORT) {
+    console.log(`\nleak corpus: ${CORPUS.length} cases, ${results.length} client runs\n${lines.join('\n')}\n  total: masked ${total.masked}, refused ${total.refused}, error withheld ${total.error}`);
+  }
+  assert.ok(results.every((r) => r.hits.length === 0));
+});
+
+test.run();
