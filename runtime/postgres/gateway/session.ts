@@ -217,6 +217,8 @@ export class PgSession {
   private readonly masking: SessionMasking;
   /** rows forwarded per portal, for the row limit across several Executes */
   private readonly portalRows = new Map<string, number>();
+  /** a portal's statements, when its Bind could have bound several (see onBind) */
+  private readonly boundStatements = new WeakMap<Entry, readonly ClassifiedStatement[]>();
   /** rows forwarded per SQL cursor, for the row limit across several FETCHes */
   private readonly cursorRows = new Map<string, number>();
   /** how many schemas the pinned search path has (more: the session set another) */
@@ -699,6 +701,9 @@ export class PgSession {
       ...(possible.length === 1 && possible[0].cursor ? { cursor: true } : {}),
     };
     this.portalRows.delete(b.portal);
+    // A Bind pipelined behind a Parse of the same name binds that new statement (decisions
+    // cover every possibility; masks need the one that runs).
+    if (possible.length > 1) this.boundStatements.set(entry, possible[possible.length - 1].statements);
     this.portals.addPending(b.portal, entry);
     this.push({ k: 'bind', name: b.portal, entry });
     return m.raw;
@@ -719,8 +724,13 @@ export class PgSession {
     let { denial } = this.decideStatements(statements, true);
     let masks: StatementMasks[] | null = null;
     if (!denial) ({ denial, masks } = this.maskCheck(statements));
-    // The server runs the portal of the last Bind (a failed Bind skips this Execute): its masks.
-    if (masks && possible.length > 1) masks = masks.slice(masks.length - possible[possible.length - 1].statements.length);
+    // The server runs the portal of the last Bind, bound to the statement of the last Parse (a
+    // failed Parse or Bind skips this Execute): masks are that statement's.
+    if (masks) {
+      const last = possible[possible.length - 1];
+      const runs = this.boundStatements.get(last) ?? last.statements;
+      masks = masks.slice(masks.length - runs.length);
+    }
     this.logStatement(possible[0].text, denial);
     if (denial) {
       this.deny(out, denial, 'extended');

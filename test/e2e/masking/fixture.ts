@@ -4,7 +4,7 @@
 // objects, call SQL-running functions, COPY — that refusals come from masking, not from the
 // access rules), and the byte patterns of every secret for the byte tap to look for.
 
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import postgres from 'postgres';
@@ -236,4 +236,35 @@ export async function viaPostgresJs(env: ClientEnv, steps: readonly string[]): P
   } finally {
     await sql.end({ timeout: 2 }).catch(() => {});
   }
+}
+
+/** Runs a program with `input` on its stdin; resolves to its stdout (rejects with its stderr). */
+export function runWithInput(cmd: string, args: string[], input: string, env: Record<string, string> = {}, timeoutMs = 120_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${cmd} exited with ${code}: ${err}\n${out}`));
+    });
+    child.stdin.end(input);
+  });
+}
+
+export const PYTHON = '/usr/bin/python3';
+export const JDBC_JAR = '/usr/share/java/postgresql.jar';
+export const CLIENT_PROGRAMS = new URL('./clients/', import.meta.url).pathname;
+
+/** One JSON object per line of a client program's output. */
+export function jsonLines<T>(out: string): T[] {
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as T);
 }

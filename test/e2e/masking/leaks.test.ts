@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { startByteTap, type ByteTap } from '../../support/byte-tap.ts';
 import { startGateway, type GatewayFixture } from '../../support/gateway.ts';
 import { clientIdent, CORPUS, type CorpusClient, type Fixture, type LeakCase } from './corpus.ts';
-import { describeOutcome, leaks, RULES, SETUP, TARGET_SETTINGS, viaNodePostgres, viaPostgresJs, viaPsql, type ClientEnv, type Outcome } from './fixture.ts';
+import { CLIENT_PROGRAMS, describeOutcome, JDBC_JAR, jsonLines, leaks, PYTHON, RULES, runWithInput, SETUP, TARGET_SETTINGS, viaNodePostgres, viaPostgresJs, viaPsql, type ClientEnv, type Outcome } from './fixture.ts';
 
 const WITHHELD = 'pamc: the error text is withheld because the statement reads masked columns';
 const CLIENTS: CorpusClient[] = ['psql', 'pg', 'pg-binary', 'postgres.js'];
@@ -99,6 +99,54 @@ for (const client of CLIENTS) {
     assert.is(lines.length, 0, `\n${lines.join('\n')}`);
   });
 }
+
+interface DriverResult {
+  id: string;
+  error?: { code: string | null; message: string; type?: string };
+}
+
+/** The single-statement SELECTs of the corpus that the driver programs run. */
+const driverCases = () => CORPUS.filter((c) => c.drivers && (c.fixture ?? 'default') === 'default' && c.steps.length === 1);
+
+async function driverRun(env: Env, name: string, runIt: (queries: { id: string; sql: string }[]) => Promise<DriverResult[]>): Promise<string[]> {
+  const cases = driverCases();
+  env.tap.reset();
+  const got = await runIt(cases.map((c) => ({ id: c.id, sql: c.steps[0] })));
+  await env.tap.settled();
+  const problems: string[] = [];
+  if (got.length !== cases.length) problems.push(`${name}: ${got.length} results for ${cases.length} queries`);
+  // one connection per query, in order: the tap tells them apart
+  env.tap.connections.forEach((conn, i) => {
+    const hits = leaks(Buffer.concat(conn.fromServer));
+    if (hits.length > 0) problems.push(`${cases[i]?.id ?? `connection ${i}`}: LEAK ${hits.map((h) => `${h.label}: …${h.context}…`).join('; ')}`);
+  });
+  for (const r of got) {
+    const c = cases.find((x) => x.id === r.id);
+    if (r.error) problems.push(`${r.id}: ${name} failed (${r.error.type ?? ''} ${r.error.code ?? ''}): ${r.error.message}`);
+    if (c) results.push({ c, client: name, outcome: r.error ? { kind: 'error', code: r.error.code ?? '?', message: r.error.message } : { kind: 'ok', text: JSON.stringify(r) }, hits: [], problem: null });
+  }
+  return problems;
+}
+
+test('psycopg 3: text, then binary results after it prepares the statement, on the driver subset', async ({ envs }) => {
+  const env = envs.default;
+  const problems = await driverRun(env, 'psycopg', async (queries) => {
+    const dsn = `host=${env.tap.host} port=${env.tap.port} dbname=${env.gw.database} user=agent sslmode=disable password=${env.token}`;
+    const out = await runWithInput(PYTHON, [`${CLIENT_PROGRAMS}psycopg3_queries.py`], JSON.stringify({ dsn, queries }));
+    return jsonLines<DriverResult>(out);
+  });
+  assert.is(problems.length, 0, `\n${problems.join('\n')}`);
+});
+
+test('pgjdbc: seven runs of each prepared statement (binary and no Describe after the fifth), on the driver subset', async ({ envs }) => {
+  const env = envs.default;
+  const problems = await driverRun(env, 'pgjdbc', async (queries) => {
+    const url = `jdbc:postgresql://${env.tap.host}:${env.tap.port}/${env.gw.database}`;
+    const out = await runWithInput('java', ['-cp', JDBC_JAR, `${CLIENT_PROGRAMS}JdbcQueries.java`, url, env.token], queries.map((q) => JSON.stringify(q)).join('\n') + '\n');
+    return jsonLines<DriverResult>(out);
+  });
+  assert.is(problems.length, 0, `\n${problems.join('\n')}`);
+});
 
 test('summary: the corpus has at least 60 statements, and every outcome is reported', () => {
   assert.ok(CORPUS.length >= 60, `only ${CORPUS.length} cases`);
