@@ -143,6 +143,9 @@ export interface ColumnMask {
   type: ColumnType;
 }
 
+const PARTIAL = new Set(['email', 'keep_first', 'keep_last']);
+const REDACT: MaskStrategy = { name: 'redact' };
+
 /** Length limits of text-like types, in characters, from the type and its modifier. */
 function maxLengthOf(typeOid: number, typmod: number): number {
   if ((typeOid === 1043 || typeOid === 1042) && typmod > 4) return typmod - 4;
@@ -202,6 +205,9 @@ export function planColumns(
     let strategy = maskedIn(view, src.sources);
     if (src.opaque) strategy = strategy ? stricter(strategy, view.strictest) : view.strictest;
     if (!strategy) return;
+    // A partial reveal shows parts of the column's own value; of a derived value it could show
+    // any part (`reverse(email)` would put the local part where the domain is): redact.
+    if (PARTIAL.has(strategy.name) && (src.direct === null || src.opaque)) strategy = REDACT;
     const code = formats === null ? f.format : formats.length === 0 ? 0 : formats.length === 1 ? formats[0] : (formats[i] ?? 0);
     const format = code === 1 ? 1 : 0;
     const cls = typeClassOf(snapshot, f.typeOid);

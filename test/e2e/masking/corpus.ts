@@ -68,7 +68,8 @@ export const CORPUS: LeakCase[] = [
   { id: 'error-explain-analyze', category: 'error', steps: ['EXPLAIN ANALYZE SELECT ssn::int FROM customers'], expect: 'error', code: '22P02' },
 
   // ---------------------------------------------------------------- expressions
-  { id: 'expr-case-functions', category: 'expression', steps: ['SELECT upper(ssn), lower(email), reverse(phone) FROM customers'], expect: 'masked', drivers: true },
+  { id: 'expr-case-functions', category: 'expression', steps: ['SELECT upper(ssn), lower(email), reverse(phone) FROM customers'], expect: 'masked', shows: ['***|***|***'], drivers: true },
+  { id: 'expr-reverse-partial', category: 'expression', steps: ["SELECT reverse(email), reverse(phone), overlay(phone placing '' from 1 for 11), email || '@x' FROM customers"], expect: 'masked', shows: ['***|***|***|***'] },
   { id: 'expr-substrings', category: 'expression', steps: ["SELECT replace(ssn, '-', ''), substr(ssn, 2), left(email, 20), right(phone, 12), split_part(email, '@', 1) FROM customers"], expect: 'masked', drivers: true },
   { id: 'expr-conditionals', category: 'expression', steps: ["SELECT coalesce(ssn, 'none'), nullif(ssn, 'x'), CASE WHEN id > 0 THEN ssn END, greatest(ssn, ''), CASE WHEN id > 0 THEN salary END FROM customers"], expect: 'masked', drivers: true },
   { id: 'expr-arithmetic', category: 'expression', steps: ['SELECT salary + 0, salary * 1, -salary, abs(balance), credit / 1, credit + 0.5 FROM customers'], expect: 'masked', drivers: true },

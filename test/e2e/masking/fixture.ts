@@ -109,11 +109,13 @@ export function secretNeedles(): Needle[] {
     // the email strategy shows the first character of the local part and the domain
     const local = e.slice(0, e.indexOf('@'));
     out.push({ label: `${e} (local part after its first character)`, bytes: Buffer.from(local.slice(1)) });
+    out.push({ label: `${e} (local part reversed)`, bytes: Buffer.from([...local].reverse().join('').slice(0, -1)) });
   }
   for (const p of SECRETS.phone) {
     out.push(...textNeedles(p));
     // keep_last(4) shows the last four characters
     out.push({ label: `${p} (hidden part)`, bytes: Buffer.from(p.slice(0, -4)) });
+    out.push({ label: `${p} (hidden part reversed)`, bytes: Buffer.from([...p.slice(0, -4)].reverse().join('').slice(-4)) });
   }
   for (const v of [...SECRETS.salary, ...SECRETS.balance, ...SECRETS.credit]) out.push(...integerNeedles(v));
   for (const v of [...SECRETS.vault, ...SECRETS.part]) out.push(...textNeedles(v));
@@ -173,8 +175,8 @@ function stringify(v: unknown): string {
 
 /**
  * node-postgres: a step with one statement runs as a named prepared statement twice (Parse,
- * Bind, Describe portal, Execute; then without Parse), in binary when asked; a step with
- * several statements runs with the simple protocol.
+ * Bind, Describe portal, Execute; then without Parse), then as the unnamed statement, in binary
+ * when asked; a step with several statements runs with the simple protocol.
  */
 export async function viaNodePostgres(env: ClientEnv, steps: readonly string[], options: { binary?: boolean } = {}): Promise<Outcome> {
   const client = new pg.Client({ host: env.tap.host, port: env.tap.port, database: env.gw.database, user: 'agent', password: env.token });
@@ -190,7 +192,9 @@ export async function viaNodePostgres(env: ClientEnv, steps: readonly string[], 
         const q = { name: `q${i++}`, text: step, ...(options.binary ? { binary: true } : {}) };
         const r1 = await client.query(q);
         const r2 = await client.query(q);
-        out.push(stringify(r1.rows), stringify(r2.rows));
+        // and the unnamed statement, parsed again over the previous one
+        const r3 = await client.query({ text: step, queryMode: 'extended', ...(options.binary ? { binary: true } : {}) } as pg.QueryConfig);
+        out.push(stringify(r1.rows), stringify(r2.rows), stringify(r3.rows));
       } else {
         const r = await client.query(step);
         out.push(stringify(Array.isArray(r) ? r.map((x) => x.rows) : r.rows));

@@ -8,7 +8,10 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { connect } from 'node:net';
 import { startByteTap, type ByteTap } from '../../support/byte-tap.ts';
+import { WireSession, type Decoded } from '../../support/pg-session.ts';
+import * as w from '../../support/pgwire-builder.ts';
 import { startGateway, type GatewayFixture } from '../../support/gateway.ts';
 import { clientIdent, CORPUS, type CorpusClient, type Fixture, type LeakCase } from './corpus.ts';
 import { CLIENT_PROGRAMS, describeOutcome, JDBC_JAR, jsonLines, leaks, PYTHON, RULES, runWithInput, SETUP, TARGET_SETTINGS, viaNodePostgres, viaPostgresJs, viaPsql, type ClientEnv, type Outcome } from './fixture.ts';
@@ -146,6 +149,108 @@ test('pgjdbc: seven runs of each prepared statement (binary and no Describe afte
     return jsonLines<DriverResult>(out);
   });
   assert.is(problems.length, 0, `\n${problems.join('\n')}`);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Protocol paths, byte by byte: pipelines that reuse names, executions without a Describe,
+// binary formats chosen at Bind, portals run in pieces, several results in one query.
+
+async function wire(env: Env, run: (s: WireSession) => Promise<void>): Promise<{ messages: Decoded[]; hits: string[] }> {
+  env.tap.reset();
+  const socket = connect({ host: env.tap.host, port: env.tap.port });
+  await new Promise((r) => socket.once('connect', r));
+  const s = new WireSession(socket);
+  s.send(w.startupMessage([['user', 'agent'], ['database', env.gw.database]]), w.passwordMessage(env.token));
+  await s.until('ReadyForQuery');
+  const messages: Decoded[] = [];
+  const orig = s.until.bind(s);
+  s.until = async (kind: string, timeoutMs?: number) => {
+    const got = await orig(kind, timeoutMs);
+    messages.push(...got);
+    return got;
+  };
+  await run(s);
+  s.close();
+  await env.tap.settled();
+  return { messages, hits: leaks(env.tap.serverBytes()).map((h) => `${h.label}: …${h.context}…`) };
+}
+
+const rowsOf = (ms: Decoded[]) => ms.filter((m) => m.kind === 'DataRow').map((m) => (m as { values: (Uint8Array | null)[] }).values.map((v) => (v === null ? null : Buffer.from(v))));
+const P = (sql: string, name = '') => w.parse(name, sql);
+const B = (portal = '', statement = '', formats: number[] = []) => w.bind(portal, statement, [], [], formats);
+
+test('wire: the unnamed statement parsed again in one pipeline, executed with and without Describe', async ({ envs }) => {
+  const { messages, hits } = await wire(envs.default, async (s) => {
+    s.send(P('SELECT name FROM customers ORDER BY id'), B(), w.describe('P', ''), w.execute('', 0), P('SELECT upper(ssn), salary + 1 FROM customers ORDER BY id'), B(), w.execute('', 0), w.sync());
+    await s.until('ReadyForQuery');
+    // again, each Parse behind the other's Bind, no Describe at all
+    s.send(P('SELECT id FROM customers ORDER BY id'), B(), w.execute('', 0), P("SELECT email || '', phone FROM customers ORDER BY id"), B(), w.execute('', 0), w.sync());
+    await s.until('ReadyForQuery');
+  });
+  assert.equal(hits, []);
+  const rows = rowsOf(messages).map((r) => r.map((v) => v?.toString() ?? null));
+  assert.equal(rows.slice(3, 5), [
+    ['***', '0'],
+    ['***', '0'],
+  ]);
+  assert.equal(rows.slice(9, 11), [
+    ['***', '***********0142'],
+    ['***', '************0958'],
+  ]);
+});
+
+test('wire: two statements bound in turn to one portal name, binary results chosen at Bind after a statement Describe', async ({ envs }) => {
+  const { messages, hits } = await wire(envs.default, async (s) => {
+    s.send(P('SELECT id, name FROM customers WHERE id = 1', 's1'), P('SELECT salary, balance, ssn, upper(ssn) FROM customers WHERE id = 1', 's2'), w.describe('S', 's2'), w.sync());
+    await s.until('ReadyForQuery');
+    s.send(B('', 's1'), w.execute('', 0), B('', 's2', [1]), w.execute('', 0), w.sync());
+    await s.until('ReadyForQuery');
+  });
+  assert.equal(hits, []);
+  const rows = rowsOf(messages);
+  assert.equal(rows[0].map((v) => v?.toString()), ['1', 'Ann']);
+  // binary: int4 0, int8 from the HMAC (8 bytes, not the value), text '***' in both columns
+  assert.equal(rows[1][0], Buffer.alloc(4));
+  assert.is(rows[1][1]?.length, 8);
+  assert.equal(rows[1].slice(2).map((v) => v?.toString()), ['***', '***']);
+});
+
+test('wire: a portal fetched in pieces (PortalSuspended), several results in one simple query', async ({ envs }) => {
+  const { messages, hits } = await wire(envs.default, async (s) => {
+    s.send(w.query('BEGIN'));
+    await s.until('ReadyForQuery');
+    s.send(P("SELECT ssn || '', email FROM customers ORDER BY id", 'piece'), B('p', 'piece'), w.execute('p', 1), w.execute('p', 1), w.execute('p', 5), w.sync());
+    await s.until('ReadyForQuery');
+    s.send(w.query('COMMIT; SELECT ssn FROM customers; SELECT upper(email), id FROM customers; SELECT 1 AS one'));
+    await s.until('ReadyForQuery');
+  });
+  assert.equal(hits, []);
+  assert.is(messages.filter((m) => m.kind === 'PortalSuspended').length, 2);
+  assert.equal(rowsOf(messages).map((r) => r.map((v) => v?.toString() ?? null)), [
+    ['***', 'q***@corp-example.net'],
+    ['***', 'z***@mailbox-example.org'],
+    [null, null],
+    ['***'],
+    ['***'],
+    [null],
+    ['***', '1'],
+    ['***', '2'],
+    [null, '3'],
+    ['1'],
+  ]);
+});
+
+test('wire: an error at Execute is withheld and the pipeline skips to Sync', async ({ envs }) => {
+  const { messages, hits } = await wire(envs.default, async (s) => {
+    s.send(P('SELECT ssn::int FROM customers'), B(), w.execute('', 0), P('SELECT 1'), B(), w.execute('', 0), w.sync());
+    await s.until('ReadyForQuery');
+    s.send(w.query('SELECT 2 AS two'));
+    await s.until('ReadyForQuery');
+  });
+  assert.equal(hits, []);
+  const err = messages.find((m) => m.kind === 'ErrorResponse') as { fields: { code: string; message: string; detail?: string } };
+  assert.equal([err.fields.code, err.fields.message, err.fields.detail], ['22P02', 'pamc: the error text is withheld because the statement reads masked columns', undefined]);
+  assert.equal(rowsOf(messages).map((r) => r.map((v) => v?.toString())), [['2']]);
 });
 
 test('summary: the corpus has at least 60 statements, and every outcome is reported', () => {
