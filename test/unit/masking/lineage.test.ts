@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { lineageCatalog, snapshotFromRows } from '../../../runtime/postgres/masking/catalog.ts';
-import { statementLineage, COLUMN_SEPARATOR } from '../../../runtime/postgres/masking/lineage.ts';
+import { alignOutputs, statementLineage, COLUMN_SEPARATOR, UNKNOWN_RELATION } from '../../../runtime/postgres/masking/lineage.ts';
 import { loadParser, parseSql } from '../../../runtime/sql/parser.ts';
 
 await loadParser();
@@ -107,6 +107,7 @@ test('what cannot be traced is opaque', () => {
   assert.ok(outputs('SELECT * FROM unknown_table')[0].opaque);
   assert.ok(outputs("SELECT query_to_xml('select ssn from customers', true, true, '')")[0].opaque);
   assert.ok(lineage('SELECT * FROM some_srf()').opaque);
+  assert.ok(outputs('SELECT * FROM some_srf()')[0].opaque);
   assert.is(lineage('CALL proc()').outputs, 'opaque');
   assert.is(lineage('SHOW search_path').outputs, 'clean');
 });
@@ -122,6 +123,120 @@ test('deep nesting stays bounded', () => {
   for (let i = 0; i < 300; i++) q = `SELECT * FROM (${q}) s${i}`;
   const l = lineage(q);
   assert.ok(l.opaque || (Array.isArray(l.outputs) && l.outputs.length === 1));
+});
+
+test('JOIN USING and NATURAL merge their columns once, first, as `*` expands them', () => {
+  const o = outputs('SELECT * FROM customers JOIN orders USING (id)');
+  assert.equal(
+    o.map((x) => x.name),
+    ['id', 'name', 'email', 'ssn', 'customer_id', 'total'],
+  );
+  assert.equal(o[0].sources, ['customers.id', 'orders.id']);
+  assert.equal(o[3].sources, ['customers.ssn']);
+  assert.equal(outputs('SELECT * FROM customers NATURAL JOIN orders').length, 6);
+  // a USING column is a join condition
+  assert.equal(show(lineage('SELECT 1 FROM customers a JOIN customers b USING (ssn)').predicates), ['customers.ssn']);
+});
+
+test('a function in FROM stands for an unknown number of columns (a span), aligned around it', () => {
+  const o = lineage("SELECT * FROM jsonb_each_text('{}') j, (SELECT upper(ssn) AS u FROM customers) s, orders").outputs as { span?: boolean; name: string }[];
+  assert.equal(
+    o.map((x) => (x.span ? '…' : x.name)),
+    ['…', 'u', 'id', 'customer_id', 'total'],
+  );
+  // the plan aligns a 6-field result: key, value | u | id, customer_id, total
+  const aligned = alignOutputs(o as never, 6)!;
+  assert.equal(aligned.map((x) => show(x.sources)), [[], [], ['customers.ssn'], ['orders.id'], ['orders.customer_id'], ['orders.total']]);
+  assert.is(alignOutputs(o as never, 3), null);
+  // a name not found among known columns may be one of the function's
+  assert.equal(outputs('SELECT value FROM customers c, jsonb_each(to_jsonb(c))')[0].sources, ['customers.email', 'customers.id', 'customers.name', 'customers.ssn']);
+  // and a correlated name is not hidden by an inner function's unknown columns
+  assert.equal(outputs('SELECT (SELECT ssn FROM generate_series(1, 1)) FROM customers')[0].sources, ['customers.ssn']);
+  // a column definition list gives every column
+  assert.equal(
+    outputs('SELECT * FROM jsonb_to_record(NULL) AS x(a text, b int)').map((x) => x.name),
+    ['a', 'b'],
+  );
+});
+
+test('recursive CTEs: forward references and rotations reach the fixed point', () => {
+  assert.equal(outputs("WITH RECURSIVE a AS (SELECT t FROM orders_t), orders_t AS (SELECT upper(ssn) AS t FROM customers) SELECT t FROM a")[0].sources, ['customers.ssn']);
+  const rot = outputs("WITH RECURSIVE r(n, a, b, c, d, e) AS (SELECT 1, ssn, 'b', 'c', 'd', 'e' FROM customers UNION ALL SELECT n + 1, e, a, b, c, d FROM r WHERE n < 9) SELECT a, b, c, d, e FROM r");
+  assert.ok(rot.every((x) => x.sources.includes('customers.ssn')));
+});
+
+test('ORDER BY and GROUP BY by position or output name, FILTER and OVER are predicates', () => {
+  assert.equal(show(lineage('SELECT id, ssn FROM customers ORDER BY 2').predicates), ['customers.ssn']);
+  assert.equal(show(lineage('SELECT id, ssn AS s FROM customers ORDER BY s').predicates), ['customers.ssn']);
+  assert.equal(show(lineage('SELECT email, count(*) FROM customers GROUP BY 1').predicates), ['customers.email']);
+  assert.equal(show(lineage("SELECT count(*) FILTER (WHERE ssn > '1') FROM customers").predicates), ['customers.ssn']);
+  assert.equal(show(lineage('SELECT row_number() OVER (PARTITION BY email ORDER BY ssn) FROM customers').predicates), ['customers.email', 'customers.ssn']);
+});
+
+test('values passed to functions that may keep them are written', () => {
+  assert.equal(show(lineage("SELECT set_config('application_name', ssn, false) FROM customers").writesFrom), ['customers.ssn']);
+  assert.equal(show(lineage("SELECT pg_notify('c', email) FROM customers").writesFrom), ['customers.email']);
+  assert.equal(show(lineage('SELECT my_function(ssn) FROM customers').writesFrom), ['customers.ssn']);
+  assert.equal(show(lineage('SELECT upper(ssn), count(email) FROM customers').writesFrom), []);
+  assert.equal(show(lineage('SELECT mode() WITHIN GROUP (ORDER BY ssn) FROM customers').writesFrom), []);
+  assert.ok(lineage('INSERT INTO orders (total) SELECT x FROM unknown_table').writesOpaque);
+});
+
+test('EXPLAIN: the statement is analysed as if it ran; EXECUTE is left to the session', () => {
+  const l = lineage('EXPLAIN ANALYZE SELECT ssn::int FROM customers');
+  assert.is(l.outputs, 'clean');
+  assert.equal(show(l.reads), ['customers.ssn']);
+  assert.equal(show(lineage('EXPLAIN ANALYZE CREATE TABLE t AS SELECT ssn FROM customers').writesFrom), ['customers.ssn']);
+  assert.is(lineage('EXPLAIN SELECT my_function()').outputs, 'opaque');
+  assert.equal(lineage('EXPLAIN ANALYZE EXECUTE p').executes, { name: 'p', as: 'explain' });
+  assert.equal(lineage('CREATE TABLE t AS EXECUTE p').executes, { name: 'p', as: 'write' });
+  assert.equal(lineage('EXECUTE p (1)').executes, { name: 'p', as: 'rows' });
+});
+
+test('renames, moves and detaches are reported', () => {
+  assert.equal(show(lineage('ALTER TABLE customers RENAME COLUMN ssn TO x').unmasks), ['customers.*', 'customers.ssn']);
+  assert.ok(show(lineage('ALTER TABLE customers RENAME TO c2').unmasks).includes('customers.*'));
+  assert.ok(show(lineage('ALTER TABLE customers SET SCHEMA other').unmasks).includes('customers.*'));
+  assert.equal([...lineage('ALTER TABLE nowhere RENAME TO x').unmasks], [UNKNOWN_RELATION]);
+  assert.equal(show(lineage('ALTER TABLE orders RENAME COLUMN total TO t').unmasks), ['orders.*', 'orders.total']);
+});
+
+test('statements that return no rows are clean', () => {
+  for (const sql of ['CREATE TABLE x (a int)', 'DEALLOCATE ALL', 'LISTEN c', 'CLOSE ALL', 'DROP TABLE x', 'VACUUM customers']) assert.is(lineage(sql).outputs, 'clean', sql);
+});
+
+test('partitions and value-holding catalog relations', () => {
+  const snap = snapshotFromRows(
+    [
+      ...rows,
+      ['r', '200', 'public', 'parts', 'p', null],
+      ['r', '201', 'public', 'parts_a', 'r', null],
+      ['r', '202', 'pg_catalog', 'pg_stats', 'v', ' SELECT 1 AS most_common_vals;'],
+      ['a', '200', '1', 'ssn', null, null],
+      ['a', '201', '1', 'ssn', null, null],
+      ['a', '202', '1', 'most_common_vals', null, null],
+      ['i', '201', '200', null, null, null],
+    ],
+    ['public'],
+  );
+  const pc = lineageCatalog(snap, ['public']);
+  const l = (sql: string) => statementLineage(parseSql(sql).tree!.stmts![0].stmt, pc);
+  const outs = (sql: string) => (l(sql).outputs as { sources: Set<string>; opaque: boolean }[]).map((o) => ({ sources: show(o.sources), opaque: o.opaque }));
+  assert.equal(outs('SELECT ssn FROM parts_a'), [{ sources: ['parts.ssn', 'parts_a.ssn'], opaque: false }]);
+  assert.equal(outs('SELECT ssn FROM parts'), [{ sources: ['parts.ssn', 'parts_a.ssn'], opaque: false }]);
+  assert.equal(outs('SELECT most_common_vals FROM pg_stats'), [{ sources: [], opaque: true }]);
+});
+
+test('a session that set its search path, or created temporary relations: ambiguous names are unknown', () => {
+  const snap = snapshotFromRows([...rows, ['r', '300', 'hr', 'customers', 'r', null], ['a', '300', '1', 'x', null, null]], ['public']);
+  const widened = lineageCatalog(snap, ['public', 'hr'], { exactPath: false, temporary: new Set() });
+  assert.is(widened.resolveRelation('customers'), null);
+  assert.is(widened.resolveRelation('orders')?.key, 'public.orders');
+  const exact = lineageCatalog(snap, ['public', 'hr'], { exactPath: true, temporary: new Set() });
+  assert.is(exact.resolveRelation('customers')?.key, 'public.customers');
+  const temp = lineageCatalog(snap, ['public'], { exactPath: true, temporary: new Set(['orders']) });
+  assert.is(temp.resolveRelation('orders'), null);
+  assert.is(temp.relation('pg_temp', 'orders'), null);
 });
 
 void c;

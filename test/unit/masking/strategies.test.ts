@@ -82,6 +82,38 @@ test('hash is keyed and deterministic, and keeps the type', () => {
   assert.is(m('x', { name: 'hash' }, text('date')), '1970-01-01', 'types without a hash form redact');
 });
 
+test('numeric hashes alike in text and binary; redact fits short text types', () => {
+  // 48213.77 in binary: ndigits 3, weight 1, sign +, dscale 2: 4 8213 7700
+  const b = Buffer.alloc(14);
+  [3, 1, 0, 2, 4, 8213, 7700].forEach((v, i) => b.writeInt16BE(v, 2 * i));
+  const asText = m('48213.77', { name: 'hash' }, text('numeric'));
+  const asBinary = maskValue(b, { name: 'hash' }, bin('numeric'), ctx)!;
+  // the binary result's value as text: base-10000 digits
+  const nd = asBinary.readInt16BE(0);
+  let v = 0n;
+  for (let i = 0; i < nd; i++) v = v * 10000n + BigInt(asBinary.readInt16BE(8 + 2 * i));
+  const weight = asBinary.readInt16BE(2);
+  v *= 10000n ** BigInt(weight - (nd - 1));
+  assert.is(String(v), asText);
+  const neg = Buffer.alloc(10);
+  [1, -1, 0x4000, 4, 5].forEach((x, i) => (i === 2 ? neg.writeUInt16BE(x, 4) : neg.writeInt16BE(x, 2 * i)));
+  assert.is(maskValue(neg, { name: 'hash' }, bin('numeric'), ctx)!.toString('hex'), maskValue(numericOf('-0.0005'), { name: 'hash' }, bin('numeric'), ctx)!.toString('hex'));
+  assert.is(m('x', { name: 'redact' }, text('text', 1)), '*');
+  assert.is(m('xy', { name: 'redact' }, text('text', 2)), '**');
+  assert.is(m('xyz', { name: 'redact' }, text('text', 5)), '***');
+});
+
+/** -0.0005 as the server sends it: one digit 5, weight -1, negative, dscale 4 */
+function numericOf(_s: string): Buffer {
+  const b = Buffer.alloc(10);
+  b.writeInt16BE(1, 0);
+  b.writeInt16BE(-1, 2);
+  b.writeUInt16BE(0x4000, 4);
+  b.writeInt16BE(4, 6);
+  b.writeInt16BE(5, 8);
+  return b;
+}
+
 function dataRow(values: (string | null)[]): Buffer {
   // naive: type, length, count, then each length-prefixed value
   const parts: Buffer[] = [];
@@ -123,6 +155,17 @@ test('COPY csv: quoted fields with delimiters, quotes and newlines, header kept'
   const c = new CopyMasker({ kind: 'csv', delimiter: ',', quote: '"', escape: '"', nullString: '', header: true, encoding: null }, masks, ctx);
   const out = Buffer.concat([c.push(Buffer.from('id,email,name,ssn\n1,"ada@example.com","Lovelace, Ada","078\n""05"""\n2,,x,\n')), c.end()]).toString();
   assert.is(out, 'id,email,name,ssn\n1,a***@example.com,"Lovelace, Ada",***\n2,,x,\n');
+});
+
+test('COPY csv with ESCAPE other than QUOTE: escaped quotes do not end a quoted field, split anywhere', () => {
+  const f = { kind: 'csv' as const, delimiter: ',', quote: '"', escape: '\\', nullString: '', header: false, encoding: null };
+  const input = '1,"a\\"b\n",x,078-05-1120\n2,"q\\\\",y,219-09-9999\n';
+  for (let cut = 1; cut < input.length; cut++) {
+    const c = new CopyMasker(f, masks, ctx);
+    const out = Buffer.concat([c.push(Buffer.from(input.slice(0, cut))), c.push(Buffer.from(input.slice(cut))), c.end()]).toString();
+    assert.not.match(out, /078-05-1120|219-09-9999/, `cut at ${cut}: ${out}`);
+    assert.is(out.split('\n').filter((l) => l.endsWith('***')).length, 2, `cut at ${cut}: ${out}`);
+  }
 });
 
 test('COPY binary: header, tuples split anywhere, trailer', () => {
