@@ -211,7 +211,8 @@ export function planColumns(
     const code = formats === null ? f.format : formats.length === 0 ? 0 : formats.length === 1 ? formats[0] : (formats[i] ?? 0);
     const format = code === 1 ? 1 : 0;
     const cls = typeClassOf(snapshot, f.typeOid);
-    out.push({ index: i, strategy, type: { cls, format, maxLength: maxLengthOf(f.typeOid, f.typeModifier) } });
+    const maxLength = maxLengthOf(f.typeOid, f.typeModifier);
+    out.push({ index: i, strategy, type: { cls, format, maxLength, pad: f.typeOid === 1042 && maxLength > 0 } });
   });
   return out;
 }

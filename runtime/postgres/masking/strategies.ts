@@ -45,6 +45,8 @@ export interface ColumnType {
   format: 0 | 1;
   /** maximum length in characters for varchar(n) / char(n), else -1 */
   maxLength: number;
+  /** char(n): values are padded with spaces to `maxLength`, as the server prints them */
+  pad?: boolean;
 }
 
 export interface MaskContext {
@@ -54,17 +56,17 @@ export interface MaskContext {
 
 const STARS = Buffer.from('***');
 const EMPTY = Buffer.alloc(0);
+const EMPTY_BYTEA_TEXT = Buffer.from('\\x');
 const DAYS_1970_FROM_2000 = -10957;
 const MICROS_1970_FROM_2000 = -946684800000000n;
-
-const STAR = Buffer.from('*');
 
 /** The neutral value of a type (what `redact` yields for types that are not text), or null for NULL. */
 function neutral(t: ColumnType): Buffer | null {
   const bin = t.format === 1;
   switch (t.cls) {
     case 'text':
-      return t.maxLength > 0 && t.maxLength < 3 ? (t.maxLength === 1 ? STAR : Buffer.from('**')) : STARS;
+      if (t.pad || (t.maxLength > 0 && t.maxLength < 3)) return Buffer.from(clipText('***', t), 'utf8');
+      return STARS;
     case 'bool':
       return bin ? Buffer.from([0]) : Buffer.from('f');
     case 'int2':
@@ -102,7 +104,8 @@ function neutral(t: ColumnType): Buffer | null {
     case 'jsonb':
       return bin ? Buffer.from([1, ...Buffer.from('null')]) : Buffer.from('null');
     case 'bytea':
-      return EMPTY;
+      // an empty value; in text, as the server prints it (bytea_output hex; clients read either)
+      return bin ? EMPTY : EMPTY_BYTEA_TEXT;
     default:
       return null;
   }
@@ -155,8 +158,12 @@ function formatUuid(b: Buffer): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
+/** A text-like masked value as the column's type holds it: cut to varchar(n)/char(n), char(n) padded. */
 function clipText(s: string, t: ColumnType): string {
-  if (t.maxLength > 0 && s.length > t.maxLength) return s.slice(0, t.maxLength);
+  if (t.maxLength <= 0) return s;
+  const chars = [...s];
+  if (chars.length > t.maxLength) return chars.slice(0, t.maxLength).join('');
+  if (t.pad && chars.length < t.maxLength) return s + ' '.repeat(t.maxLength - chars.length);
   return s;
 }
 

@@ -35,7 +35,7 @@ test('redact yields a valid neutral value of each type', () => {
     ['uuid', '00000000-0000-0000-0000-000000000000'],
     ['json', 'null'],
     ['jsonb', 'null'],
-    ['bytea', ''],
+    ['bytea', '\\x'],
   ];
   for (const [cls, expected] of cases) assert.is(m('secret', redact, text(cls)), expected, cls);
   assert.is(m('x', redact, text('other')), null, 'unknown types become NULL');
@@ -44,6 +44,7 @@ test('redact yields a valid neutral value of each type', () => {
   assert.is(m('x', redact, bin('timestamp')), 'fffca2fec4c82000', 'binary timestamp: microseconds from 2000-01-01 to 1970-01-01');
   assert.is(m('x', redact, bin('jsonb')), '016e756c6c');
   assert.is(m('x', redact, bin('numeric')), '0000000000000000');
+  assert.is(m('x', redact, bin('bytea')), '', 'binary bytea: empty');
 });
 
 test('NULL stays NULL under every strategy; null masks everything', () => {
