@@ -143,6 +143,8 @@ type Expect =
       result: ResultState;
       /** rows the row limit still allows from this portal (null: no limit) */
       remaining: number | null;
+      /** rows this Execute asked the server for, counted against the limit until it completes */
+      reserved: number;
       portal: string;
     }
   | { k: 'close'; which: 'S' | 'P'; name: string }
@@ -215,12 +217,14 @@ export class PgSession {
   private settledAt = 0;
   /** masks of the principal, lineage of statements */
   private readonly masking: SessionMasking;
-  /** rows forwarded per portal, for the row limit across several Executes */
-  private readonly portalRows = new Map<string, number>();
+  /**
+   * Rows forwarded, and rows asked for by Executes still in flight, per portal (`p:name`) or SQL
+   * cursor (`c:name`): the row limit counts a result fetched in pieces, pipelined or not, together.
+   */
+  private readonly limitUsed = new Map<string, number>();
+  private readonly limitPending = new Map<string, number>();
   /** a portal's statements, when its Bind could have bound several (see onBind) */
   private readonly boundStatements = new WeakMap<Entry, readonly ClassifiedStatement[]>();
-  /** rows forwarded per SQL cursor, for the row limit across several FETCHes */
-  private readonly cursorRows = new Map<string, number>();
   /** how many schemas the pinned search path has (more: the session set another) */
   private readonly pinnedPathLength: number;
   transactionStatus: TransactionStatus = 'I';
@@ -443,7 +447,7 @@ export class PgSession {
       const st = e.statements[e.index];
       cursor = limit !== null && st ? fetchCursor([st]) : null;
     }
-    const used = cursor !== null ? (this.cursorRows.get(cursor) ?? 0) : r.rows;
+    const used = cursor !== null ? (this.limitUsed.get(`c:${cursor}`) ?? 0) : r.rows;
     if (limit !== null && used >= limit) {
       if (!r.truncated) {
         r.truncated = true;
@@ -465,7 +469,7 @@ export class PgSession {
     }
     r.rows++;
     e.rows++;
-    if (cursor !== null) this.cursorRows.set(cursor, used + 1);
+    if (cursor !== null) this.limitUsed.set(`c:${cursor}`, used + 1);
     if (r.masks === null) r.masks = this.lateMasks(e, m);
     if (r.masks.length === 0) return m.raw;
     const masked = maskDataRow(m.raw, r.masks, this.opts.maskContext?.() ?? { hashKey: null });
@@ -700,7 +704,7 @@ export class PgSession {
       ...(possible.length === 1 ? { statement: possible[0], ...(possible[0].fields ? { fields: possible[0].fields } : {}) } : {}),
       ...(possible.length === 1 && possible[0].cursor ? { cursor: true } : {}),
     };
-    this.portalRows.delete(b.portal);
+    this.limitUsed.delete(`p:${b.portal}`);
     // A Bind pipelined behind a Parse of the same name binds that new statement (decisions
     // cover every possibility; masks need the one that runs).
     if (possible.length > 1) this.boundStatements.set(entry, possible[possible.length - 1].statements);
@@ -745,14 +749,18 @@ export class PgSession {
     // The row limit: fetch at most what is left (one more, to know the result was cut).
     const limit = this.principal()?.limit?.rows ?? null;
     let remaining: number | null = null;
+    let reserved = 0;
     let raw: Buffer | null = m.raw;
     if (limit !== null) {
-      const cursor = fetchCursor(statements);
-      remaining = Math.max(0, limit - (cursor !== null ? (this.cursorRows.get(cursor) ?? 0) : (this.portalRows.get(e.portal) ?? 0)));
+      const key = this.limitKey(e.portal, statements);
+      remaining = Math.max(0, limit - (this.limitUsed.get(key) ?? 0) - (this.limitPending.get(key) ?? 0));
+      reserved = e.maxRows;
       if (e.maxRows === 0 || e.maxRows > remaining) {
         writeExecute(out, e.portal, remaining + 1);
+        reserved = remaining + 1;
         raw = null;
       }
+      this.limitPending.set(key, (this.limitPending.get(key) ?? 0) + reserved);
     }
     this.push({
       k: 'execute',
@@ -764,6 +772,7 @@ export class PgSession {
       masks,
       result: newResult(),
       remaining,
+      reserved,
       portal: e.portal,
     });
     if (PgSession.opaque(statements)) this.markOpaque('extended');
@@ -1054,6 +1063,7 @@ export class PgSession {
         return e.result.truncated ? this.truncatedCompletion('SELECT', e.result.rows) : m.raw;
       case B.EmptyQueryResponse:
         this.finishStatement(e.started, e.rows);
+        this.countPortalRows(e);
         this.pop();
         return m.raw;
       default:
@@ -1159,7 +1169,10 @@ export class PgSession {
         if (isOurDenial(err.fields, x.denial)) reply = denialError(x.denial);
       } else if (x.k === 'parse') this.statements.fail(x.name, x.entry);
       else if (x.k === 'bind') this.portals.fail(x.name, x.entry);
-      else if (x.k === 'execute') this.finishStatement(x.started, x.rows);
+      else if (x.k === 'execute') {
+        this.finishStatement(x.started, x.rows);
+        this.countPortalRows(x);
+      }
       this.pop();
     }
     return reply;
@@ -1182,15 +1195,25 @@ export class PgSession {
     // and a cursor the gateway forgets is refused on FETCH, so cursors are kept until CLOSE.
     if (r.status === 'I') {
       this.portals.clearProtocolPortals();
-      this.portalRows.clear();
+      for (const k of [...this.limitUsed.keys()]) if (k.startsWith('p:')) this.limitUsed.delete(k);
     }
   }
 
+  /** What the row limit counts an Execute's rows against: its SQL cursor, or its portal. */
+  private limitKey(portal: string, statements: readonly ClassifiedStatement[]): string {
+    const cursor = fetchCursor(statements);
+    return cursor !== null ? `c:${cursor}` : `p:${portal}`;
+  }
+
+  /** An Execute finished (or was skipped): its rows are counted, its reservation released. */
   private countPortalRows(e: Extract<Expect, { k: 'execute' }>): void {
     if (e.remaining === null) return;
-    const cursor = e.entry ? fetchCursor(e.entry.statements) : null;
-    if (cursor !== null) this.cursorRows.set(cursor, (this.cursorRows.get(cursor) ?? 0) + e.result.rows);
-    else this.portalRows.set(e.portal, (this.portalRows.get(e.portal) ?? 0) + e.result.rows);
+    const key = this.limitKey(e.portal, e.entry?.statements ?? []);
+    this.limitUsed.set(key, (this.limitUsed.get(key) ?? 0) + e.result.rows);
+    const pending = (this.limitPending.get(key) ?? 0) - e.reserved;
+    if (pending > 0) this.limitPending.set(key, pending);
+    else this.limitPending.delete(key);
+    e.remaining = null;
   }
 
   /** What a completed statement did to the session's names, settings and the target's catalog. */
@@ -1207,15 +1230,15 @@ export class PgSession {
           break;
         case 'declare':
           this.portals.setCursor(eff.name, { text: s.text, statements: [s] });
-          this.cursorRows.delete(eff.name);
+          this.limitUsed.delete(`c:${eff.name}`);
           break;
         case 'close':
           if (eff.name === null) {
             this.portals.clearCursors();
-            this.cursorRows.clear();
+            for (const k of [...this.limitUsed.keys()]) if (k.startsWith('c:')) this.limitUsed.delete(k);
           } else {
             this.portals.remove(eff.name);
-            this.cursorRows.delete(eff.name);
+            this.limitUsed.delete(`c:${eff.name}`);
           }
           break;
         case 'discard':
