@@ -73,7 +73,7 @@ import { NameRegistry, type Entry } from './registry.ts';
 import { pinnedSettingBroken } from './startup-params.ts';
 import type { CatalogSnapshot } from '../masking/catalog.ts';
 import type { ColumnMask } from '../masking/plan.ts';
-import { CopyMasker, maskDataRow } from '../masking/rows.ts';
+import { CopyMasker, RowArena, RowMasker } from '../masking/rows.ts';
 import type { MaskContext } from '../masking/strategies.ts';
 import { copyFormat, SessionMasking, type StatementMasks } from './result-masks.ts';
 
@@ -107,14 +107,21 @@ export interface SessionOptions {
 interface ResultState {
   /** the column masks, once the result's shape is known (null: not yet known) */
   masks: ColumnMask[] | null;
+  /** the masks compiled for its rows (made at the first row) */
+  masker: RowMasker | null;
   /** rows forwarded in this result set */
   rows: number;
   /** rows were dropped past the row limit */
   truncated: boolean;
+  /** the row limit of a simple query's result (undefined: not looked up yet) */
+  limit: number | null | undefined;
   copy: CopyMasker | null;
 }
 
-const newResult = (): ResultState => ({ masks: null, rows: 0, truncated: false, copy: null });
+/** relayRow's answer for a row it wrote into the session's row arena (sent with what follows). */
+const APPENDED = Buffer.alloc(0);
+
+const newResult = (): ResultState => ({ masks: null, masker: null, rows: 0, truncated: false, limit: undefined, copy: null });
 
 /**
  * What the server will answer to one forwarded message. `copyEnds` (on the messages that can
@@ -217,6 +224,8 @@ export class PgSession {
   private settledAt = 0;
   /** masks of the principal, lineage of statements */
   private readonly masking: SessionMasking;
+  /** masked rows waiting to be sent, in order with the messages around them */
+  private readonly rowArena = new RowArena();
   /**
    * Rows forwarded, and rows asked for by Executes still in flight, per portal (`p:name`) or SQL
    * cursor (`c:name`): the row limit counts a result fetched in pieces, pipelined or not, together.
@@ -442,10 +451,11 @@ export class PgSession {
     let cursor: string | null = null;
     if (e.k === 'execute') limit = e.remaining;
     else {
-      limit = this.principal()?.limit?.rows ?? null;
+      if (r.limit === undefined) r.limit = this.principal()?.limit?.rows ?? null;
+      limit = r.limit;
       // A SQL cursor is one result fetched in pieces: its FETCHes count together.
-      const st = e.statements[e.index];
-      cursor = limit !== null && st ? fetchCursor([st]) : null;
+      const st = limit !== null ? e.statements[e.index] : undefined;
+      cursor = st ? fetchCursor([st]) : null;
     }
     const used = cursor !== null ? (this.limitUsed.get(`c:${cursor}`) ?? 0) : r.rows;
     if (limit !== null && used >= limit) {
@@ -472,9 +482,9 @@ export class PgSession {
     if (cursor !== null) this.limitUsed.set(`c:${cursor}`, used + 1);
     if (r.masks === null) r.masks = this.lateMasks(e, m);
     if (r.masks.length === 0) return m.raw;
-    const masked = maskDataRow(m.raw, r.masks, this.opts.maskContext?.() ?? { hashKey: null });
-    if (masked === null) throw new Error('a DataRow from the server could not be read for masking');
-    return masked;
+    r.masker ??= new RowMasker(r.masks, this.opts.maskContext?.() ?? { hashKey: null });
+    if (!r.masker.maskInto(m.raw, this.rowArena)) throw new Error('a DataRow from the server could not be read for masking');
+    return APPENDED;
   }
 
   /** The masks of an execution whose RowDescription came earlier (Describe) or never. */
@@ -878,11 +888,15 @@ export class PgSession {
         return;
       }
       const reply = this.handleServerMessage(m);
+      if (reply === APPENDED) continue; // a masked row, already in the row arena
       if (reply === 'fatal') {
         this.sendClient(out);
         return;
       }
-      if (reply !== null) out.push(reply);
+      if (reply !== null) {
+        if (this.rowArena.pending) this.rowArena.take(out);
+        out.push(reply);
+      }
       if (this.draining && this.idle && this.transactionStatus === 'I') {
         this.sendClient(out);
         this.fatalToClient('57P01', 'pamc: the gateway is shutting down');
@@ -893,8 +907,11 @@ export class PgSession {
   }
 
   private sendClient(out: Buffer[]): void {
+    if (this.rowArena.pending) this.rowArena.take(out);
     if (out.length === 0 || this.ended) return;
     if (!this.client.write(out.length === 1 ? out[0] : Buffer.concat(out))) this.upstream.pause();
+    // The socket took every byte (nothing queued): the row arena can be written over again.
+    else if (this.client.writableLength === 0) this.rowArena.recycle();
   }
 
   /** Returns the bytes to send the client for one server message (often its raw bytes), or null. */

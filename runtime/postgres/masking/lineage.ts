@@ -242,11 +242,16 @@ function relationColumns(acc: Acc, rel: RelationInfo): Src[] {
   }
   if (rel.kind === 'v' || rel.kind === 'm') {
     const v = acc.depth < MAX_DEPTH ? acc.cat.viewLineage(rel) : null;
+    // A view's column is a source too: a mask on it masks what is read through it.
+    const own = (src: Src, i: number) => {
+      src.sources.add(columnKey(rel.key, rel.columns[i]));
+      return src;
+    };
     if (!v || v.length !== rel.columns.length) {
       markOpaque(acc, `the definition of ${rel.key} cannot be traced`);
-      return rel.columns.map(() => opaqueSrc());
+      return rel.columns.map((_, i) => own(opaqueSrc(), i));
     }
-    return v.map(copySrc);
+    return v.map((x, i) => own(copySrc(x), i));
   }
   return rel.columns.map((c) => {
     const key = columnKey(rel.key, c);

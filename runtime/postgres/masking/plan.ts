@@ -127,7 +127,8 @@ export function checkStatement(view: MaskView, lineage: StatementLineage, option
   if (options.derived === 'deny') {
     for (const o of outputs) {
       const m = maskedIn(view, o.sources);
-      if ((m && (o.span || !(o.direct && o.sources.size === 1))) || o.opaque) {
+      // a column passed through unchanged (through views and partitions too) is not derived
+      if ((m && (o.span || o.direct === null)) || o.opaque) {
         return refuse(`output ${o.name} is derived from ${o.opaque ? 'values the gateway cannot trace' : `masked column ${firstMasked(view, o.sources)}`}`);
       }
     }
@@ -189,6 +190,7 @@ export function planColumns(
     if (rd) {
       if (rd.relation.valueHolding) src.opaque = true;
       else if (rd.relation.kind === 'v' || rd.relation.kind === 'm') {
+        src.sources.add(columnKey(rd.relation.key, rd.column));
         const vl = lineageCatalog(snapshot!, snapshot!.searchPath).viewLineage(rd.relation);
         const col = vl?.[rd.relation.columns.indexOf(rd.column)];
         if (col) {

@@ -3,7 +3,7 @@
 // type in its format, so every client decodes it; where no such value is known, NULL.
 // NULL stays NULL under every strategy.
 
-import { createHmac } from 'node:crypto';
+import { hmacFor } from './hmac.ts';
 import type { MaskStrategy } from '../../../spec/compiled-policy.ts';
 
 /** How a type is masked: by what its values look like, not by its name. */
@@ -171,7 +171,7 @@ function clipText(s: string, t: ColumnType): string {
 function hashed(value: Buffer, t: ColumnType, ctx: MaskContext): Buffer | null {
   const text = valueText(value, t);
   if (text === null || ctx.hashKey === null) return neutral(t);
-  const mac = createHmac('sha256', ctx.hashKey).update(text, 'utf8').digest();
+  const mac = hmacFor(ctx.hashKey).mac(Buffer.from(text, 'utf8'));
   const bin = t.format === 1;
   switch (t.cls) {
     case 'text':

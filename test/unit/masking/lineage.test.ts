@@ -78,10 +78,15 @@ test('subqueries, CTEs and set operations are followed', () => {
   assert.equal(outputs('WITH RECURSIVE r(x) AS (SELECT email FROM customers UNION SELECT x || name FROM r, customers) SELECT x FROM r')[0].sources.sort(), ['customers.email', 'customers.name']);
 });
 
-test('views and materialized views resolve to their base columns', () => {
-  assert.equal(outputs('SELECT email, uname FROM v_customers').map((o) => o.sources), [['customers.email'], ['customers.name']]);
-  assert.equal(outputs('SELECT e FROM mv_emails')[0].sources, ['customers.email']);
-  assert.equal(outputs('SELECT mail FROM v_nested')[0].sources, ['customers.email']);
+test('views and materialized views resolve to their base columns, and are sources themselves', () => {
+  assert.equal(outputs('SELECT email, uname FROM v_customers').map((o) => o.sources), [
+    ['customers.email', 'v_customers.email'],
+    ['customers.name', 'v_customers.uname'],
+  ]);
+  assert.equal(outputs('SELECT e FROM mv_emails')[0].sources, ['customers.email', 'mv_emails.e']);
+  assert.equal(outputs('SELECT mail FROM v_nested')[0].sources, ['customers.email', 'v_customers.email', 'v_nested.mail']);
+  // a view column passed through stays a pass-through of its base column
+  assert.equal(outputs('SELECT mail FROM v_nested')[0].direct, true);
 });
 
 test('predicates are collected from every clause', () => {

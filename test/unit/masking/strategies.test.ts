@@ -5,7 +5,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { MaskStrategy } from '../../../spec/compiled-policy.ts';
 import { maskValue, type ColumnType, type TypeClass } from '../../../runtime/postgres/masking/strategies.ts';
-import { CopyMasker, DEFAULT_TEXT_COPY, maskDataRow } from '../../../runtime/postgres/masking/rows.ts';
+import { CopyMasker, DEFAULT_TEXT_COPY, maskDataRow, RowMasker } from '../../../runtime/postgres/masking/rows.ts';
+import { HmacSha256 } from '../../../runtime/postgres/masking/hmac.ts';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { ColumnMask } from '../../../runtime/postgres/masking/plan.ts';
 
 const ctx = { hashKey: Buffer.from('test-key') };
@@ -115,6 +117,14 @@ function numericOf(_s: string): Buffer {
   return b;
 }
 
+test('HMAC-SHA-256 equals node:crypto for keys and messages of every length class', () => {
+  for (let i = 0; i < 600; i++) {
+    const key = randomBytes(i % 140);
+    const msg = randomBytes((i * 7) % 200);
+    assert.is(new HmacSha256(key).mac(msg).toString('hex'), createHmac('sha256', key).update(msg).digest('hex'), `key ${key.length} bytes, message ${msg.length}`);
+  }
+});
+
 function dataRow(values: (string | null)[]): Buffer {
   // naive: type, length, count, then each length-prefixed value
   const parts: Buffer[] = [];
@@ -144,6 +154,40 @@ test('a DataRow is rewritten with only its masked columns changed', () => {
   assert.equal(out, dataRow(['1', 'a***@example.com', 'Ada', '***', null]));
   assert.equal(maskDataRow(dataRow(['2', null, 'x', null]), masks, ctx), dataRow(['2', null, 'x', null]));
   assert.is(maskDataRow(Buffer.from([0x44, 0, 0, 0, 6, 0, 9]), masks, ctx), null, 'a malformed row is refused');
+});
+
+test('RowMasker (the compiled fast path) writes exactly what maskDataRow writes, on random rows and masks', () => {
+  const strategies: MaskStrategy[] = [{ name: 'redact' }, { name: 'null' }, { name: 'hash' }, { name: 'email' }, { name: 'keep_first', n: 2 }, { name: 'keep_last', n: 3 }];
+  const classes: TypeClass[] = ['text', 'int4', 'int8', 'numeric', 'uuid', 'date', 'bool', 'other'];
+  const samples = ['', 'a', 'jane.doe@example.com', '@x', 'x@', 'ünï@cødé', '078-05-1120', '12345', '3f0e8a1c-1234-4000-8000-00000000abcd', 'a'.repeat(300), 'été'];
+  let seed = 7;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  for (let round = 0; round < 400; round++) {
+    const width = 1 + rand(6);
+    const ms: ColumnMask[] = [];
+    for (let i = 0; i < width; i++) {
+      if (rand(2) === 0) continue;
+      const t: ColumnType = { cls: classes[rand(classes.length)], format: rand(4) === 0 ? 1 : 0, maxLength: rand(4) === 0 ? 1 + rand(10) : -1, pad: rand(5) === 0 };
+      ms.push({ index: i, strategy: strategies[rand(strategies.length)], type: t });
+    }
+    const masker = new RowMasker(ms, ctx);
+    for (let r = 0; r < 5; r++) {
+      const values = Array.from({ length: width }, () => (rand(6) === 0 ? null : samples[rand(samples.length)]));
+      const row = dataRow(values);
+      const b = maskDataRow(row, ms, ctx);
+      // the fast path may rewrite the row where it lies: give it a copy inside a larger buffer
+      const holder = Buffer.concat([Buffer.from('xx'), row, Buffer.from('yy')]);
+      const a = masker.mask(holder.subarray(2, 2 + row.length));
+      assert.is(holder.subarray(-2).toString(), 'yy', 'nothing past the row is touched');
+      assert.equal(a === null ? null : Buffer.from(a).toString('hex'), b === null ? null : b.toString('hex'), JSON.stringify({ values, ms }));
+    }
+  }
+  const masker = new RowMasker(masks, ctx);
+  assert.is(masker.mask(Buffer.from([0x44, 0, 0, 0, 6, 0, 9])), null, 'a malformed row is refused');
+  assert.is(new RowMasker([{ index: 1, strategy: { name: 'redact' }, type: text('text') }, { index: 3, strategy: { name: 'redact' }, type: text('text') }], ctx).mask(Buffer.concat([dataRow(['1', 'x']), Buffer.from([0])])), null, 'a row that ends before a masked column is refused');
 });
 
 test('COPY text: escapes, NULLs, rows split across CopyData', () => {
