@@ -65,6 +65,7 @@ export const CORPUS: LeakCase[] = [
   { id: 'error-xmlparse', category: 'error', steps: ['SELECT xmlparse(document ssn) FROM customers'], expect: 'error', code: /^2200/ },
   { id: 'error-view-cast', category: 'error', steps: ['SELECT s::int FROM v_nested'], expect: 'error', code: '22P02' },
   { id: 'error-opaque-function', category: 'error', steps: ['SELECT leak_fn()::int'], expect: 'error', code: '22P02' },
+  { id: 'notice-from-function', category: 'error', steps: ['SELECT leak_notice()'], expect: 'masked' },
   { id: 'error-explain-analyze', category: 'error', steps: ['EXPLAIN ANALYZE SELECT ssn::int FROM customers'], expect: 'error', code: '22P02' },
 
   // ---------------------------------------------------------------- expressions
@@ -129,6 +130,7 @@ export const CORPUS: LeakCase[] = [
   { id: 'view-nested', category: 'view', steps: ['SELECT s, upper(s) FROM v_nested'], expect: 'masked', drivers: true },
   { id: 'view-expressions', category: 'view', steps: ['SELECT * FROM v_expr'], expect: 'masked', drivers: true },
   { id: 'view-other-schema', category: 'view', steps: ['SELECT national_id, lower(contact) FROM hr.people'], expect: 'masked' },
+  { id: 'view-column-mask', category: 'view', steps: ['SELECT memo, upper(memo), v FROM v_memo v'], expect: 'masked', shows: ['***|***|'] },
   { id: 'view-whole-row', category: 'view', steps: ['SELECT v FROM v_customers v'], expect: 'masked' },
   { id: 'matview-plain', category: 'materialized view', steps: ['SELECT * FROM mv_customers'], expect: 'masked', drivers: true },
   { id: 'matview-derived', category: 'materialized view', steps: ['SELECT upper(ssn), salary + 1 FROM mv_customers'], expect: 'masked' },

@@ -53,8 +53,12 @@ CREATE MATERIALIZED VIEW mv_nested AS SELECT * FROM v_nested;
 CREATE VIEW hr.people AS SELECT c.id, c.ssn AS national_id, c.email AS contact FROM public.customers c;
 CREATE FUNCTION leak_fn() RETURNS SETOF text LANGUAGE sql STABLE AS 'SELECT ssn FROM public.customers';
 CREATE FUNCTION leak_fn_const() RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT ssn FROM public.customers WHERE id = 1';
+CREATE FUNCTION leak_notice() RETURNS int LANGUAGE plpgsql AS $$ DECLARE v text; BEGIN SELECT ssn INTO v FROM public.customers WHERE id = 1; RAISE NOTICE 'found %', v; RETURN 1; END $$;
 CREATE VIEW hr.scratch AS SELECT ssn AS t, 1::bigint AS n FROM public.customers;
 CREATE SEQUENCE seq1;
+CREATE TABLE plain_notes (id int, memo text);
+INSERT INTO plain_notes VALUES (1, 'memo-visible-in-the-table');
+CREATE VIEW v_memo AS SELECT id, memo FROM plain_notes;
 ${CLIENT_NAMES.map((c) => `CREATE TABLE rn_${c} (id int, secret text); INSERT INTO rn_${c} VALUES (1, '${SECRETS.vault[0]}');`).join('\n')}
 ANALYZE customers;
 `;
@@ -73,7 +77,7 @@ group "masked" {
     allow create on public.*, pg_temp.*
     allow copy_out on public.*, hr.*
     allow alter on public.*
-    allow call on sql_functions, public.leak_fn, public.leak_fn_const, pg_catalog.set_config, pg_catalog.pg_notify, pg_catalog.setval, pg_catalog.nextval, pg_catalog.pg_advisory_lock, pg_catalog.pg_advisory_unlock, pg_catalog.pg_sleep
+    allow call on sql_functions, public.leak_fn, public.leak_fn_const, public.leak_notice, pg_catalog.set_config, pg_catalog.pg_notify, pg_catalog.setval, pg_catalog.nextval, pg_catalog.pg_advisory_lock, pg_catalog.pg_advisory_unlock, pg_catalog.pg_sleep
     allow notify, listen on *
     allow set on search_path
     allow refresh on public.*
@@ -85,6 +89,7 @@ group "masked" {
     mask public.customers.credit with null
     mask public.vault.* with redact
     mask public.parts.ssn with redact
+    mask public.v_memo.memo with redact
 ${CLIENT_NAMES.map((c) => `    mask public.rn_${c}.secret with redact`).join('\n')}
   }
 }
