@@ -27,6 +27,8 @@ export class Approvals {
 
   constructor(private readonly opts: ApprovalsOptions) {
     this.grants = new GrantBook(opts.grantsDir);
+    // every held statement waits on the store: as many listeners as sessions
+    this.store.setMaxListeners(0);
     this.webhooks = new Webhooks(opts.webhooks, opts.log, opts.apiUrl);
     for (const event of EVENTS) {
       this.store.on(event, (r: ApprovalRequest) => {

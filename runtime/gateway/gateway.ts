@@ -240,6 +240,11 @@ export class Gateway {
   }
 
   /** Where each served target listens. */
+  /** The admin listener's port (0 when there is none) and the approvals API's own, if any. */
+  adminPorts(): { admin: number; api: number } {
+    return { admin: this.admin?.port ?? 0, api: this.apiServer?.port ?? 0 };
+  }
+
   listening(): ListeningTarget[] {
     return [...this.targets.values()].map((t) => t.address);
   }

@@ -33,13 +33,13 @@ function testKey() {
   return keyPromise;
 }
 
-export async function mintToken(groups: string[], claims: Record<string, unknown> = {}, options: { sub?: string; expiresIn?: number } = {}): Promise<string> {
+export async function mintToken(groups: string[], claims: Record<string, unknown> = {}, options: { sub?: string; expiresIn?: number; audience?: string } = {}): Promise<string> {
   const { privateKey } = await testKey();
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ groups, agent: 'e2e-agent', ...claims })
     .setProtectedHeader({ alg: 'ES256', kid: KID })
     .setIssuer(ISSUER)
-    .setAudience(AUDIENCE)
+    .setAudience(options.audience ?? AUDIENCE)
     .setSubject(options.sub ?? 'e2e-subject')
     .setIssuedAt()
     .setExpirationTime(now + (options.expiresIn ?? 600))
@@ -69,15 +69,19 @@ export interface GatewayFixture {
   /** the policy folder (policy.pam, jwks.json) */
   dir: string;
   log: ReturnType<typeof memoryLogger>;
-  token(groups: string[], claims?: Record<string, unknown>): Promise<string>;
+  token(groups: string[], claims?: Record<string, unknown>, sub?: string): Promise<string>;
   /** node-postgres / postgres.js connection options for an identity */
-  clientConfig(groups: string[], claims?: Record<string, unknown>): Promise<{ host: string; port: number; user: string; password: string; database: string }>;
+  clientConfig(groups: string[], claims?: Record<string, unknown>, sub?: string): Promise<{ host: string; port: number; user: string; password: string; database: string }>;
+  /** the admin listener's base URL (with `admin: true`) */
+  adminUrl: string;
   /** a libpq connection string without the password (pass it as PGPASSWORD) */
   conninfo(extra?: string): string;
   /** runs SQL directly on the server as the gateway's login role (setup, checks) */
   direct(sql: string): Promise<string>;
   /** recompiles the policy with new rules and reloads the gateway */
   reload(rules: string): Promise<void>;
+  /** stops the gateway (its grace period as given) and starts a new one on the same policy folder */
+  restart(graceMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -94,9 +98,15 @@ export interface GatewayFixtureOptions {
   upstream?: { host: string; port: number };
   /** the address the gateway listens on (default 127.0.0.1, a free port) */
   listenHost?: string;
+  /** top-level blocks of the policy (`approvals { }`, `audit { }`); relative paths are in the policy folder */
+  blocks?: string;
+  /** files written into the policy folder before it compiles (name → content) */
+  files?: Record<string, string>;
+  /** start the admin listener (health, metrics, the approvals API) on a free port */
+  admin?: boolean;
 }
 
-function policyText(pg: PostgresServer, database: string, rules: string, targetSettings = '', upstream?: { host: string; port: number }): string {
+function policyText(pg: PostgresServer, database: string, rules: string, targetSettings = '', upstream?: { host: string; port: number }, blocks = ''): string {
   return `policy "e2e"
 
 identity {
@@ -115,6 +125,8 @@ target db: postgres {
   upstream tls disable
   ${targetSettings}
 }
+
+${blocks}
 
 ${rules}
 `;
@@ -136,12 +148,15 @@ export async function startGateway(options: GatewayFixtureOptions): Promise<Gate
   const dir = mkdtempSync(join(tmpdir(), 'pamc-e2e-policy-'));
   const { jwk } = await testKey();
   writeFileSync(join(dir, 'jwks.json'), JSON.stringify({ keys: [jwk] }));
-  const text = policyText(pg, database, options.rules, options.targetSettings, options.upstream);
+  for (const [name, content] of Object.entries(options.files ?? {})) writeFileSync(join(dir, name), content);
+  let text = policyText(pg, database, options.rules, options.targetSettings, options.upstream, options.blocks);
   writeFileSync(join(dir, 'policy.pam'), text);
   const log = memoryLogger('info');
-  const gateway = await Gateway.start(compileOrThrow(text), { root: dir, log, listen: { db: `${options.listenHost ?? '127.0.0.1'}:0` }, admin: null });
+  const start = () =>
+    Gateway.start(compileOrThrow(text), { root: dir, log, listen: { db: `${options.listenHost ?? '127.0.0.1'}:0` }, admin: options.admin ? '127.0.0.1:0' : null });
+  const gateway = await start();
   const { host, port } = gateway.listening()[0];
-  return {
+  const fixture: GatewayFixture = {
     pg,
     gateway,
     host,
@@ -149,21 +164,29 @@ export async function startGateway(options: GatewayFixtureOptions): Promise<Gate
     database,
     dir,
     log,
-    token: (groups, claims) => mintToken(groups, claims),
-    async clientConfig(groups, claims) {
-      return { host, port, user: 'agent', password: await mintToken(groups, claims), database };
+    adminUrl: `http://127.0.0.1:${gateway.adminPorts().admin}`,
+    token: (groups, claims, sub) => mintToken(groups, claims, sub ? { sub } : {}),
+    async clientConfig(groups, claims, sub) {
+      return { host: fixture.host, port: fixture.port, user: 'agent', password: await mintToken(groups, claims, sub ? { sub } : {}), database };
     },
     conninfo(extra = '') {
-      return `host=${host} port=${port} dbname=${database} user=agent sslmode=disable ${extra}`.trim();
+      return `host=${fixture.host} port=${fixture.port} dbname=${database} user=agent sslmode=disable ${extra}`.trim();
     },
     direct,
     async reload(rules) {
-      const next = policyText(pg, database, rules, options.targetSettings, options.upstream);
-      writeFileSync(join(dir, 'policy.pam'), next);
-      await gateway.reload(compileOrThrow(next));
+      text = policyText(pg, database, rules, options.targetSettings, options.upstream, options.blocks);
+      writeFileSync(join(dir, 'policy.pam'), text);
+      await fixture.gateway.reload(compileOrThrow(text));
+    },
+    async restart(graceMs = 2000) {
+      await fixture.gateway.close(graceMs);
+      fixture.gateway = await start();
+      fixture.port = fixture.gateway.listening()[0].port;
+      fixture.adminUrl = `http://127.0.0.1:${fixture.gateway.adminPorts().admin}`;
     },
     async close() {
-      await gateway.close(2000);
+      await fixture.gateway.close(2000);
     },
   };
+  return fixture;
 }

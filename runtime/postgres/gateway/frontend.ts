@@ -277,6 +277,24 @@ async function startup(raw: Socket, t: TargetContext, loopback: boolean, log: Lo
   const pm = decodePasswordMessage(pw.body);
   if (pm.kind === 'ProtocolError') throw Object.assign(new Refusal('08P01', `pamc: ${pm.message}`), { socket });
 
+  // The session's connect record (spec/audit.md §4), written for refused identities too.
+  const recordConnect = (identity: Identity | null, error: { code: string; message: string } | null): string | null => {
+    const recorder = t.recorder?.();
+    if (!recorder) return null;
+    const compiled = t.policy().loaded.compiled;
+    const tlsInfo = socket instanceof TLSSocket ? { protocol: socket.getProtocol() ?? 'TLS', ...(socket.getCipher()?.name ? { cipher: socket.getCipher().name } : {}) } : null;
+    return recorder.connect({
+      identity: identity ? { subject: identity.subject, groups: identity.groups, agent: identity.agent } : null,
+      client: { address: raw.remoteAddress ?? '?', ...(raw.remotePort ? { port: raw.remotePort } : {}) },
+      target: { name: t.name, kind: 'postgres', database: decision.upstream.database, user: decision.user },
+      tls: tlsInfo,
+      application: decision.applicationName || null,
+      outcome: error ? 'rejected' : 'accepted',
+      error,
+      policy: { name: compiled.policy, digest: compiled.digest },
+    });
+  };
+
   let identity: Identity;
   try {
     identity = await t.verifier().verify(pm.password);
@@ -284,6 +302,7 @@ async function startup(raw: Socket, t: TargetContext, loopback: boolean, log: Lo
     if (e instanceof TokenError) {
       log.info('authentication-failed', { reason: e.reason, detail: e.detail, user: decision.user });
       const sqlstate = e.reason === 'unavailable' ? '08006' : '28P01';
+      recordConnect(null, { code: sqlstate, message: `authentication failed: ${e.message}` });
       throw Object.assign(new Refusal(sqlstate, `pamc: authentication failed: ${e.message}`), { socket });
     }
     throw e;
@@ -296,6 +315,7 @@ async function startup(raw: Socket, t: TargetContext, loopback: boolean, log: Lo
   const principal = createPrincipal(view.loaded, target, identity);
   if (decide(principal, [{ text: '', location: 0, length: 0, nodeType: 'Connect', facts: [], limited: false, fingerprint: '', effects: [] }]).effect === 'deny') {
     log.info('authorization-failed', { subject: identity.subject, agent: identity.agent, groups: identity.groups });
+    recordConnect(identity, { code: '28000', message: 'the policy grants this identity nothing on the target' });
     throw Object.assign(
       new Refusal('28000', `pamc: the policy grants this identity nothing on target "${t.name}"`, 'check the groups in your token against the policy'),
       { socket },
@@ -308,6 +328,7 @@ async function startup(raw: Socket, t: TargetContext, loopback: boolean, log: Lo
   } catch (e) {
     const detail = e instanceof UpstreamError ? `${e.code}: ${e.message}` : (e as Error).message;
     log.error('upstream-unavailable', { subject: identity.subject, detail });
+    recordConnect(identity, { code: '08006', message: 'the target is unavailable' });
     throw Object.assign(new Refusal('08006', `pamc: target "${t.name}" is unavailable`), { socket });
   }
 
@@ -323,6 +344,7 @@ async function startup(raw: Socket, t: TargetContext, loopback: boolean, log: Lo
   socket.write(Buffer.concat(hello));
 
   const id = `${t.name}-${pid.toString(36)}`;
+  const auditId = recordConnect(identity, null);
   const upstreamKey = upstream.backendKey;
   const session: PgSession = new PgSession(
     socket,
@@ -345,6 +367,9 @@ async function startup(raw: Socket, t: TargetContext, loopback: boolean, log: Lo
       catalog: () => t.catalog?.current() ?? null,
       invalidateCatalog: () => t.catalog?.invalidate(),
       ...(t.maskContext ? { maskContext: t.maskContext } : {}),
+      ...(t.approvals ? { approvals: t.approvals } : {}),
+      ...(t.recorder ? { recorder: t.recorder } : {}),
+      auditId,
     },
     reader,
     t.searchPath(),

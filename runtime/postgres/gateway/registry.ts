@@ -24,6 +24,8 @@ export interface Entry {
   formats?: readonly number[];
   /** a portal: the statement entry it was bound from */
   statement?: Entry;
+  /** a portal's bind parameters, for the session record (kept only when records are written) */
+  params?: (string | Uint8Array | null)[];
 }
 
 interface Slot {

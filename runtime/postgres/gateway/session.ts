@@ -30,6 +30,7 @@ import {
   BackendMessageType as B,
   BackendReader,
   buildError,
+  bindParamFormat,
   decodeBind,
   decodeClose,
   decodeCommandComplete,
@@ -76,6 +77,11 @@ import type { ColumnMask } from '../masking/plan.ts';
 import { CopyMasker, RowArena, RowMasker } from '../masking/rows.ts';
 import type { MaskContext } from '../masking/strategies.ts';
 import { copyFormat, SessionMasking, type StatementMasks } from './result-masks.ts';
+import type { Approvals } from '../../approvals/service.ts';
+import type { ApprovalRequest } from '../../approvals/store.ts';
+import type { Recorder } from '../../audit/recorder.ts';
+import { gate, settledDenial } from './approval-gate.ts';
+import { Frame as FrameClass } from '../protocol/index.ts';
 
 /** The policy as the gateway holds it; replaced on reload. */
 export interface PolicyView {
@@ -101,12 +107,36 @@ export interface SessionOptions {
   invalidateCatalog?: () => void;
   /** the target's hash key for `hash` masks */
   maskContext?: () => MaskContext;
+  /** approval requests (spec/approvals.md) */
+  approvals?: Approvals;
+  /** session records (spec/audit.md), and this session's id in them */
+  recorder?: () => Recorder | null;
+  auditId?: string | null;
+}
+
+/** What the session record of a statement needs, kept with its expectation until it completes. */
+interface StatementAudit {
+  /** the query's number in the session */
+  query: number;
+  text: string;
+  statements: readonly ClassifiedStatement[];
+  rules: readonly number[];
+  decision: 'allow' | 'approve';
+  approval: string | null;
+  params: (string | Uint8Array | null)[] | null;
+  /** epoch ms when it arrived, and its decision's cost */
+  startedAt: number;
+  decideUs: number;
+  /** waiting for approval */
+  waitMs: number;
 }
 
 /** What the gateway does to the rows of one result set: masks, row limit, COPY rewriting. */
 interface ResultState {
   /** the column masks, once the result's shape is known (null: not yet known) */
   masks: ColumnMask[] | null;
+  /** the result's fields when known (names of masked columns for the session record) */
+  fields: readonly FieldDescription[] | null;
   /** the masks compiled for its rows (made at the first row) */
   masker: RowMasker | null;
   /** rows forwarded in this result set */
@@ -121,7 +151,10 @@ interface ResultState {
 /** relayRow's answer for a row it wrote into the session's row arena (sent with what follows). */
 const APPENDED = Buffer.alloc(0);
 
-const newResult = (): ResultState => ({ masks: null, masker: null, rows: 0, truncated: false, limit: undefined, copy: null });
+/** client bytes buffered behind a held statement before its socket is paused */
+const HELD_BUFFER_BYTES = 1 << 20;
+
+const newResult = (): ResultState => ({ masks: null, fields: null, masker: null, rows: 0, truncated: false, limit: undefined, copy: null });
 
 /**
  * What the server will answer to one forwarded message. `copyEnds` (on the messages that can
@@ -153,6 +186,7 @@ type Expect =
       /** rows this Execute asked the server for, counted against the limit until it completes */
       reserved: number;
       portal: string;
+      audit: StatementAudit | null;
     }
   | { k: 'close'; which: 'S' | 'P'; name: string }
   | { k: 'sync'; copyEnds: number }
@@ -171,6 +205,8 @@ type Expect =
       result: ResultState;
       /** the gateway cancelled the server's query at the row limit; its 57014 is replaced */
       cancelledForLimit: boolean;
+      audit: StatementAudit | null;
+      failedRecorded?: boolean;
     }
   | { k: 'suppress'; type: number }
   | { k: 'denied'; denial: DenialText };
@@ -236,9 +272,17 @@ export class PgSession {
   private readonly boundStatements = new WeakMap<Entry, readonly ClassifiedStatement[]>();
   /** how many schemas the pinned search path has (more: the session set another) */
   private readonly pinnedPathLength: number;
+  /** a statement held for approval: nothing after it is read until its request settles */
+  private held: { request: ApprovalRequest; frame: Frame; since: number } | null = null;
+  /** re-handling a held statement whose request was approved */
+  private resumed: { request: string; waitMs: number } | null = null;
+  /** the last decision, for the record of the statement it decided */
+  private lastDecision: { decision: Decision | null; us: number } = { decision: null, us: 0 };
+  private readonly labels: { target: string };
   transactionStatus: TransactionStatus = 'I';
   readonly startedAt = Date.now();
   statementsDecided = 0;
+  statementsDenied = 0;
 
   constructor(
     readonly client: Socket | TLSSocket,
@@ -248,6 +292,7 @@ export class PgSession {
     pinnedSearchPath: readonly string[],
   ) {
     this.fr = clientReader;
+    this.labels = { target: opts.targetName };
     this.searchPath = [...pinnedSearchPath];
     this.pinnedPathLength = pinnedSearchPath.length;
     this.masking = new SessionMasking({
@@ -311,14 +356,15 @@ export class PgSession {
       return { decision: null, denial: { message: `pamc: target "${this.opts.targetName}" is no longer in the policy`, hint: 'reconnect after the policy is fixed' } };
     }
     const d = decide(p, statements);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    this.lastDecision = { decision: d, us: Math.round(seconds * 1e6) };
     if (counted) {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const target = this.opts.targetName;
-      this.opts.metrics.decisionSeconds.observe({ target }, seconds);
-      this.opts.metrics.statements.inc({ target, decision: d.effect });
+      this.opts.metrics.decisionSeconds.observe(this.labels, seconds);
+      this.opts.metrics.statements.inc({ target: this.opts.targetName, decision: d.effect });
       this.statementsDecided++;
     }
-    if (d.effect === 'allow') return { decision: d, denial: null };
+    // `approve` is no denial: Parse and Bind run nothing, Query and Execute go through the gate.
+    if (d.effect !== 'deny') return { decision: d, denial: null };
     return { decision: d, denial: describeDenial(p.policy, d, statements) };
   }
 
@@ -493,6 +539,7 @@ export class PgSession {
     if (e.k === 'query') return this.masking.plan(e.masks[e.index], this.unknownFields(row), null);
     const entry = e.entry;
     const fields = entry?.fields ?? entry?.statement?.fields ?? this.unknownFields(row);
+    e.result.fields = fields;
     const formats = entry?.fieldsFromPortal ? null : (entry?.formats ?? []);
     return this.masking.plan(e.masks[0], fields, formats);
   }
@@ -522,11 +569,218 @@ export class PgSession {
   }
 
   // ------------------------------------------------------------------------------------------
+  // Approvals (spec/approvals.md) and session records (spec/audit.md)
+
+  private recorder(): Recorder | null {
+    return this.opts.recorder?.() ?? null;
+  }
+
+  /** The session's id in records and approval requests. */
+  private get auditSession(): string {
+    return this.opts.auditId ?? this.opts.id;
+  }
+
+  /** When records cannot be written and the policy says refuse, statements are refused. */
+  private recordsRefuse(): DenialText | null {
+    const r = this.recorder();
+    if (!r || r.admits()) return null;
+    return { sqlstate: '58030', message: 'pamc: session records cannot be written; statements are refused until they can', hint: 'the gateway operator has been alerted' };
+  }
+
+  /**
+   * A statement whose decision is `approve`: the approval it runs under (a resumed hold or a
+   * retry grant), a denial (retry mode, or no approvals here), or 'hold' — the statement waits,
+   * the client was told, and nothing after it is read until the request settles.
+   */
+  private approvalGate(
+    m: Frame,
+    statements: readonly ClassifiedStatement[],
+    decision: Decision | null,
+    sql: string,
+    params: (string | Uint8Array | null)[] | null,
+  ): { denial: DenialText | null; approval: string | null } | 'hold' {
+    if (!decision || decision.effect !== 'approve') return { denial: null, approval: null };
+    if (this.resumed) return { denial: null, approval: this.resumed.request };
+    const p = this.principal();
+    if (!p) return { denial: { message: 'pamc: approval required, but the target is no longer in the policy' }, approval: null };
+    const g = gate({
+      approvals: this.opts.approvals,
+      policy: p.policy,
+      session: this.auditSession,
+      target: this.opts.targetName,
+      identity: this.opts.identity,
+      sql,
+      params: (params ?? []).map((v) => (v === null ? null : typeof v === 'string' ? v : `\\x${Buffer.from(v).toString('hex')}`)),
+      statements,
+      decision,
+    });
+    if (g.kind === 'proceed') return { denial: null, approval: g.request };
+    if (g.kind === 'deny') return { denial: g.denial, approval: g.request };
+    this.held = { request: g.request, frame: new FrameClass(m.type, Buffer.from(m.raw), 5), since: Date.now() };
+    this.opts.log.info('statement-held', { session: this.opts.id, request: g.request.id, subject: this.opts.identity.subject });
+    if (!this.client.destroyed) this.client.write(g.notice);
+    void this.opts.approvals!.settled(g.request.id).then((r) => this.guard(() => this.onSettled(r)));
+    return 'hold';
+  }
+
+  /** A held statement's request settled: it runs (approved) or fails; then reading goes on. */
+  private onSettled(r: ApprovalRequest): void {
+    const held = this.held;
+    if (this.ended || !held || held.request.id !== r.id) return;
+    this.held = null;
+    const out = new Writer(256);
+    const forward: Buffer[] = [];
+    const waitMs = Date.now() - held.since;
+    if (r.status === 'approved') {
+      this.resumed = { request: r.id, waitMs };
+      let raw: ReturnType<PgSession['handleClientMessage']>;
+      try {
+        raw = this.handleClientMessage(held.frame, out);
+      } finally {
+        this.resumed = null;
+      }
+      if (raw === 'fatal' || raw === 'terminate') return;
+      if (out.length > 0) forward.push(out.toBuffer());
+      if (raw instanceof Buffer) forward.push(raw);
+    } else {
+      const denial = settledDenial(r);
+      const outcome = r.status === 'rejected' ? 'rejected' : r.status === 'expired' ? 'expired' : 'cancelled';
+      this.recordOutcome(r.sql, [], held.frame.type === F.Execute ? 'extended' : 'simple', 'approve', outcome, { sqlstate: denial.sqlstate ?? '42501', message: denial.message }, r.id, waitMs);
+      this.deny(out, denial, held.frame.type === F.Execute ? 'extended' : 'query');
+      if (out.length > 0) forward.push(out.toBuffer());
+    }
+    this.writeUpstream(forward);
+    this.client.resume();
+    this.drainClient();
+  }
+
+  /** A held statement's request ends without a decision (the client cancelled, the session ends). */
+  private withdrawHeld(why: string): void {
+    if (this.held) this.opts.approvals?.store.withdraw(this.held.request.id, why);
+  }
+
+  /** What the record of an allowed statement needs, kept until it completes (null: no records). */
+  private auditFor(
+    text: string,
+    statements: readonly ClassifiedStatement[],
+    decision: Decision | null,
+    approval: string | null,
+    params: (string | Uint8Array | null)[] | null,
+    decideUs: number,
+  ): StatementAudit | null {
+    if (!this.recorder()) return null;
+    return {
+      query: this.statementsDecided,
+      text,
+      statements,
+      rules: decision?.rules ?? [],
+      decision: decision?.effect === 'approve' ? 'approve' : 'allow',
+      approval,
+      params,
+      startedAt: Date.now(),
+      decideUs,
+      waitMs: this.resumed?.waitMs ?? 0,
+    };
+  }
+
+  private recordOutcome(
+    text: string,
+    statements: readonly ClassifiedStatement[],
+    protocol: 'simple' | 'extended',
+    decision: 'allow' | 'deny' | 'approve',
+    outcome: 'denied' | 'refused' | 'rejected' | 'expired' | 'cancelled',
+    error: { sqlstate: string; message: string },
+    approval: string | null,
+    waitMs = 0,
+    rules: readonly number[] = [],
+    params: (string | Uint8Array | null)[] | null = null,
+  ): void {
+    this.statementsDenied++;
+    this.recorder()?.statement(this.auditSession, {
+      query: this.statementsDecided,
+      protocol,
+      text,
+      params,
+      fingerprint: statements[0]?.fingerprint ?? null,
+      facts: statements.flatMap((st) => st.facts),
+      decision,
+      rules,
+      approval,
+      outcome,
+      error,
+      timing: { decideUs: this.lastDecision.us, ...(waitMs ? { waitMs } : {}) },
+    });
+  }
+
+  /** The record of a statement refused before it ran. */
+  private recordRefused(
+    text: string,
+    statements: readonly ClassifiedStatement[],
+    protocol: 'simple' | 'extended',
+    decision: Decision | null,
+    denial: DenialText,
+    approval: string | null,
+    params: (string | Uint8Array | null)[] | null = null,
+  ): void {
+    const byPolicy = decision?.effect === 'deny';
+    this.recordOutcome(
+      text,
+      statements,
+      protocol,
+      byPolicy ? 'deny' : (decision?.effect ?? 'deny'),
+      byPolicy ? 'denied' : 'refused',
+      { sqlstate: denial.sqlstate ?? '42501', message: denial.message },
+      approval,
+      0,
+      decision?.rules ?? [],
+      params,
+    );
+  }
+
+  /** An error's message as the record keeps it: withheld like the client's when it may quote masked values. */
+  private recordedError(f: NoticeFields, e: Extract<Expect, { k: 'execute' | 'query' }>): string {
+    const masks = e.masks;
+    const sm = masks && masks.length > 0 ? masks[Math.min(e.k === 'query' ? e.index : 0, masks.length - 1)] : null;
+    return sm?.redact ? 'pamc: the error text is withheld because the statement reads masked columns' : f.message;
+  }
+
+  /** The record of a statement that ran: its rows, masked columns, error, timings. */
+  private recordDone(e: Extract<Expect, { k: 'execute' | 'query' }>, index: number, tag: string | null, error: { sqlstate: string; message: string } | null): void {
+    const a = e.audit;
+    const rec = this.recorder();
+    if (!a || !rec) return;
+    const st = e.k === 'query' ? a.statements[index] : undefined;
+    const parsed = tag ? parseCommandTag(tag) : null;
+    const returning = parsed && /^(SELECT|FETCH|SHOW|COPY|EXPLAIN)/.test(parsed.command);
+    const r = e.result;
+    rec.statement(this.auditSession, {
+      query: a.query,
+      protocol: e.k === 'query' ? 'simple' : 'extended',
+      ...(e.k === 'query' && a.statements.length > 1 ? { index } : {}),
+      text: st ? st.text : a.text,
+      params: a.params,
+      fingerprint: (st ?? a.statements[0])?.fingerprint ?? null,
+      facts: (st ? [st] : a.statements).flatMap((x) => x.facts),
+      decision: a.decision,
+      rules: a.rules,
+      approval: a.approval,
+      outcome: error ? 'error' : 'ok',
+      rows: parsed ? { command: parsed.command, ...(returning ? { returned: r.rows } : parsed.rows !== null ? { affected: parsed.rows } : {}) } : null,
+      masked: r.masks && r.masks.length > 0 ? r.masks.map((mk) => r.fields?.[mk.index]?.name ?? `column ${mk.index + 1}`) : null,
+      limit: this.principal()?.limit ? { rows: this.principal()!.limit!.rows, rule: this.principal()!.limit!.rule, reached: r.truncated } : null,
+      error,
+      timing: { startedAt: a.startedAt, decideUs: a.decideUs, ...(a.waitMs ? { waitMs: a.waitMs } : {}), executeMs: performance.now() - e.started },
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------
   // Client → server
 
   private onClientData(chunk: Buffer): void {
     if (this.ended || this.terminating) return;
     this.fr.push(chunk);
+    // Behind a held statement the client's messages wait; past a bound, so does its socket.
+    if (this.held && this.fr.bufferedBytes > HELD_BUFFER_BYTES) this.client.pause();
     this.drainClient();
   }
 
@@ -539,7 +793,7 @@ export class PgSession {
         out.reset();
       }
     };
-    for (let m = this.fr.next(); m !== null; m = this.fr.next()) {
+    for (let m = this.held ? null : this.fr.next(); m !== null; m = this.held ? null : this.fr.next()) {
       if (this.ended) return;
       if (m.kind === 'ProtocolError') {
         flush();
@@ -559,6 +813,7 @@ export class PgSession {
         return;
       }
       if (raw === 'fatal') return;
+      if (raw === 'hold') break; // what came before it goes now; what comes after waits
       if (raw !== null) {
         flush();
         forward.push(raw);
@@ -572,7 +827,7 @@ export class PgSession {
    * Handles one client message: returns its raw bytes to forward, null when it was consumed
    * (dropped, or replaced by what it wrote into `out`), or an instruction.
    */
-  private handleClientMessage(m: Frame, out: Writer): Buffer | null | 'terminate' | 'fatal' {
+  private handleClientMessage(m: Frame, out: Writer): Buffer | null | 'terminate' | 'fatal' | 'hold' {
     const type = m.type;
     if (this.skipping && type !== F.Sync && type !== F.CopyData && type !== F.CopyDone && type !== F.CopyFail && type !== F.Terminate) {
       return null;
@@ -623,22 +878,33 @@ export class PgSession {
     }
   }
 
-  private onQuery(m: Frame, out: Writer): Buffer | null | 'fatal' {
+  private onQuery(m: Frame, out: Writer): Buffer | null | 'fatal' | 'hold' {
     const q = decodeQuery(m.body);
     if (q.kind === 'ProtocolError') {
       this.protocolFailure(q);
       return 'fatal';
     }
     const statements = this.classify(q.sql);
-    let { denial } = this.decideStatements(statements, true);
+    const decided = this.decideStatements(statements, true);
+    let denial = decided.denial;
+    const decideUs = this.lastDecision.us;
+    let approval: string | null = null;
+    if (!denial) {
+      const g = this.approvalGate(m, statements, decided.decision, q.sql, null);
+      if (g === 'hold') return 'hold';
+      ({ denial, approval } = g);
+    }
     denial ??= this.unsettledText(q.sql);
+    denial ??= this.recordsRefuse();
     let masks: StatementMasks[] | null = null;
     if (!denial) ({ denial, masks } = this.maskCheck(statements));
     this.logStatement(q.sql, denial);
     if (denial) {
+      this.recordRefused(q.sql, statements, 'simple', decided.decision, denial, approval);
       this.deny(out, denial, 'query');
       return null;
     }
+    const audit = this.auditFor(q.sql, statements, decided.decision, approval, null, decideUs);
     this.push({
       k: 'query',
       statements,
@@ -652,6 +918,7 @@ export class PgSession {
       masks,
       result: newResult(),
       cancelledForLimit: false,
+      audit,
     });
     this.rfqPushed++;
     if (PgSession.opaque(statements)) this.markOpaque('query');
@@ -714,6 +981,7 @@ export class PgSession {
       ...(possible.length === 1 ? { statement: possible[0], ...(possible[0].fields ? { fields: possible[0].fields } : {}) } : {}),
       ...(possible.length === 1 && possible[0].cursor ? { cursor: true } : {}),
     };
+    if (this.recorder()) entry.params = b.params.map((v, i) => (v === null ? null : bindParamFormat(b, i) === 1 ? new Uint8Array(v) : v.toString('utf8')));
     this.limitUsed.delete(`p:${b.portal}`);
     // A Bind pipelined behind a Parse of the same name binds that new statement (decisions
     // cover every possibility; masks need the one that runs).
@@ -723,7 +991,7 @@ export class PgSession {
     return m.raw;
   }
 
-  private onExecute(m: Frame, out: Writer): Buffer | null | 'fatal' {
+  private onExecute(m: Frame, out: Writer): Buffer | null | 'fatal' | 'hold' {
     const e = decodeExecute(m.body);
     if (e.kind === 'ProtocolError') {
       this.protocolFailure(e);
@@ -735,7 +1003,17 @@ export class PgSession {
       return null;
     }
     const statements = this.withRegistryFacts(possible.length === 1 ? possible[0].statements : possible.flatMap((p) => p.statements));
-    let { denial } = this.decideStatements(statements, true);
+    const decided = this.decideStatements(statements, true);
+    let denial = decided.denial;
+    const decideUs = this.lastDecision.us;
+    let approval: string | null = null;
+    const params = possible[possible.length - 1].params ?? null;
+    if (!denial) {
+      const g = this.approvalGate(m, statements, decided.decision, possible[0].text, params);
+      if (g === 'hold') return 'hold';
+      ({ denial, approval } = g);
+    }
+    denial ??= this.recordsRefuse();
     let masks: StatementMasks[] | null = null;
     if (!denial) ({ denial, masks } = this.maskCheck(statements));
     // The server runs the portal of the last Bind, bound to the statement of the last Parse (a
@@ -747,10 +1025,12 @@ export class PgSession {
     }
     this.logStatement(possible[0].text, denial);
     if (denial) {
+      this.recordRefused(possible[0].text, statements, 'extended', decided.decision, denial, approval, params);
       this.deny(out, denial, 'extended');
       return null;
     }
     const entry: Entry = possible.length === 1 ? possible[0] : { text: possible[0].text, statements };
+    const audit = this.auditFor(possible[0].text, statements, decided.decision, approval, params, decideUs);
     // Masking needs the result's shape: a portal never described is described by the gateway.
     if (masks && !entry.fields && !entry.statement?.fields) {
       writeDescribe(out, 'P', e.portal);
@@ -784,6 +1064,7 @@ export class PgSession {
       remaining,
       reserved,
       portal: e.portal,
+      audit,
     });
     if (PgSession.opaque(statements)) this.markOpaque('extended');
     return raw;
@@ -825,6 +1106,7 @@ export class PgSession {
         masks: null,
         result: newResult(),
         cancelledForLimit: false,
+        audit: null,
       });
       this.rfqPushed++;
       return;
@@ -899,7 +1181,7 @@ export class PgSession {
       }
       if (this.draining && this.idle && this.transactionStatus === 'I') {
         this.sendClient(out);
-        this.fatalToClient('57P01', 'pamc: the gateway is shutting down');
+        this.fatalToClient('57P01', 'pamc: the gateway is shutting down', 'gateway-shutdown');
         return;
       }
     }
@@ -1012,6 +1294,7 @@ export class PgSession {
         const rd = decodeRowDescription(m.body);
         if (rd.kind === 'ProtocolError') throw new Error('a RowDescription from the server could not be read');
         source.result.masks = this.masking.plan(source.masks[source.index], rd.fields, null);
+        source.result.fields = rd.fields;
         return m.raw;
       }
       case B.DataRow:
@@ -1065,6 +1348,10 @@ export class PgSession {
       case B.CommandComplete: {
         if (e.entry) for (const s of e.entry.statements) this.applyEffects(s);
         if (e.copyIn) this.dropSyncsSwallowedByCopy(e);
+        if (e.audit) {
+          const t = decodeCommandComplete(m.body);
+          this.recordDone(e, 0, t.kind === 'ProtocolError' ? null : t.tag, null);
+        }
         this.finishStatement(e.started, e.rows);
         this.countPortalRows(e);
         this.pop();
@@ -1073,12 +1360,14 @@ export class PgSession {
         return this.truncatedCompletion(tag.kind === 'ProtocolError' ? 'SELECT' : parseCommandTag(tag.tag).command, e.result.rows);
       }
       case B.PortalSuspended:
+        if (e.audit) this.recordDone(e, 0, `SELECT ${e.result.rows}`, null);
         this.finishStatement(e.started, e.rows);
         this.countPortalRows(e);
         this.pop();
         // Suspended because the row limit's extra row came: the client's result ends here.
         return e.result.truncated ? this.truncatedCompletion('SELECT', e.result.rows) : m.raw;
       case B.EmptyQueryResponse:
+        if (e.audit) this.recordDone(e, 0, null, null);
         this.finishStatement(e.started, e.rows);
         this.countPortalRows(e);
         this.pop();
@@ -1110,8 +1399,15 @@ export class PgSession {
           this.dropSyncsSwallowedByCopy(e);
           e.copyIn = false;
         }
+        if (e.audit) {
+          const t = decodeCommandComplete(m.body);
+          this.recordDone(e, e.index, t.kind === 'ProtocolError' ? null : t.tag, null);
+        }
         e.index++;
-        if (!e.result.truncated) return m.raw;
+        if (!e.result.truncated) {
+          e.result = newResult();
+          return m.raw;
+        }
         const tag = decodeCommandComplete(m.body);
         const rows = e.result.rows;
         e.result = newResult();
@@ -1173,6 +1469,10 @@ export class PgSession {
         this.dropSyncsSwallowedByCopy(e);
         e.copyIn = false;
       }
+      if (e.audit && !e.failedRecorded) {
+        e.failedRecorded = true;
+        this.recordDone(e, e.index, null, { sqlstate: err.fields.code, message: this.recordedError(err.fields, e) });
+      }
       if (e.denial) return isOurDenial(err.fields, e.denial) ? denialError(e.denial) : m.raw;
       return this.redacted(m, e);
     }
@@ -1187,6 +1487,7 @@ export class PgSession {
       } else if (x.k === 'parse') this.statements.fail(x.name, x.entry);
       else if (x.k === 'bind') this.portals.fail(x.name, x.entry);
       else if (x.k === 'execute') {
+        if (x.audit && x === e) this.recordDone(x, 0, null, { sqlstate: err.fields.code, message: this.recordedError(err.fields, x) });
         this.finishStatement(x.started, x.rows);
         this.countPortalRows(x);
       }
@@ -1279,17 +1580,18 @@ export class PgSession {
   }
 
   private finishStatement(started: number, rows: number): void {
-    this.opts.metrics.roundtripSeconds.observe({ target: this.opts.targetName }, (performance.now() - started) / 1000);
+    this.opts.metrics.roundtripSeconds.observe(this.labels, (performance.now() - started) / 1000);
     void rows;
   }
 
   private logStatement(sql: string, denial: DenialText | null): void {
+    if (!this.opts.log.enabled('info')) return;
     this.opts.log.info('statement', {
       session: this.opts.id,
       target: this.opts.targetName,
       subject: this.opts.identity.subject,
       agent: this.opts.identity.agent,
-      decision: denial === null ? 'allow' : 'deny',
+      decision: denial === null ? (this.lastDecision.decision?.effect ?? 'allow') : 'deny',
       sql: sql.length > 2000 ? `${sql.slice(0, 2000)}…` : sql,
       ...(denial ? { reason: denial.message } : {}),
     });
@@ -1297,7 +1599,8 @@ export class PgSession {
 
   /** A CancelRequest from the client: cancel what the server runs for this session. */
   cancel(): void {
-    if (!this.idle) this.opts.cancelUpstream();
+    if (this.held) this.withdrawHeld('cancelled by the client');
+    else if (!this.idle) this.opts.cancelUpstream();
   }
 
   /**
@@ -1308,7 +1611,12 @@ export class PgSession {
   shutdown(): void {
     if (this.ended) return;
     this.draining = true;
-    if (this.idle && this.transactionStatus === 'I') this.fatalToClient('57P01', 'pamc: the gateway is shutting down');
+    // A held statement fails now (57014); the session ends at the ReadyForQuery after it.
+    if (this.held) {
+      this.withdrawHeld('the gateway is shutting down');
+      return;
+    }
+    if (this.idle && this.transactionStatus === 'I') this.fatalToClient('57P01', 'pamc: the gateway is shutting down', 'gateway-shutdown');
   }
 
   // ------------------------------------------------------------------------------------------
@@ -1343,6 +1651,12 @@ export class PgSession {
   end(reason: string, detail?: string): void {
     if (this.ended) return;
     this.ended = true;
+    const held = this.held;
+    if (held) {
+      this.held = null;
+      this.recordOutcome(held.request.sql, [], held.frame.type === F.Execute ? 'extended' : 'simple', 'approve', 'cancelled', { sqlstate: '57014', message: 'pamc: the session ended while the statement waited for approval' }, held.request.id, Date.now() - held.since);
+      this.opts.approvals?.store.withdraw(held.request.id, 'the session ended');
+    }
     if (!this.idle && !this.terminating) this.opts.cancelUpstream();
     try {
       if (this.upstream.destroyed) {
@@ -1372,7 +1686,31 @@ export class PgSession {
       statements: this.statementsDecided,
       seconds: (Date.now() - this.startedAt) / 1000,
     });
+    const why = disconnectReason(reason);
+    this.recorder()?.disconnect(this.auditSession, {
+      reason: why,
+      ...(detail && (why === 'error' || why === 'server') ? { error: { code: reason, message: detail } } : {}),
+      statements: this.statementsDecided,
+      denied: this.statementsDenied,
+    });
     this.opts.onEnd(this);
+  }
+}
+
+/** A session's end as its disconnect record names it (spec/audit.md). */
+function disconnectReason(reason: string): 'client' | 'server' | 'error' | 'shutdown' | 'timeout' | 'policy' {
+  switch (reason) {
+    case 'terminated':
+    case 'client-closed':
+    case 'client-error':
+      return 'client';
+    case 'upstream-closed':
+    case 'upstream-error':
+      return 'server';
+    case 'gateway-shutdown':
+      return 'shutdown';
+    default:
+      return 'error';
   }
 }
 

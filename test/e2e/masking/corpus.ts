@@ -47,6 +47,7 @@ export const CORPUS: LeakCase[] = [
   { id: 'alias-column-list', category: 'alias', steps: ['SELECT s, e FROM (SELECT ssn, email FROM customers) AS x(s, e)'], expect: 'masked' },
   { id: 'alias-qualified', category: 'alias', steps: ['SELECT public.customers.ssn, customers.email FROM public.customers'], expect: 'masked' },
   { id: 'alias-table', category: 'alias', steps: ['TABLE customers'], expect: 'masked', drivers: true },
+  { id: 'alias-results-differ', category: 'alias', steps: ['SELECT name, ssn, id FROM customers ORDER BY id; SELECT ssn, email, name FROM customers ORDER BY id; SELECT id, phone FROM customers'], expect: 'masked' },
   { id: 'alias-only-star', category: 'alias', steps: ['SELECT * FROM ONLY customers'], expect: 'masked' },
   { id: 'alias-relation-star', category: 'alias', steps: ['SELECT v.*, v.* FROM vault v'], expect: 'masked' },
 

@@ -1,0 +1,405 @@
+// Approvals through the real gateway and a real PostgreSQL: a statement held in the live session
+// runs once approved (quorum, distinct approvers), fails when rejected, expired or cancelled; the
+// messages pipelined behind it wait and the transaction stays true; retry-mode grants survive a
+// restart; the approvals API refuses what an attacker would try; webhooks are signed.
+
+import { createHmac, generateKeyPairSync } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { connect } from 'node:net';
+import pg from 'pg';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { SignJWT } from 'jose';
+import { AUDIENCE, ISSUER, mintToken, startGateway, type GatewayFixture } from '../../support/gateway.ts';
+import * as w from '../../support/pgwire-builder.ts';
+import { WireSession } from '../../support/pg-session.ts';
+import { loginBytes, open, render } from '../gateway/wire.ts';
+
+interface Hook {
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+const HOOK_SECRET = 'e2e-webhook-secret-0123456789';
+const test = suite<{ gw: GatewayFixture; hooks: Hook[]; hookServer: Server }>('approvals in the gateway');
+
+test.before(async (ctx) => {
+  ctx.hooks = [];
+  ctx.hookServer = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      ctx.hooks.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => ctx.hookServer.listen(0, '127.0.0.1', r));
+  const hookPort = (ctx.hookServer.address() as { port: number }).port;
+  process.env.PAMC_E2E_HOOK_SECRET = HOOK_SECRET;
+  const audit = generateKeyPairSync('ed25519');
+  ctx.gw = await startGateway({
+    admin: true,
+    files: { 'audit.jwk': JSON.stringify(audit.privateKey.export({ format: 'jwk' })) },
+    blocks: `
+approvals {
+  webhook url "http://127.0.0.1:${hookPort}/hook" secret env "PAMC_E2E_HOOK_SECRET"
+  dir "grants"
+}
+audit {
+  dir "audit"
+  key file "audit.jwk"
+}`,
+    setup: `
+      CREATE TABLE held (id int PRIMARY KEY, v int);
+      INSERT INTO held VALUES (1, 0), (2, 0);
+      CREATE TABLE pair (id int PRIMARY KEY, v int);
+      INSERT INTO pair VALUES (1, 0);
+      CREATE TABLE retried (id int PRIMARY KEY, v int);
+      INSERT INTO retried VALUES (1, 0), (2, 0);
+      CREATE TABLE brief (id int PRIMARY KEY, v int);
+      INSERT INTO brief VALUES (1, 0);
+      CREATE TABLE notes (t text);`,
+    rules: `
+group "ops" {
+  on db {
+    allow read, insert on public.*, catalog
+    approve update on public.held by "dba" within 30s
+    approve update on public.pair by "dba" quorum 2 within 30s
+    approve update on public.retried by "dba" within 60s mode retry uses 2
+    approve update on public.brief by "dba" within 2s
+  }
+}
+group "dba" {}`,
+  });
+});
+
+test.after(async (ctx) => {
+  await ctx.gw.close();
+  await new Promise((r) => ctx.hookServer.close(r));
+});
+
+const REQUESTER = 'agent-7';
+
+async function agent(gw: GatewayFixture, sub = REQUESTER, groups = ['ops']): Promise<{ c: pg.Client; requests: string[] }> {
+  const c = new pg.Client(await gw.clientConfig(groups, {}, sub));
+  const requests: string[] = [];
+  c.on('notice', (n) => {
+    const m = /request (apr_[A-Za-z0-9_-]+)/.exec(n.message ?? '');
+    if (m) requests.push(m[1]);
+  });
+  c.on('error', () => {});
+  await c.connect();
+  return { c, requests };
+}
+
+async function api(gw: GatewayFixture, method: string, path: string, token: string | null, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${gw.adminUrl}${path}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: res.status, json };
+}
+
+const approver = (sub: string) => mintToken(['dba'], {}, { sub });
+
+async function waitFor<T>(fn: () => T | undefined | null | false, what: string, ms = 10_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Whether a promise is still unsettled after `ms`. */
+async function stillPending(p: Promise<unknown>, ms = 300): Promise<boolean> {
+  let settled = false;
+  p.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await new Promise((r) => setTimeout(r, ms));
+  return !settled;
+}
+
+async function failure(p: Promise<unknown>): Promise<{ code?: string; message: string }> {
+  try {
+    await p;
+  } catch (e) {
+    return e as { code?: string; message: string };
+  }
+  throw new Error('expected an error');
+}
+
+test('a held statement tells the agent at once, waits, and runs when approved', async ({ gw }) => {
+  const { c, requests } = await agent(gw);
+  const q = c.query('UPDATE held SET v = v + 1 WHERE id = 1');
+  const id = await waitFor(() => requests[0], 'the notice');
+  assert.ok(await stillPending(q), 'the statement waits');
+  assert.is(await gw.direct('SELECT v FROM held WHERE id = 1'), '0', 'nothing reached the server');
+  const shown = await api(gw, 'GET', `/approvals/${id}`, await approver('alice'));
+  assert.is(shown.status, 200);
+  assert.is(shown.json.sql, 'UPDATE held SET v = v + 1 WHERE id = 1');
+  assert.is(shown.json.requester.subject, REQUESTER);
+  assert.is(shown.json.target, 'db');
+  const voted = await api(gw, 'POST', `/approvals/${id}/approve`, await approver('alice'), { reason: 'ticket OPS-1' });
+  assert.is(voted.status, 200);
+  assert.is(voted.json.status, 'approved');
+  const r = await q;
+  assert.is(r.rowCount, 1);
+  assert.is(await gw.direct('SELECT v FROM held WHERE id = 1'), '1');
+  assert.equal((await c.query('SELECT 1 AS x')).rows, [{ x: 1 }], 'the session goes on');
+  await c.end();
+});
+
+test('the extended protocol holds at Execute; the request shows the bind parameters', async ({ gw }) => {
+  const { c, requests } = await agent(gw);
+  const q = c.query({ text: 'UPDATE held SET v = $1 WHERE id = $2', values: [42, 2] });
+  const id = await waitFor(() => requests[0], 'the notice');
+  const shown = await api(gw, 'GET', `/approvals/${id}`, await approver('alice'));
+  assert.equal(shown.json.params, ['42', '2']);
+  await api(gw, 'POST', `/approvals/${id}/approve`, await approver('alice'), {});
+  assert.is((await q).rowCount, 1);
+  assert.is(await gw.direct('SELECT v FROM held WHERE id = 2'), '42');
+  await c.end();
+});
+
+test('a rejection fails the statement with 42501 naming the request, the approver and the reason', async ({ gw }) => {
+  const { c, requests } = await agent(gw);
+  const q = failure(c.query('UPDATE held SET v = 100 WHERE id = 1'));
+  const id = await waitFor(() => requests[0], 'the notice');
+  const rejected = await api(gw, 'POST', `/approvals/${id}/reject`, await approver('alice'), { reason: 'not during the freeze' });
+  assert.is(rejected.status, 200);
+  const e = await q;
+  assert.is(e.code, '42501');
+  assert.match(e.message, id);
+  assert.match(e.message, /alice/);
+  assert.match(e.message, /not during the freeze/);
+  assert.is(await gw.direct('SELECT v FROM held WHERE id = 1'), '1');
+  assert.equal((await c.query('SELECT count(*)::int AS n FROM held')).rows, [{ n: 2 }]);
+  await c.end();
+});
+
+test('a request no one decides expires with its window: 57014 naming it', async ({ gw }) => {
+  const { c, requests } = await agent(gw);
+  const started = Date.now();
+  const e = await failure(c.query('UPDATE brief SET v = 1'));
+  const waited = Date.now() - started;
+  assert.is(e.code, '57014');
+  assert.match(e.message, /expired/);
+  assert.match(e.message, requests[0]);
+  assert.ok(waited >= 1900 && waited < 8000, `waited ${waited} ms for a 2 s window`);
+  assert.is(await gw.direct('SELECT v FROM brief'), '0');
+  const late = await api(gw, 'POST', `/approvals/${requests[0]}/approve`, await approver('alice'), {});
+  assert.is(late.status, 409, 'an expired request cannot be approved');
+  await c.end();
+});
+
+test('quorum 2 needs two distinct approvers; the same approver twice is refused', async ({ gw }) => {
+  const { c, requests } = await agent(gw);
+  const q = c.query('UPDATE pair SET v = 7 WHERE id = 1');
+  const id = await waitFor(() => requests[0], 'the notice');
+  assert.is((await api(gw, 'POST', `/approvals/${id}/approve`, await approver('alice'), {})).status, 200);
+  assert.ok(await stillPending(q), 'one approval of two');
+  const again = await api(gw, 'POST', `/approvals/${id}/approve`, await approver('alice'), {});
+  assert.is(again.status, 409, 'a replayed vote');
+  assert.ok(await stillPending(q, 100));
+  assert.is(await gw.direct('SELECT v FROM pair'), '0');
+  assert.is((await api(gw, 'POST', `/approvals/${id}/approve`, await approver('bob'), {})).status, 200);
+  assert.is((await q).rowCount, 1);
+  assert.is(await gw.direct('SELECT v FROM pair'), '7');
+  await c.end();
+});
+
+test('nobody approves their own request, even holding the approver group', async ({ gw }) => {
+  const { c, requests } = await agent(gw, 'carol', ['ops', 'dba']);
+  const q = c.query('UPDATE held SET v = 5 WHERE id = 1');
+  const id = await waitFor(() => requests[0], 'the notice');
+  const self = await api(gw, 'POST', `/approvals/${id}/approve`, await mintToken(['ops', 'dba'], {}, { sub: 'carol' }), {});
+  assert.is(self.status, 403);
+  assert.ok(await stillPending(q, 100));
+  await api(gw, 'POST', `/approvals/${id}/approve`, await approver('alice'), {});
+  assert.is((await q).rowCount, 1);
+  await c.end();
+});
+
+test('a CancelRequest withdraws the held statement (57014) and the session goes on', async ({ gw }) => {
+  const { c, requests } = await agent(gw);
+  const q = failure(c.query('UPDATE held SET v = 9 WHERE id = 1'));
+  const id = await waitFor(() => requests[0], 'the notice');
+  const { processID, secretKey } = c as unknown as { processID: number; secretKey: number };
+  await new Promise<void>((resolve, reject) => {
+    const s = connect({ host: gw.host, port: gw.port }, () => s.end(w.cancelRequest(processID, secretKey)));
+    s.on('close', () => resolve());
+    s.on('error', reject);
+  });
+  const e = await q;
+  assert.is(e.code, '57014');
+  assert.match(e.message, id);
+  assert.match(e.message, /withdrawn/);
+  const shown = await api(gw, 'GET', `/approvals/${id}`, await approver('alice'));
+  assert.is(shown.json.status, 'withdrawn');
+  assert.is((await api(gw, 'POST', `/approvals/${id}/approve`, await approver('alice'), {})).status, 409);
+  assert.is(await gw.direct('SELECT v FROM held WHERE id = 1'), '5');
+  assert.equal((await c.query('SELECT 2 AS x')).rows, [{ x: 2 }]);
+  await c.end();
+});
+
+test('messages pipelined behind a held statement wait for it, and then run in order', async ({ gw }) => {
+  const s = new WireSession(await open(gw));
+  s.send(loginBytes(gw, await mintToken(['ops'], {}, { sub: REQUESTER })));
+  await s.until('ReadyForQuery');
+  // one write: a query that is held, then one that is not
+  s.send(w.query('UPDATE held SET v = 11 WHERE id = 1'), w.query('SELECT v FROM held WHERE id = 1'));
+  const notice = await s.next();
+  assert.is(notice.kind, 'NoticeResponse');
+  const id = /request (apr_\S+)/.exec(notice.kind === 'NoticeResponse' ? notice.fields.message : '')![1];
+  let early: unknown = null;
+  try {
+    early = await s.next(400);
+  } catch {
+    // nothing came: the SELECT behind the hold waits
+  }
+  assert.is(early, null, 'nothing of the second query came before the decision');
+  await api(gw, 'POST', `/approvals/${id}/approve`, await approver('alice'), {});
+  const first = render(await s.until('ReadyForQuery'));
+  assert.equal(first, ['CommandComplete UPDATE 1', 'ReadyForQuery I']);
+  const second = render(await s.until('ReadyForQuery'));
+  assert.equal(second, ['RowDescription v', 'DataRow 11', 'CommandComplete SELECT 1', 'ReadyForQuery I'], 'the SELECT saw the approved update');
+  s.close();
+});
+
+test('a hold inside a transaction block keeps the transaction; a rejection there fails it as an error would', async ({ gw }) => {
+  const { c, requests } = await agent(gw);
+  await c.query('BEGIN');
+  await c.query("INSERT INTO notes VALUES ('before the hold')");
+  const q = c.query('UPDATE held SET v = 12 WHERE id = 1');
+  const id = await waitFor(() => requests[0], 'the notice');
+  const state = await gw.direct(`SELECT state FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'INSERT INTO notes%'`);
+  assert.is(state, 'idle in transaction', 'the server holds the open transaction while the statement waits');
+  await api(gw, 'POST', `/approvals/${id}/approve`, await approver('alice'), {});
+  assert.is((await q).rowCount, 1);
+  await c.query('COMMIT');
+  assert.is(await gw.direct('SELECT v FROM held WHERE id = 1'), '12');
+  assert.is(await gw.direct(`SELECT count(*) FROM notes WHERE t = 'before the hold'`), '1');
+
+  await c.query('BEGIN');
+  await c.query("INSERT INTO notes VALUES ('rolled back')");
+  const q2 = failure(c.query('UPDATE held SET v = 13 WHERE id = 1'));
+  const id2 = await waitFor(() => requests[1], 'the second notice');
+  await api(gw, 'POST', `/approvals/${id2}/reject`, await approver('alice'), { reason: 'no' });
+  assert.is((await q2).code, '42501');
+  const aborted = await failure(c.query('SELECT 1'));
+  assert.is(aborted.code, '25P02', 'the transaction is failed, as after any error');
+  await c.query('ROLLBACK');
+  assert.is(await gw.direct(`SELECT count(*) FROM notes WHERE t = 'rolled back'`), '0');
+  await c.end();
+});
+
+test('retry mode: fails at once naming the request; once approved the same statement runs, uses times', async ({ gw }) => {
+  const { c } = await agent(gw);
+  const e1 = await failure(c.query('UPDATE retried SET v = 1 WHERE id = 1'));
+  assert.is(e1.code, '42501');
+  const id = /request (apr_\S+)/.exec(e1.message)![1];
+  const e2 = await failure(c.query('UPDATE retried SET v = 1 WHERE id = 1'));
+  assert.match(e2.message, id, 'retrying before the approval answers with the same request');
+  assert.is((await api(gw, 'POST', `/approvals/${id}/approve`, await approver('alice'), {})).status, 200);
+  assert.is((await c.query('UPDATE retried SET v = 1 WHERE id = 1')).rowCount, 1);
+  assert.is((await c.query('UPDATE retried SET v = 2 WHERE id = 2')).rowCount, 1, 'the same statement by fingerprint: other literals');
+  const e3 = await failure(c.query('UPDATE retried SET v = 3 WHERE id = 1'));
+  assert.is(e3.code, '42501', 'two uses, then a new request');
+  assert.not.match(e3.message, id);
+  await c.end();
+  // another identity cannot use the grant of this one
+  const other = await agent(gw, 'mallory');
+  const e4 = await failure(other.c.query('UPDATE retried SET v = 4 WHERE id = 1'));
+  assert.is(e4.code, '42501');
+  await other.c.end();
+  assert.is(await gw.direct('SELECT string_agg(v::text, \',\' ORDER BY id) FROM retried'), '1,2');
+});
+
+test('API attacks: no token, forged, foreign audience, wrong group, unknown id, bad bodies', async ({ gw }) => {
+  const { c, requests } = await agent(gw);
+  const q = failure(c.query('UPDATE held SET v = 99 WHERE id = 2'));
+  const id = await waitFor(() => requests[0], 'the notice');
+  const path = `/approvals/${id}/approve`;
+  assert.is((await api(gw, 'POST', path, null, {})).status, 401, 'no token');
+  assert.is((await api(gw, 'POST', path, 'not-a-jwt', {})).status, 401, 'garbage');
+  const forger = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const forged = await new SignJWT({ groups: ['dba'] })
+    .setProtectedHeader({ alg: 'ES256', kid: 'e2e-1' })
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setSubject('forger')
+    .setExpirationTime('5m')
+    .sign(forger);
+  assert.is((await api(gw, 'POST', path, forged, {})).status, 401, 'signed by another key under our key id');
+  const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ iss: ISSUER, aud: AUDIENCE, sub: 'x', groups: ['dba'] })).toString('base64url')}.`;
+  assert.is((await api(gw, 'POST', path, unsigned, {})).status, 401, 'alg none');
+  assert.is((await api(gw, 'POST', path, await mintToken(['dba'], {}, { sub: 'eve', audience: 'other-app' }), {})).status, 401, 'a token for another audience');
+  assert.is((await api(gw, 'POST', path, await mintToken(['dba'], {}, { sub: 'eve', expiresIn: -120 }), {})).status, 401, 'an expired token');
+  const ops = await mintToken(['ops'], {}, { sub: 'eve' });
+  assert.is((await api(gw, 'POST', path, ops, {})).status, 404, 'not an approver: the request does not exist for them');
+  assert.is((await api(gw, 'GET', `/approvals/${id}`, ops)).status, 404);
+  assert.equal((await api(gw, 'GET', '/approvals', ops)).json, { requests: [] }, 'nothing listed');
+  const listed = (await api(gw, 'GET', '/approvals', await approver('alice'))).json.requests as { id: string }[];
+  assert.ok(listed.some((r) => r.id === id), 'an approver sees it');
+  const alice = await approver('alice');
+  assert.is((await api(gw, 'POST', '/approvals/apr_doesnotexist000/approve', alice, {})).status, 404, 'unknown id');
+  assert.is((await api(gw, 'POST', `/approvals/${id}/approve`, alice, '{"reason":')).status, 400, 'malformed body');
+  assert.is((await api(gw, 'POST', `/approvals/${id}/reject`, alice, {})).status, 400, 'a rejection without reason');
+  assert.is((await api(gw, 'POST', `/approvals/${id}/delete`, alice, {})).status, 404);
+  assert.ok(await stillPending(q, 50), 'none of it decided anything');
+  assert.is((await api(gw, 'POST', `/approvals/${id}/reject`, alice, { reason: 'attack drill' })).status, 200);
+  assert.is((await q).code, '42501');
+  assert.is((await api(gw, 'POST', `/approvals/${id}/approve`, await approver('bob'), {})).status, 409, 'decided already');
+  await c.end();
+});
+
+test('webhooks: every event is POSTed with a verifiable HMAC signature and no parameter values', async ({ gw, hooks }) => {
+  await waitFor(() => hooks.some((h) => JSON.parse(h.body).event === 'approved'), 'an approved event');
+  const events = new Set(hooks.map((h) => JSON.parse(h.body).event));
+  for (const e of ['requested', 'approved', 'rejected', 'expired', 'withdrawn']) assert.ok(events.has(e), `a ${e} event`);
+  for (const h of hooks) {
+    const ts = String(h.headers['x-pamc-timestamp']);
+    const expected = `sha256=${createHmac('sha256', HOOK_SECRET).update(`${ts}.${h.body}`).digest('hex')}`;
+    assert.is(h.headers['x-pamc-signature'], expected);
+    assert.ok(Math.abs(Number(ts) - Date.now() / 1000) < 120);
+    assert.not.match(h.body, /"42"/, 'bind parameter values stay out of notifications');
+  }
+  void gw;
+});
+
+test('a held statement fails cleanly when the gateway stops; retry grants survive the restart', async ({ gw }) => {
+  // a grant, approved and not yet used
+  const first = await agent(gw);
+  const e = await failure(first.c.query('UPDATE retried SET v = 20 WHERE id = 2'));
+  const grant = /request (apr_\S+)/.exec(e.message)![1];
+  await api(gw, 'POST', `/approvals/${grant}/approve`, await approver('alice'), {});
+  await first.c.end();
+  // a held statement when the gateway stops
+  const { c, requests } = await agent(gw);
+  const q = failure(c.query('UPDATE held SET v = 50 WHERE id = 1'));
+  await waitFor(() => requests[0], 'the notice');
+  await gw.restart(3000);
+  const held = await q;
+  assert.is(held.code, '57014');
+  assert.match(held.message, /withdrawn/);
+  assert.is(await gw.direct('SELECT v FROM held WHERE id = 1'), '12');
+  // the grant was kept on disk
+  const after = await agent(gw);
+  assert.is((await after.c.query('UPDATE retried SET v = 20 WHERE id = 2')).rowCount, 1);
+  await after.c.end();
+  assert.is(await gw.direct('SELECT v FROM retried WHERE id = 2'), '20');
+});
+
+test.run();

@@ -1,0 +1,191 @@
+// Session records of a real gateway in front of a real PostgreSQL: what real clients do becomes
+// records that validate against spec/audit-record.schema.json, chain, and pass `pamc audit
+// verify`; a changed byte in them is found and named.
+
+import { execFile } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mintToken, startGateway, type GatewayFixture } from '../../support/gateway.ts';
+import { allRecords, lines, schemaErrors, segments } from '../../unit/audit/helpers.ts';
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, '../../..');
+
+type Rec = Record<string, any>;
+const test = suite<{ gw: GatewayFixture; records: Rec[]; auditDir: string; publicKey: string }>('session records of the gateway');
+
+test.before(async (ctx) => {
+  const pair = generateKeyPairSync('ed25519');
+  ctx.gw = await startGateway({
+    admin: true,
+    files: { 'audit.jwk': JSON.stringify(pair.privateKey.export({ format: 'jwk' })) },
+    blocks: `
+audit {
+  dir "audit"
+  key file "audit.jwk"
+  checkpoint every 1s, 1000 records
+}`,
+    setup: `
+      CREATE TABLE customers (id int PRIMARY KEY, name text, email text);
+      INSERT INTO customers SELECT g, 'name ' || g, 'user' || g || '@example.com' FROM generate_series(1, 20) g;
+      CREATE TABLE jobs (id int PRIMARY KEY, state text);
+      INSERT INTO jobs VALUES (1, 'new'), (2, 'new');`,
+    rules: `
+group "agents" {
+  on db {
+    allow read on public.customers, public.jobs, catalog
+    allow insert on public.jobs
+    approve update on public.jobs by "dba" within 30s
+    mask public.customers.email with email
+    limit rows 5
+  }
+}
+group "dba" {}`,
+  });
+  ctx.auditDir = join(ctx.gw.dir, 'audit');
+  ctx.publicKey = join(ctx.gw.dir, 'audit-public.jwk');
+  writeFileSync(ctx.publicKey, JSON.stringify(pair.publicKey.export({ format: 'jwk' })));
+
+  const gw = ctx.gw;
+  // a session of node-postgres doing a bit of everything
+  const c = new pg.Client(await gw.clientConfig(['agents'], {}, 'agent-records'));
+  const requests: string[] = [];
+  c.on('notice', (n) => {
+    const m = /request (apr_\S+)/.exec(n.message ?? '');
+    if (m) requests.push(m[1]);
+  });
+  await c.connect();
+  await c.query('SELECT id, email FROM customers ORDER BY id'); // masked and limited
+  await c.query({ text: 'SELECT name FROM customers WHERE id = $1', values: [3] });
+  await c.query('DROP TABLE customers').catch(() => {}); // denied
+  await c.query('INSERT INTO jobs VALUES (1, \'dup\')').catch(() => {}); // fails on the server
+  await c.query("INSERT INTO jobs VALUES (3, 'new')");
+  await c.query('SELECT 1; SELECT 2'); // two statements in one query
+  const held = c.query("UPDATE jobs SET state = 'done' WHERE id = 1");
+  while (requests.length === 0) await new Promise((r) => setTimeout(r, 20));
+  const res = await fetch(`${gw.adminUrl}/approvals/${requests[0]}/approve`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${await mintToken(['dba'], {}, { sub: 'dba-alice' })}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ reason: 'ticket OPS-7' }),
+  });
+  assert.is(res.status, 200);
+  await held;
+  await c.end();
+  // a token that does not verify
+  const bad = new pg.Client({ ...(await gw.clientConfig(['agents'])), password: 'not-a-token' });
+  await bad.connect().then(
+    () => assert.unreachable('a bad token was accepted'),
+    () => {},
+  );
+  await gw.close(); // writes every queued record and the closing checkpoint
+  ctx.records = allRecords(ctx.auditDir);
+});
+
+const stmts = (records: Rec[], subject = 'agent-records') => {
+  const session = records.find((r) => r.kind === 'connect' && r.identity?.subject === subject)!.session;
+  return records.filter((r) => r.kind === 'statement' && r.session === session);
+};
+
+test('every record validates against the record schema', ({ records }) => {
+  assert.ok(records.length > 10, `${records.length} records`);
+  for (const r of records) assert.equal(schemaErrors(r), [], `${r.kind} #${r.seq}`);
+});
+
+test('connect and disconnect of the session: identity, client, target, policy; statements and denials counted', ({ records }) => {
+  const connect = records.find((r) => r.kind === 'connect' && r.identity?.subject === 'agent-records')!;
+  assert.ok(connect);
+  assert.equal(connect.identity.groups, ['agents']);
+  assert.is(connect.identity.agent, 'e2e-agent');
+  assert.is(connect.client.address, '127.0.0.1');
+  assert.is(connect.target.name, 'db');
+  assert.is(connect.outcome, 'accepted');
+  assert.is(connect.policy.name, 'e2e');
+  const disconnect = records.find((r) => r.kind === 'disconnect' && r.session === connect.session)!;
+  assert.ok(disconnect, 'a disconnect record');
+  assert.is(disconnect.reason, 'client');
+  assert.is(disconnect.denied, 1);
+});
+
+test('a token that does not verify is a rejected connect without identity', ({ records }) => {
+  const rejected = records.filter((r) => r.kind === 'connect' && r.outcome === 'rejected');
+  assert.is(rejected.length, 1);
+  assert.is(rejected[0].identity, null);
+  assert.is(rejected[0].error.code, '28P01');
+  assert.not.match(JSON.stringify(rejected[0]), /not-a-token/, 'the token is not recorded');
+});
+
+test('statements: text, parameters, facts, decision, rules, rows, masked columns, limit, errors', ({ records }) => {
+  const s = stmts(records);
+  const byText = (t: string) => s.find((r) => r.text === t)!;
+  const masked = byText('SELECT id, email FROM customers ORDER BY id');
+  assert.is(masked.outcome, 'ok');
+  assert.is(masked.decision, 'allow');
+  assert.equal(masked.masked, ['email']);
+  assert.equal(masked.rows, { returned: 5, command: 'SELECT' });
+  assert.is(masked.limit.rows, 5);
+  assert.is(masked.limit.reached, true);
+  assert.ok(masked.facts.some((f: Rec) => f.action === 'select' && f.resource === 'public.customers'));
+  assert.ok(masked.rules.length > 0);
+
+  const bound = byText('SELECT name FROM customers WHERE id = $1');
+  assert.is(bound.protocol, 'extended');
+  assert.equal(bound.params, ['3']);
+  assert.equal(bound.rows, { returned: 1, command: 'SELECT' });
+
+  const denied = byText('DROP TABLE customers');
+  assert.is(denied.decision, 'deny');
+  assert.is(denied.outcome, 'denied');
+  assert.is(denied.error.code, '42501');
+
+  const failed = byText("INSERT INTO jobs VALUES (1, 'dup')");
+  assert.is(failed.outcome, 'error');
+  assert.is(failed.error.code, '23505');
+
+  const inserted = byText("INSERT INTO jobs VALUES (3, 'new')");
+  assert.equal(inserted.rows, { affected: 1, command: 'INSERT' });
+
+  const two = s.filter((r) => r.text === 'SELECT 1' || r.text === 'SELECT 2');
+  assert.equal(two.map((r) => r.index), [0, 1], 'each statement of a query has its record');
+  assert.is(two[0].query, two[1].query);
+});
+
+test('an approved statement names its request; the approval events are recorded with their approver', ({ records }) => {
+  const update = stmts(records).find((r) => r.text === "UPDATE jobs SET state = 'done' WHERE id = 1")!;
+  assert.is(update.decision, 'approve');
+  assert.is(update.outcome, 'ok');
+  assert.match(update.approval, /^apr_/);
+  assert.ok(update.timing.waitMs > 0, 'the wait is recorded');
+  const events = records.filter((r) => r.kind === 'approval' && r.request === update.approval);
+  assert.equal(
+    events.map((e) => e.event),
+    ['requested', 'approved'],
+  );
+  assert.is(events[1].by.subject, 'dba-alice');
+  assert.is(events[1].reason, 'ticket OPS-7');
+});
+
+test('pamc audit verify passes the log; one changed byte is found and the record named', async ({ auditDir, publicKey }) => {
+  const ok = await run(process.execPath, [join(root, 'bin/pamc.js'), 'audit', 'verify', auditDir, '--key', publicKey, '--json'], { cwd: root });
+  const report = JSON.parse(ok.stdout);
+  assert.is(report.ok, true);
+  const seg = segments(auditDir)[0];
+  const ls = lines(auditDir, seg);
+  const i = ls.findIndex((l) => l.includes('DROP TABLE customers'));
+  ls[i] = ls[i].replace('DROP TABLE customers', 'DROP TABLE customerz');
+  writeFileSync(join(auditDir, seg), `${ls.join('\n')}\n`);
+  const bad = await run(process.execPath, [join(root, 'bin/pamc.js'), 'audit', 'verify', auditDir, '--key', publicKey], { cwd: root }).then(
+    () => null,
+    (e: { code: number; stdout: string; stderr: string }) => e,
+  );
+  assert.ok(bad, 'verify fails');
+  assert.is(bad!.code, 1);
+  const seq = JSON.parse(readFileSync(join(auditDir, seg), 'utf8').split('\n')[i]).seq;
+  assert.match(bad!.stdout + bad!.stderr, new RegExp(`\\b${seq}\\b`));
+});
+
+test.run();
