@@ -80,6 +80,9 @@ type OutageMarker = { type: 'outage'; since: number; error: ErrorInfo };
 type QueueItem = string | GapMarker | OutageMarker;
 
 const BATCH_RECORDS = 4096;
+/** a write waits up to COALESCE_MS for more records, unless COALESCE_RECORDS are queued */
+const COALESCE_MS = 10;
+const COALESCE_RECORDS = 512;
 const BATCH_BYTES = 1 << 20;
 /** room kept in a segment for the checkpoint that closes it */
 const CHECKPOINT_RESERVE = 2048;
@@ -413,10 +416,14 @@ export class Recorder extends EventEmitter {
   private kick(): void {
     if (this.scheduled || this.draining || this.state !== 'open' || !this.running()) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const go = () => {
       this.scheduled = false;
       void this.drain();
-    });
+    };
+    // A few records wait a moment so that one write carries many: under load, a write per
+    // record costs more than the records themselves.
+    if (this.queued >= COALESCE_RECORDS || this.checkpointDue !== null || this.idleWaiters.length > 0) setImmediate(go);
+    else setTimeout(go, COALESCE_MS);
   }
 
   private idle(): boolean {

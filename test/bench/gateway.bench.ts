@@ -8,49 +8,17 @@
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import pg from 'pg';
 import { freePort } from '../support/ports.ts';
 import { findPostgresBinaries, startPostgres, type PostgresServer } from '../support/postgres-server.ts';
 import type { Bench, Suite } from './lib/suite.ts';
+import { pgbench, waitPort, which, type Endpoint } from './lib/pgbench.ts';
+import { startPamc } from './lib/pamc-process.ts';
 
 const run = promisify(execFile);
-const ISSUER = 'https://bench.pamc.test/';
-
-async function which(cmd: string): Promise<string | null> {
-  for (const dir of ['/usr/bin', '/usr/sbin', '/usr/local/bin', ...((process.env.PATH ?? '').split(':'))]) {
-    try {
-      await run('test', ['-x', join(dir, cmd)]);
-      return join(dir, cmd);
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
-
-function waitPort(port: number, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const s = createConnection({ host: '127.0.0.1', port });
-      s.once('connect', () => {
-        s.destroy();
-        resolve();
-      });
-      s.once('error', () => {
-        s.destroy();
-        if (Date.now() > deadline) reject(new Error(`nothing listens on ${port}`));
-        else setTimeout(attempt, 100);
-      });
-    };
-    attempt();
-  });
-}
 
 const PIPE_SCRIPT = `
 const net = require('node:net');
@@ -62,24 +30,6 @@ net.createServer((c) => {
   c.on('error', () => u.destroy()); u.on('error', () => c.destroy());
 }).listen(listen, '127.0.0.1');
 `;
-
-interface Endpoint {
-  name: string;
-  port: number;
-  password: string;
-  user: string;
-}
-
-async function pgbench(bin: string, e: Endpoint, db: string, mode: string, clients: number, seconds: number): Promise<number> {
-  const { stdout } = await run(
-    bin,
-    ['-h', '127.0.0.1', '-p', String(e.port), '-U', e.user, '-n', '-S', '-M', mode, '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(seconds), db],
-    { env: { ...process.env, PGPASSWORD: e.password, PGSSLMODE: 'disable' }, maxBuffer: 1 << 20 },
-  );
-  const m = /tps = ([\d.]+) \((?:without initial connection time|excluding connections establishing)\)/.exec(stdout) ?? /tps = ([\d.]+)/.exec(stdout);
-  if (!m) throw new Error(`no tps in pgbench output: ${stdout.slice(-300)}`);
-  return Number(m[1]);
-}
 
 function rssKiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -108,44 +58,9 @@ const suite: Suite = {
       });
 
       // pamc: a policy that lets the bench identity run pgbench's select, in a child process
-      const dir = mkdtempSync(join(tmpdir(), 'pamc-bench-gw-'));
-      const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-      writeFileSync(join(dir, 'jwks.json'), JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'b', alg: 'ES256' }] }));
-      const pamcPort = await freePort();
-      writeFileSync(
-        join(dir, 'policy.pam'),
-        `policy "bench"
-identity {
-  issuer "${ISSUER}"
-  audience "pamc"
-  jwks file "jwks.json"
-}
-target db: postgres {
-  host "127.0.0.1"
-  port ${server.port}
-  database "${db}"
-  login user "${server.superuser.user}" password env "BENCH_PG_PASSWORD"
-  upstream tls disable
-  listen "127.0.0.1:${pamcPort}"
-}
-group "bench" {
-  on db {
-    allow read on public.*, catalog
-  }
-}
-`,
-      );
-      const token = await new SignJWT({ groups: ['bench'] })
-        .setProtectedHeader({ alg: 'ES256', kid: 'b' })
-        .setIssuer(ISSUER)
-        .setAudience('pamc')
-        .setSubject('bench')
-        .setExpirationTime('2h')
-        .sign(privateKey);
-      const gw = spawn(process.execPath, [join(b.root, 'bin/pamc.js'), 'serve', join(dir, 'policy.pam'), '--admin', 'none', '--log-level', 'warn', '--no-watch'], {
-        env: { ...process.env, BENCH_PG_PASSWORD: server.superuser.password },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      });
+      const pamc = await startPamc(b.root, server, db);
+      const { token, port: pamcPort, dir } = pamc;
+      const gw = pamc.child;
       children.push(gw);
 
       const pipePort = await freePort();

@@ -80,6 +80,7 @@ import { copyFormat, SessionMasking, type StatementMasks } from './result-masks.
 import type { Approvals } from '../../approvals/service.ts';
 import type { ApprovalRequest } from '../../approvals/store.ts';
 import type { Recorder } from '../../audit/recorder.ts';
+import type { StatementInput } from '../../audit/records.ts';
 import { gate, settledDenial } from './approval-gate.ts';
 import { Frame as FrameClass } from '../protocol/index.ts';
 
@@ -150,6 +151,9 @@ interface ResultState {
 
 /** relayRow's answer for a row it wrote into the session's row arena (sent with what follows). */
 const APPENDED = Buffer.alloc(0);
+
+/** command tags of statements whose rows count as returned (the others' as affected) */
+const RETURNS_ROWS = /^(SELECT|FETCH|SHOW|COPY|EXPLAIN)/;
 
 /** client bytes buffered behind a held statement before its socket is paused */
 const HELD_BUFFER_BYTES = 1 << 20;
@@ -279,6 +283,8 @@ export class PgSession {
   /** the last decision, for the record of the statement it decided */
   private lastDecision: { decision: Decision | null; us: number } = { decision: null, us: 0 };
   private readonly labels: { target: string };
+  /** records of statements completed in the server data being handled (flushRecords) */
+  private readonly pendingRecords: StatementInput[] = [];
   transactionStatus: TransactionStatus = 'I';
   readonly startedAt = Date.now();
   statementsDecided = 0;
@@ -744,33 +750,44 @@ export class PgSession {
     return sm?.redact ? 'pamc: the error text is withheld because the statement reads masked columns' : f.message;
   }
 
-  /** The record of a statement that ran: its rows, masked columns, error, timings. */
+  /**
+   * The record of a statement that ran: its rows, masked columns, error, timings. Kept until the
+   * server's reply is on its way to the client (flushRecords), so recording is not on its path.
+   */
   private recordDone(e: Extract<Expect, { k: 'execute' | 'query' }>, index: number, tag: string | null, error: { sqlstate: string; message: string } | null): void {
     const a = e.audit;
-    const rec = this.recorder();
-    if (!a || !rec) return;
+    if (!a || !this.recorder()) return;
     const st = e.k === 'query' ? a.statements[index] : undefined;
     const parsed = tag ? parseCommandTag(tag) : null;
-    const returning = parsed && /^(SELECT|FETCH|SHOW|COPY|EXPLAIN)/.test(parsed.command);
+    const returning = parsed !== null && RETURNS_ROWS.test(parsed.command);
     const r = e.result;
-    rec.statement(this.auditSession, {
+    const limit = this.principal()?.limit;
+    this.pendingRecords.push({
       query: a.query,
       protocol: e.k === 'query' ? 'simple' : 'extended',
       ...(e.k === 'query' && a.statements.length > 1 ? { index } : {}),
       text: st ? st.text : a.text,
       params: a.params,
       fingerprint: (st ?? a.statements[0])?.fingerprint ?? null,
-      facts: (st ? [st] : a.statements).flatMap((x) => x.facts),
+      facts: st ? st.facts : a.statements.length === 1 ? a.statements[0].facts : a.statements.flatMap((x) => x.facts),
       decision: a.decision,
       rules: a.rules,
       approval: a.approval,
       outcome: error ? 'error' : 'ok',
       rows: parsed ? { command: parsed.command, ...(returning ? { returned: r.rows } : parsed.rows !== null ? { affected: parsed.rows } : {}) } : null,
       masked: r.masks && r.masks.length > 0 ? r.masks.map((mk) => r.fields?.[mk.index]?.name ?? `column ${mk.index + 1}`) : null,
-      limit: this.principal()?.limit ? { rows: this.principal()!.limit!.rows, rule: this.principal()!.limit!.rule, reached: r.truncated } : null,
+      limit: limit ? { rows: limit.rows, rule: limit.rule, reached: r.truncated } : null,
       error,
       timing: { startedAt: a.startedAt, decideUs: a.decideUs, ...(a.waitMs ? { waitMs: a.waitMs } : {}), executeMs: performance.now() - e.started },
     });
+  }
+
+  /** Hands the records of completed statements to the recorder. */
+  private flushRecords(): void {
+    if (this.pendingRecords.length === 0) return;
+    const rec = this.recorder();
+    if (rec) for (const s of this.pendingRecords) rec.statement(this.auditSession, s);
+    this.pendingRecords.length = 0;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -1186,6 +1203,7 @@ export class PgSession {
       }
     }
     this.sendClient(out);
+    this.flushRecords();
   }
 
   private sendClient(out: Buffer[]): void {
@@ -1686,6 +1704,7 @@ export class PgSession {
       statements: this.statementsDecided,
       seconds: (Date.now() - this.startedAt) / 1000,
     });
+    this.flushRecords();
     const why = disconnectReason(reason);
     this.recorder()?.disconnect(this.auditSession, {
       reason: why,
