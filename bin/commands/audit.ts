@@ -8,6 +8,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { loadSigningKey, loadVerificationKeys, AuditKeyError } from '../../runtime/audit/keys.ts';
 import { toOcsf, type OcsfContext } from '../../runtime/audit/ocsf.ts';
+import { fingerprintSql, loadParser } from '../../runtime/sql/parser.ts';
 import { parseSince, readRecords, type ReadStats } from '../../runtime/audit/read.ts';
 import { showTimeline } from '../../runtime/audit/timeline.ts';
 import { verifyLog, type VerifyReport } from '../../runtime/audit/verify.ts';
@@ -142,6 +143,10 @@ async function exportRecords(dir: string, args: Record<string, unknown>): Promis
   };
   const stats: ReadStats = { skipped: 0 };
   const ctx: OcsfContext = { sessions: new Map(), requests: new Map(), log: null, version: VERSION };
+  if (format === 'ocsf') {
+    await loadParser();
+    ctx.fingerprint = fingerprintSql;
+  }
   for await (const { record, line } of readRecords(dir, stats)) {
     const recent = from === undefined || Date.parse(record.ts) >= from;
     if (format === 'jsonl') {

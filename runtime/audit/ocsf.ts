@@ -63,6 +63,8 @@ export interface OcsfContext {
   requests: Map<string, string>;
   log: string | null;
   version?: string | null;
+  /** the fingerprint of a statement text, for records that do not carry one */
+  fingerprint?: (text: string) => string;
 }
 
 function base(r: AuditRecord, ctx: OcsfContext, activity: ActivityName, activityName: string, severity: SeverityName, ok: boolean, session?: string) {
@@ -135,7 +137,8 @@ export function toOcsf(r: AuditRecord, ctx: OcsfContext): Record<string, unknown
       const ok = r.outcome === 'ok';
       const blocked = r.decision === 'deny' || r.outcome === 'denied' || r.outcome === 'refused' || r.outcome === 'rejected' || r.outcome === 'expired';
       const e = base(r, ctx, activity, activity, blocked ? 'Medium' : 'Informational', ok, r.session);
-      e.query_info = { query_string: r.text, ...(r.fingerprint ? { uid: r.fingerprint } : {}) };
+      const uid = r.fingerprint ?? ctx.fingerprint?.(r.text);
+      e.query_info = { query_string: r.text, ...(uid ? { uid } : {}) };
       e.disposition_id = blocked ? 2 : r.decision === 'approve' ? 99 : 1;
       e.disposition = blocked ? 'Blocked' : r.decision === 'approve' ? 'Approved' : 'Allowed';
       if (r.error) {

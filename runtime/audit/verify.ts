@@ -299,6 +299,10 @@ export async function verifyLog(dir: string, opts: VerifyOptions = {}): Promise<
                 ? `${previous.name} ended without a checkpoint and with ${previous.tailBytes} bytes of a torn record after seq ${previous.lastSeq} (a crash); ${seg.name} records it and chains from seq ${previous.lastSeq}`
                 : `${previous.name} ended without a checkpoint after seq ${previous.lastSeq} (the gateway stopped without closing the log); ${seg.name} records it and chains from there`,
             );
+          } else if (previous.closedBy === 'rotate' && parsed.obj.reason === 'start') {
+            report.notices.push(
+              `${previous.name} ended with its rotation checkpoint at seq ${previous.lastSeq} and the gateway stopped before opening the next segment (a crash); ${seg.name} records the restart and chains from there`,
+            );
           }
         }
 

@@ -707,7 +707,9 @@ export class PgSession {
       protocol,
       text,
       params,
-      fingerprint: statements[0]?.fingerprint ?? null,
+      // libpg_query's fingerprint costs as much as the parse: recorded where it decided something
+      // (an approval's grant); anywhere else it is derived from the text (pamc audit export)
+      fingerprint: approval ? (statements[0]?.fingerprint ?? null) : null,
       facts: statements.flatMap((st) => st.facts),
       decision,
       rules,
@@ -768,7 +770,7 @@ export class PgSession {
       ...(e.k === 'query' && a.statements.length > 1 ? { index } : {}),
       text: st ? st.text : a.text,
       params: a.params,
-      fingerprint: (st ?? a.statements[0])?.fingerprint ?? null,
+      fingerprint: a.approval ? ((st ?? a.statements[0])?.fingerprint ?? null) : null,
       facts: st ? st.facts : a.statements.length === 1 ? a.statements[0].facts : a.statements.flatMap((x) => x.facts),
       decision: a.decision,
       rules: a.rules,

@@ -125,6 +125,8 @@ test('export: jsonl is the records as written; ocsf maps them to Datastore Activ
   assert.equal([query.disposition_id, query.status_id, query.severity_id], [1, 1, 1]);
   assert.is(query.actor.session.uid, connect.actor.session.uid);
   const drop = events.find((e) => e.query_info?.query_string === 'DROP TABLE customers');
+  assert.match(drop.query_info.uid, /^[0-9a-f]{16}$/, 'a record without a fingerprint gets the one of its text');
+  assert.is(query.query_info.uid, 'f1e2d3c4b5a69788', 'a recorded fingerprint is kept');
   assert.equal([drop.activity_id, drop.disposition_id, drop.disposition, drop.status_id, drop.status_code], [7, 2, 'Blocked', 2, '42501']);
   const del = events.find((e) => e.query_info?.query_string === 'DELETE FROM orders');
   assert.equal([del.activity_id, del.disposition, del.unmapped.pamc.approval], [7, 'Approved', 'req-1']);

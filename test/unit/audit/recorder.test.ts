@@ -2,7 +2,7 @@
 // chain exactly as specified, checkpoints, rotation by size and by age, restarts, limits.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { genesisHash, sha256Hex } from '../../../runtime/audit/chain.ts';
 import { readCheckpoint } from '../../../runtime/audit/checkpoint.ts';
@@ -185,6 +185,30 @@ test('a restart begins a new segment that states how the previous one ended', as
   assert.is(open2.log, JSON.parse(lines(dir, s1)[0]).log);
   const report = await verifyLog(dir, { keys: trusted });
   assert.ok(report.ok, JSON.stringify(report.problems));
+  removeDir(dir);
+});
+
+test('stopped between a rotation checkpoint and the next open record: the restart chains on and is named', async () => {
+  const dir = tempDir();
+  const { signing, trusted } = await newKey();
+  const a = await recorder(dir, signing, { rotate: { maxBytes: 4096 } });
+  const s = a.connect({ identity: null, client: { address: '::1' }, target: { name: 't', kind: 'postgres' }, tls: null });
+  for (let i = 0; i < 40; i++) a.statement(s, { text: `SELECT ${'y'.repeat(100)}, ${i}`, facts: [], decision: 'allow', rules: [], outcome: 'ok' });
+  await a.close();
+  // the state a crash right after writing a rotation checkpoint leaves: the last segment ends with it
+  const segs = segments(dir);
+  assert.ok(segs.length >= 3);
+  rmSync(join(dir, segs.at(-1)!));
+  const ended = JSON.parse(lines(dir, segs.at(-2)!).at(-1)!);
+  assert.is(ended.reason, 'rotate');
+  const b = await recorder(dir, signing);
+  session(b);
+  await b.close();
+  const open = JSON.parse(lines(dir, segments(dir).at(-1)!)[0]);
+  assert.equal([open.reason, open.previous], ['start', { segment: segs.length - 1, lastSeq: ended.seq, closed: true, tailBytes: 0 }]);
+  const report = await verifyLog(dir, { keys: trusted });
+  assert.ok(report.ok, JSON.stringify(report.problems));
+  assert.match(report.notices.join('\n'), `${segs.at(-2)} ended with its rotation checkpoint at seq ${ended.seq} and the gateway stopped before opening the next segment`);
   removeDir(dir);
 });
 
