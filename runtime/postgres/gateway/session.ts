@@ -147,18 +147,20 @@ interface ResultState {
   /** the row limit of a simple query's result (undefined: not looked up yet) */
   limit: number | null | undefined;
   copy: CopyMasker | null;
+  /** the result is a COPY TO stream (its command tag counts rows sent, not written) */
+  copyOut: boolean;
 }
 
 /** relayRow's answer for a row it wrote into the session's row arena (sent with what follows). */
 const APPENDED = Buffer.alloc(0);
 
 /** command tags of statements whose rows count as returned (the others' as affected) */
-const RETURNS_ROWS = /^(SELECT|FETCH|SHOW|COPY|EXPLAIN)/;
+const RETURNS_ROWS = /^(SELECT|FETCH|SHOW|EXPLAIN)/;
 
 /** client bytes buffered behind a held statement before its socket is paused */
 const HELD_BUFFER_BYTES = 1 << 20;
 
-const newResult = (): ResultState => ({ masks: null, fields: null, masker: null, rows: 0, truncated: false, limit: undefined, copy: null });
+const newResult = (): ResultState => ({ masks: null, fields: null, masker: null, rows: 0, truncated: false, limit: undefined, copy: null, copyOut: false });
 
 /**
  * What the server will answer to one forwarded message. `copyEnds` (on the messages that can
@@ -283,6 +285,7 @@ export class PgSession {
   /** the last decision, for the record of the statement it decided */
   private lastDecision: { decision: Decision | null; us: number } = { decision: null, us: 0 };
   private readonly labels: { target: string };
+  private readonly decisionLabels: Record<Decision['effect'], { target: string; decision: string }>;
   /** records of statements completed in the server data being handled (flushRecords) */
   private readonly pendingRecords: StatementInput[] = [];
   transactionStatus: TransactionStatus = 'I';
@@ -299,6 +302,12 @@ export class PgSession {
   ) {
     this.fr = clientReader;
     this.labels = { target: opts.targetName };
+    // one label object per decision: the metrics key a label set they have seen without rebuilding it
+    this.decisionLabels = {
+      allow: { target: opts.targetName, decision: 'allow' },
+      deny: { target: opts.targetName, decision: 'deny' },
+      approve: { target: opts.targetName, decision: 'approve' },
+    };
     this.searchPath = [...pinnedSearchPath];
     this.pinnedPathLength = pinnedSearchPath.length;
     this.masking = new SessionMasking({
@@ -366,7 +375,7 @@ export class PgSession {
     this.lastDecision = { decision: d, us: Math.round(seconds * 1e6) };
     if (counted) {
       this.opts.metrics.decisionSeconds.observe(this.labels, seconds);
-      this.opts.metrics.statements.inc({ target: this.opts.targetName, decision: d.effect });
+      this.opts.metrics.statements.inc(this.decisionLabels[d.effect]);
       this.statementsDecided++;
     }
     // `approve` is no denial: Parse and Bind run nothing, Query and Execute go through the gate.
@@ -761,8 +770,10 @@ export class PgSession {
     if (!a || !this.recorder()) return;
     const st = e.k === 'query' ? a.statements[index] : undefined;
     const parsed = tag ? parseCommandTag(tag) : null;
-    const returning = parsed !== null && RETURNS_ROWS.test(parsed.command);
     const r = e.result;
+    // COPY's tag counts the rows it sent (TO) or wrote (FROM)
+    const copyOut = parsed !== null && parsed.command === 'COPY' && r.copyOut;
+    const returning = parsed !== null && (copyOut || RETURNS_ROWS.test(parsed.command));
     const limit = this.principal()?.limit;
     this.pendingRecords.push({
       query: a.query,
@@ -776,7 +787,7 @@ export class PgSession {
       rules: a.rules,
       approval: a.approval,
       outcome: error ? 'error' : 'ok',
-      rows: parsed ? { command: parsed.command, ...(returning ? { returned: r.rows } : parsed.rows !== null ? { affected: parsed.rows } : {}) } : null,
+      rows: parsed ? { command: parsed.command, ...(returning ? { returned: copyOut ? (parsed.rows ?? 0) : r.rows } : parsed.rows !== null ? { affected: parsed.rows } : {}) } : null,
       masked: r.masks && r.masks.length > 0 ? r.masks.map((mk) => r.fields?.[mk.index]?.name ?? `column ${mk.index + 1}`) : null,
       limit: limit ? { rows: limit.rows, rule: limit.rule, reached: r.truncated } : null,
       error,
@@ -885,7 +896,7 @@ export class PgSession {
         return m.raw;
       case F.FunctionCall:
         // The fast-path function call names a function by OID with no SQL to classify.
-        this.opts.metrics.statements.inc({ target: this.opts.targetName, decision: 'deny' });
+        this.opts.metrics.statements.inc(this.decisionLabels.deny);
         this.opts.log.info('statement', { session: this.opts.id, target: this.opts.targetName, subject: this.opts.identity.subject, decision: 'deny', sql: '(FunctionCall message)' });
         this.deny(out, { message: 'pamc: the FunctionCall protocol message is refused', hint: 'call functions with SQL, e.g. SELECT f(...)' }, 'query');
         return null;
@@ -960,7 +971,7 @@ export class PgSession {
     denial ??= this.maskCheck(statements).denial;
     if (denial) {
       this.logStatement(p.query, denial);
-      this.opts.metrics.statements.inc({ target: this.opts.targetName, decision: 'deny' });
+      this.opts.metrics.statements.inc(this.decisionLabels.deny);
       this.deny(out, denial, 'extended');
       return null;
     }
@@ -989,7 +1000,7 @@ export class PgSession {
     const { denial } = this.decideStatements(statements, false);
     if (denial) {
       this.logStatement(possible[0].text, denial);
-      this.opts.metrics.statements.inc({ target: this.opts.targetName, decision: 'deny' });
+      this.opts.metrics.statements.inc(this.decisionLabels.deny);
       this.deny(out, denial, 'extended');
       return null;
     }
@@ -1321,6 +1332,7 @@ export class PgSession {
         return this.relayRow(m, source);
       case B.CopyOutResponse: {
         source.result = newResult();
+        source.result.copyOut = true;
         if (!source.masks) return m.raw;
         const cr = decodeCopyOutResponse(m.body);
         if (cr.kind === 'ProtocolError') throw new Error('a CopyOutResponse from the server could not be read');

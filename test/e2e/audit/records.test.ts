@@ -45,7 +45,12 @@ group "agents" {
     limit rows 5
   }
 }
-group "dba" {}`,
+group "dba" {}
+group "exporters" {
+  on db {
+    allow read, copy_in on public.jobs
+  }
+}`,
   });
   ctx.auditDir = join(ctx.gw.dir, 'audit');
   ctx.publicKey = join(ctx.gw.dir, 'audit-public.jwk');
@@ -76,6 +81,12 @@ group "dba" {}`,
   assert.is(res.status, 200);
   await held;
   await c.end();
+  // COPY both ways through psql: the rows it wrote, the rows it sent
+  const copy = run('psql', [gw.conninfo(), '-X', '-v', 'ON_ERROR_STOP=1', '-c', 'COPY jobs (id, state) FROM STDIN', '-c', 'COPY (SELECT id FROM jobs ORDER BY id) TO STDOUT'], {
+    env: { ...process.env, PGPASSWORD: await gw.token(['exporters'], {}, 'agent-copy') },
+  });
+  copy.child.stdin?.end('10\tcopied\n11\tcopied\n\\.\n');
+  assert.match((await copy).stdout, /^COPY 2\n1\n2\n3\n10\n11\n$/);
   // a token that does not verify
   const bad = new pg.Client({ ...(await gw.clientConfig(['agents'])), password: 'not-a-token' });
   await bad.connect().then(
@@ -152,6 +163,17 @@ test('statements: text, parameters, facts, decision, rules, rows, masked columns
   const two = s.filter((r) => r.text === 'SELECT 1' || r.text === 'SELECT 2');
   assert.equal(two.map((r) => r.index), [0, 1], 'each statement of a query has its record');
   assert.is(two[0].query, two[1].query);
+});
+
+test('COPY: rows written by COPY FROM are affected, rows sent by COPY TO are returned', ({ records }) => {
+  const s = stmts(records, 'agent-copy');
+  assert.equal(
+    s.map((r) => [r.text, r.outcome, r.rows]),
+    [
+      ['COPY jobs (id, state) FROM STDIN', 'ok', { affected: 2, command: 'COPY' }],
+      ['COPY (SELECT id FROM jobs ORDER BY id) TO STDOUT', 'ok', { returned: 5, command: 'COPY' }],
+    ],
+  );
 });
 
 test('an approved statement names its request; the approval events are recorded with their approver', ({ records }) => {
