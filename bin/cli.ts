@@ -54,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     .fail((msg, err) => {
       throw err ?? new UsageError(msg);
     });
+  skipHelpCache(parser);
   for (const c of await commandsFor(argv)) {
     parser = parser.command(
       c.command,
@@ -76,4 +77,15 @@ export async function main(argv: string[]): Promise<number> {
     return 70;
   }
   return exitCode;
+}
+
+/**
+ * yargs renders the whole help text after running a command, in case the program asks for it
+ * later (`cacheHelpMessage`): about 30 ms of every run spent measuring string widths. pamc never
+ * shows help after a command ran, and `--help` renders it on demand either way.
+ */
+function skipHelpCache(parser: Argv): void {
+  const internal = (parser as unknown as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } }).getInternalMethods?.();
+  const usage = internal?.getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }

@@ -107,7 +107,7 @@ class PamParser extends CstParser {
   }
 
   constructor() {
-    super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3, errorMessageProvider: messageProvider, nodeLocationTracking: 'onlyOffset', skipValidations: !VALIDATE_GRAMMAR });
+    super(T.allTokens, { recoveryEnabled: true, maxLookahead: 2, errorMessageProvider: messageProvider, nodeLocationTracking: 'onlyOffset', skipValidations: !VALIDATE_GRAMMAR });
     this.performSelfAnalysis();
   }
 

@@ -362,7 +362,7 @@ async function startup(raw: Socket, t: TargetContext, loopback: boolean, log: Lo
       },
       cancelUpstream: () => {
         if (!upstreamKey) return;
-        t.upstream.cancel(upstreamKey.pid, upstreamKey.secret).catch((e: Error) => log.warn('cancel-failed', { error: e.message }));
+        return t.upstream.cancel(upstreamKey.pid, upstreamKey.secret).catch((e: Error) => log.warn('cancel-failed', { error: e.message }));
       },
       catalog: () => t.catalog?.current() ?? null,
       invalidateCatalog: () => t.catalog?.invalidate(),

@@ -100,8 +100,8 @@ export interface SessionOptions {
   metrics: GatewayMetrics;
   /** called once when the session has ended */
   onEnd: (session: PgSession) => void;
-  /** sends a CancelRequest for the upstream's running query */
-  cancelUpstream: () => void;
+  /** sends a CancelRequest for the upstream's running query; settles once the server has it */
+  cancelUpstream: () => Promise<void> | void;
   /** the target's catalog snapshot for masking (null until one is loaded) */
   catalog?: () => CatalogSnapshot | null;
   /** a statement with DDL completed: the catalog snapshot is out of date */
@@ -285,6 +285,8 @@ export class PgSession {
   /** the last decision, for the record of the statement it decided */
   private lastDecision: { decision: Decision | null; us: number } = { decision: null, us: 0 };
   private readonly labels: { target: string };
+  /** row-limit cancel requests not yet delivered to the server (the client's messages wait) */
+  private limitCancels = 0;
   private readonly decisionLabels: Record<Decision['effect'], { target: string; decision: string }>;
   /** records of statements completed in the server data being handled (flushRecords) */
   private readonly pendingRecords: StatementInput[] = [];
@@ -533,7 +535,7 @@ export class PgSession {
           e.statements[0].facts.every((f) => READ_ONLY_ACTIONS.has(f.action))
         ) {
           e.cancelledForLimit = true;
-          this.opts.cancelUpstream();
+          this.cancelForLimit();
         }
       }
       return null;
@@ -546,6 +548,23 @@ export class PgSession {
     r.masker ??= new RowMasker(r.masks, this.opts.maskContext?.() ?? { hashKey: null });
     if (!r.masker.maskInto(m.raw, this.rowArena)) throw new Error('a DataRow from the server could not be read for masking');
     return APPENDED;
+  }
+
+  /**
+   * Cancels the server's query at the row limit. Until the server has the cancel request, the
+   * client's next messages wait: forwarded earlier, the next statement could be running when
+   * the cancel lands and be cancelled in its place. Once the request is delivered, a query that
+   * already ended leaves the server waiting for a command, and it ignores a cancel then.
+   */
+  private cancelForLimit(): void {
+    this.limitCancels++;
+    const settled = () => {
+      this.limitCancels--;
+      if (this.limitCancels > 0 || this.ended) return;
+      if (this.client.isPaused() && !this.upstream.writableNeedDrain) this.client.resume();
+      this.guard(() => this.drainClient());
+    };
+    Promise.resolve(this.opts.cancelUpstream()).then(settled, settled);
   }
 
   /** The masks of an execution whose RowDescription came earlier (Describe) or never. */
@@ -810,7 +829,7 @@ export class PgSession {
     if (this.ended || this.terminating) return;
     this.fr.push(chunk);
     // Behind a held statement the client's messages wait; past a bound, so does its socket.
-    if (this.held && this.fr.bufferedBytes > HELD_BUFFER_BYTES) this.client.pause();
+    if ((this.held || this.limitCancels > 0) && this.fr.bufferedBytes > HELD_BUFFER_BYTES) this.client.pause();
     this.drainClient();
   }
 
@@ -823,6 +842,7 @@ export class PgSession {
         out.reset();
       }
     };
+    if (this.limitCancels > 0) return; // cancelForLimit drains when the server has the cancel
     for (let m = this.held ? null : this.fr.next(); m !== null; m = this.held ? null : this.fr.next()) {
       if (this.ended) return;
       if (m.kind === 'ProtocolError') {

@@ -103,6 +103,21 @@ test('simple protocol outside a transaction block: N rows, the notice, the query
   s.close();
 });
 
+test('the next statement, sent the moment the limited one is answered, is never the one cancelled', async ({ gw }) => {
+  // `big` is answered at once, before the gateway's cancel request reaches the server; a client
+  // like psql sends its next statement as soon as it reads ReadyForQuery. That statement waits
+  // in the gateway until the server has the cancel, which then finds it idle and ignores it.
+  const s = await session(gw);
+  for (let i = 0; i < 8; i++) {
+    s.send(w.query('SELECT g FROM big ORDER BY g'));
+    const first = await s.until('ReadyForQuery');
+    assert.equal(shape(first), ['RowDescription', `${N} rows`, 'Notice limit', `CommandComplete SELECT ${N}`, 'ReadyForQuery I'], `round ${i}`);
+    s.send(w.query('SELECT count(*) FROM generate_series(1, 300000) g'));
+    assert.equal(values(await s.until('ReadyForQuery')), [['300000']], `round ${i}`);
+  }
+  s.close();
+});
+
 test('simple protocol inside a transaction block: the rest is read and dropped, the transaction stays usable', async ({ gw }) => {
   const s = await session(gw);
   s.send(w.query('BEGIN'));
