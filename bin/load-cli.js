@@ -67,8 +67,11 @@ async function build() {
     const s = statSync(join(root, file));
     inputs[file] = `${s.size}:${s.mtimeMs}`;
   }
-  const lock = statSync(join(root, 'package-lock.json'));
-  inputs['package-lock.json'] = `${lock.size}:${lock.mtimeMs}`;
+  // the build's own options live here: a change to them is a change of every build
+  for (const file of ['package-lock.json', 'bin/load-cli.js']) {
+    const st = statSync(join(root, file));
+    inputs[file] = `${st.size}:${st.mtimeMs}`;
+  }
   mkdirSync(outdir, { recursive: true });
   for (const f of result.outputFiles) writeFileSync(f.path, f.contents);
   writeFileSync(join(outdir, 'inputs.json'), JSON.stringify(inputs));
