@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const suites = ['unit', 'e2e'];
 const [only, pattern] = process.argv.slice(2);
+const SILENCE_MS = Number(process.env.PAMC_TEST_SILENCE_MS ?? 600_000);
+const EXIT_GRACE_MS = Number(process.env.PAMC_TEST_EXIT_GRACE_MS ?? 30_000);
 const chosen = only ? [only] : suites;
 
 function runSuite(name) {
@@ -24,17 +26,32 @@ function runSuite(name) {
       env: { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? '0' },
     });
     let out = '';
+    // A suite process that hangs must fail, not stall CI: stopped when it stays silent too long,
+    // or when it has printed its summary but does not exit (a test left a server or socket open).
+    let stopped = null;
+    const stop = (why) => {
+      if (stopped !== null) return;
+      stopped = why;
+      process.stdout.write(`\n${dir}: ${why}: stopped\n`);
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+    };
+    let silence = setTimeout(() => stop(`no output for ${SILENCE_MS / 1000} s`), SILENCE_MS);
     child.stdout.on('data', (d) => {
       out += d;
       process.stdout.write(d);
+      clearTimeout(silence);
+      if (/Duration:/.test(out)) silence = setTimeout(() => stop('the tests ended but the process did not exit (something left open)'), EXIT_GRACE_MS);
+      else silence = setTimeout(() => stop(`no output for ${SILENCE_MS / 1000} s`), SILENCE_MS);
     });
     child.on('close', (code) => {
+      clearTimeout(silence);
       const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? 0);
       const passed = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? 0);
       const skipped = Number(/Skipped:\s+(\d+)/.exec(out)?.[1] ?? 0);
       let failed = total - passed - skipped;
-      // A suite that crashed before reporting counts as one failure.
-      if (code !== 0 && failed === 0) failed = 1;
+      // A suite that crashed before reporting, or had to be stopped, counts one more failure.
+      if ((code !== 0 && failed === 0) || stopped !== null) failed += 1;
       resolvePromise({ passed, failed: failed + skipped });
     });
   });
