@@ -7,6 +7,7 @@ import type { Decision } from '../../policy/decide.ts';
 import type { LoadedPolicy } from '../../policy/load.ts';
 import type { Identity } from '../../policy/principal.ts';
 import type { ClassifiedStatement } from '../../sql/facts.ts';
+import { statementKey } from '../../sql/statement-key.ts';
 import { buildNotice } from '../protocol/index.ts';
 import type { DenialText } from './denial.ts';
 
@@ -47,10 +48,6 @@ function who(reqs: Requirement[]): string {
   return reqs.map((q) => `${q.quorum > 1 ? `${q.quorum} approvers` : '1 approver'} from "${q.group}" (rule ${q.rule.location ?? 'baseline'})`).join(' and ');
 }
 
-/** The statement's identity for retry grants: libpg_query fingerprints, so literal values may differ. */
-export function fingerprintOf(statements: readonly ClassifiedStatement[]): string {
-  return statements.map((s) => s.fingerprint || s.text).join(';');
-}
 
 export function gate(ctx: GateContext): GateResult {
   if (ctx.decision.effect !== 'approve') return { kind: 'proceed', request: null };
@@ -59,7 +56,8 @@ export function gate(ctx: GateContext): GateResult {
     return { kind: 'deny', request: null, denial: { message: 'pamc: approval required, but approvals are not available on this gateway' } };
   }
   const retry = reqs.every((q) => q.mode === 'retry');
-  const fingerprint = fingerprintOf(ctx.statements);
+  // the statement exactly (constants and bind parameters included), whatever its layout
+  const fingerprint = statementKey(ctx.statements.map((st) => st.text), ctx.params);
   const shortest = Math.min(...reqs.map((q) => q.withinSeconds));
   if (retry) {
     const used = ctx.approvals.useGrant(ctx.session, ctx.identity.subject, ctx.target, fingerprint);

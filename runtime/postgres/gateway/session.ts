@@ -1059,7 +1059,11 @@ export class PgSession {
     let approval: string | null = null;
     const params = possible[possible.length - 1].params ?? null;
     if (!denial) {
-      const g = this.approvalGate(m, statements, decided.decision, possible[0].text, params);
+      // A Parse holds one statement, so candidates with the same text (the unnamed statement
+      // parsed again) are one statement to approve; candidates that differ, in text or bind
+      // parameters, stay together and match no grant of a single statement.
+      const same = possible.every((p) => sameParams(p.params ?? null, params));
+      const g = this.approvalGate(m, same ? distinctTexts(statements) : statements, decided.decision, possible[0].text, params);
       if (g === 'hold') return 'hold';
       ({ denial, approval } = g);
     }
@@ -1776,4 +1780,21 @@ export function splitSearchPath(value: string): string[] {
     out.push(m[1] !== undefined ? m[1].replaceAll('""', '"') : m[2].toLowerCase());
   }
   return out;
+}
+
+function sameParams(a: readonly (string | Uint8Array | null)[] | null, b: readonly (string | Uint8Array | null)[] | null): boolean {
+  if (a === null || b === null) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === null || y === null || typeof x === 'string' || typeof y === 'string' ? x !== y : !Buffer.from(x).equals(y)) return false;
+  }
+  return true;
+}
+
+function distinctTexts(statements: readonly ClassifiedStatement[]): readonly ClassifiedStatement[] {
+  if (statements.length < 2) return statements;
+  const seen = new Set<string>();
+  return statements.filter((st) => !seen.has(st.text) && seen.add(st.text) !== undefined);
 }

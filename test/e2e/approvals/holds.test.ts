@@ -305,7 +305,7 @@ test('a hold inside a transaction block keeps the transaction; a rejection there
   await c.end();
 });
 
-test('retry mode: fails at once naming the request; once approved the same statement runs, uses times', async ({ gw }) => {
+test('retry mode: fails at once naming the request; once approved the same statement — constants and parameters included — runs, uses times', async ({ gw }) => {
   const { c } = await agent(gw);
   const e1 = await failure(c.query('UPDATE retried SET v = 1 WHERE id = 1'));
   assert.is(e1.code, '42501');
@@ -313,18 +313,31 @@ test('retry mode: fails at once naming the request; once approved the same state
   const e2 = await failure(c.query('UPDATE retried SET v = 1 WHERE id = 1'));
   assert.match(e2.message, id, 'retrying before the approval answers with the same request');
   assert.is((await api(gw, 'POST', `/approvals/${id}/approve`, await approver('alice'), {})).status, 200);
+  // other constants are another statement, though libpg_query's fingerprint is the same
+  const literal = await failure(c.query('UPDATE retried SET v = 2 WHERE id = 2'));
+  assert.is(literal.code, '42501', 'approving id = 1 approves nothing about id = 2');
+  assert.not.match(literal.message, id);
   assert.is((await c.query('UPDATE retried SET v = 1 WHERE id = 1')).rowCount, 1);
-  assert.is((await c.query('UPDATE retried SET v = 2 WHERE id = 2')).rowCount, 1, 'the same statement by fingerprint: other literals');
-  const e3 = await failure(c.query('UPDATE retried SET v = 3 WHERE id = 1'));
+  assert.is((await c.query('update  retried\n  SET v = 1 /* again */ WHERE "id" = 1')).rowCount, 1, 'the same statement in another layout');
+  const e3 = await failure(c.query('UPDATE retried SET v = 1 WHERE id = 1'));
   assert.is(e3.code, '42501', 'two uses, then a new request');
   assert.not.match(e3.message, id);
+  // extended protocol: the bind parameters are part of the statement
+  const bound = { text: 'UPDATE retried SET v = $1 WHERE id = $2', values: [7, 2] };
+  const e5 = await failure(c.query(bound));
+  const boundId = /request (apr_\S+)/.exec(e5.message)![1];
+  assert.is((await api(gw, 'POST', `/approvals/${boundId}/approve`, await approver('alice'), {})).status, 200);
+  const swapped = await failure(c.query({ ...bound, values: [7, 1] }));
+  assert.is(swapped.code, '42501', 'other parameters need their own approval');
+  assert.not.match(swapped.message, boundId);
+  assert.is((await c.query(bound)).rowCount, 1);
   await c.end();
   // another identity cannot use the grant of this one
   const other = await agent(gw, 'mallory');
   const e4 = await failure(other.c.query('UPDATE retried SET v = 4 WHERE id = 1'));
   assert.is(e4.code, '42501');
   await other.c.end();
-  assert.is(await gw.direct('SELECT string_agg(v::text, \',\' ORDER BY id) FROM retried'), '1,2');
+  assert.is(await gw.direct('SELECT string_agg(v::text, \',\' ORDER BY id) FROM retried'), '1,7');
 });
 
 test('API attacks: no token, forged, foreign audience, wrong group, unknown id, bad bodies', async ({ gw }) => {

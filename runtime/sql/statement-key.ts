@@ -1,0 +1,28 @@
+// The identity of a statement for an approval grant: the same statement, written differently or
+// not. Two texts have the same key when they parse to the same tree apart from positions —
+// whitespace, comments, keyword case, quoting of identifiers that need none, the way a string
+// constant is written — and, in the extended protocol, carry the same bind parameters.
+// Constants count: approving `DELETE FROM orders WHERE id = 42` approves nothing else.
+
+import { createHash } from 'node:crypto';
+import { fingerprintSql, parseSql } from './parser.ts';
+
+/** Position fields of libpg_query's tree: they change with layout, not with meaning. */
+const POSITIONS = new Set(['location', 'stmt_location', 'stmt_len']);
+
+/**
+ * libpg_query's fingerprint of each statement (readable, literal-blind), then a digest of the
+ * exact trees and parameters. A text that does not parse is keyed by its bytes.
+ */
+export function statementKey(texts: readonly string[], params: readonly (string | null)[]): string {
+  const hash = createHash('sha256');
+  const fingerprints: string[] = [];
+  for (const text of texts) {
+    const parsed = parseSql(text);
+    fingerprints.push(fingerprintSql(text) || 'unparsed');
+    hash.update(parsed.tree ? JSON.stringify(parsed.tree, (k, v) => (POSITIONS.has(k) ? undefined : v)) : `text:${text}`);
+    hash.update('\u0000');
+  }
+  hash.update(JSON.stringify(params));
+  return `${fingerprints.join(';')}/${hash.digest('hex').slice(0, 32)}`;
+}
