@@ -1059,13 +1059,21 @@ export class PgSession {
     let approval: string | null = null;
     const params = possible[possible.length - 1].params ?? null;
     if (!denial) {
-      // A Parse holds one statement, so candidates with the same text (the unnamed statement
-      // parsed again) are one statement to approve; candidates that differ, in text or bind
-      // parameters, stay together and match no grant of a single statement.
-      const same = possible.every((p) => sameParams(p.params ?? null, params));
-      const g = this.approvalGate(m, same ? distinctTexts(statements) : statements, decided.decision, possible[0].text, params);
-      if (g === 'hold') return 'hold';
-      ({ denial, approval } = g);
+      // An approver must see exactly what will run. A Parse holds one statement, so candidates
+      // with the same text and parameters (the unnamed statement parsed again) are one
+      // statement; candidates that differ (a pending Parse or Bind the server may refuse, the
+      // earlier one then running) cannot be approved until the server has settled them.
+      const one = distinctTexts(statements);
+      if (decided.decision?.effect === 'approve' && (one.length > 1 || !possible.every((p) => sameParams(p.params ?? null, params)))) {
+        denial = {
+          message: 'pamc: approval required, but the portal may run one of several statements or bindings the server has not confirmed yet',
+          hint: 'send Sync after Parse and Bind, before executing a statement that needs approval',
+        };
+      } else {
+        const g = this.approvalGate(m, one, decided.decision, one[0]?.text ?? possible[0].text, params);
+        if (g === 'hold') return 'hold';
+        ({ denial, approval } = g);
+      }
     }
     denial ??= this.recordsRefuse();
     let masks: StatementMasks[] | null = null;

@@ -340,6 +340,27 @@ test('retry mode: fails at once naming the request; once approved the same state
   assert.is(await gw.direct('SELECT string_agg(v::text, \',\' ORDER BY id) FROM retried'), '1,7');
 });
 
+test('a portal that may run one of several statements is never put to an approver', async ({ gw }) => {
+  // s1 is prepared; a second Parse of s1 fails on the server ("already exists") and the Bind
+  // behind its Sync binds the first. The approver would be shown one and the other would run.
+  const s = new WireSession(await open(gw));
+  s.send(loginBytes(gw, await mintToken(['ops'], {}, { sub: REQUESTER })));
+  await s.until('ReadyForQuery');
+  s.send(w.parse('s1', 'UPDATE retried SET v = 30 WHERE id = 1'), w.sync());
+  assert.equal((await s.until('ReadyForQuery')).map((m) => m.kind), ['ParseComplete', 'ReadyForQuery']);
+  s.send(w.parse('s1', 'UPDATE retried SET v = 31 WHERE id = 2'), w.sync(), w.bind('', 's1', [], [], []), w.execute('', 0), w.sync());
+  const first = await s.until('ReadyForQuery');
+  assert.ok(first.some((m) => m.kind === 'ErrorResponse' && m.fields.code === '42P05'), 'the server refuses the second Parse');
+  const second = await s.until('ReadyForQuery');
+  const error = second.find((m) => m.kind === 'ErrorResponse') as { fields: { code: string; message: string } } | undefined;
+  assert.ok(error, JSON.stringify(second.map((m) => m.kind)));
+  assert.is(error!.fields.code, '42501');
+  assert.match(error!.fields.message, 'may run one of several statements or bindings');
+  assert.not.match(error!.fields.message, /request apr_/);
+  s.close();
+  assert.is(await gw.direct('SELECT string_agg(v::text, \',\' ORDER BY id) FROM retried'), '1,7');
+});
+
 test('API attacks: no token, forged, foreign audience, wrong group, unknown id, bad bodies', async ({ gw }) => {
   const { c, requests } = await agent(gw);
   const q = failure(c.query('UPDATE held SET v = 99 WHERE id = 2'));
