@@ -12,9 +12,11 @@ const POSITIONS = new Set(['location', 'stmt_location', 'stmt_len']);
 
 /**
  * libpg_query's fingerprint of each statement (readable, literal-blind), then a digest of the
- * exact trees and parameters. A text that does not parse is keyed by its bytes.
+ * exact trees, the parameters and the resources the statements' facts name (`action resource`,
+ * as resolved through the session's search_path). A text that does not parse is keyed by its
+ * bytes.
  */
-export function statementKey(texts: readonly string[], params: readonly (string | null)[]): string {
+export function statementKey(texts: readonly string[], params: readonly (string | null)[], resources: readonly string[] = []): string {
   const hash = createHash('sha256');
   const fingerprints: string[] = [];
   for (const text of texts) {
@@ -24,5 +26,9 @@ export function statementKey(texts: readonly string[], params: readonly (string 
     hash.update('\u0000');
   }
   hash.update(JSON.stringify(params));
+  // what the names resolved to in the session (its search_path): the same text on other tables
+  // is another statement
+  hash.update('\u0000');
+  hash.update(JSON.stringify(resources));
   return `${fingerprints.join(';')}/${hash.digest('hex').slice(0, 32)}`;
 }

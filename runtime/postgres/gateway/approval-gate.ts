@@ -57,7 +57,11 @@ export function gate(ctx: GateContext): GateResult {
   }
   const retry = reqs.every((q) => q.mode === 'retry');
   // the statement exactly (constants and bind parameters included), whatever its layout
-  const fingerprint = statementKey(ctx.statements.map((st) => st.text), ctx.params);
+  const fingerprint = statementKey(
+    ctx.statements.map((st) => st.text),
+    ctx.params,
+    ctx.statements.flatMap((st) => st.facts.map((f) => `${f.action} ${f.resource}`)),
+  );
   const shortest = Math.min(...reqs.map((q) => q.withinSeconds));
   if (retry) {
     const used = ctx.approvals.useGrant(ctx.session, ctx.identity.subject, ctx.target, fingerprint);

@@ -45,6 +45,12 @@ test('bind parameters count, NULL apart from the text NULL', () => {
   assert.is.not(key(sql, ['0', '7']), key(sql, ['07']));
 });
 
+test('what the names resolved to counts: the same text on another search_path is another statement', () => {
+  const sql = 'DELETE FROM orders WHERE id = 1';
+  assert.is(statementKey([sql], [], ['delete public.orders']), statementKey([sql], [], ['delete public.orders']));
+  assert.is.not(statementKey([sql], [], ['delete public.orders']), statementKey([sql], [], ['delete shadow.orders']));
+});
+
 test('several statements: each counts, in order; text that does not parse is keyed by its bytes', () => {
   assert.is.not(statementKey(['DELETE FROM a', 'DELETE FROM b'], []), statementKey(['DELETE FROM b', 'DELETE FROM a'], []));
   assert.is.not(statementKey(['DELETE FROM a'], []), statementKey(['DELETE FROM a', 'DELETE FROM a'], []));
