@@ -78,6 +78,9 @@ async function verifyToken(token: string, identity: CompiledIdentity, keys: JWTV
   } catch (e) {
     throw classify(e);
   }
+  // The subject names the identity everywhere (self-approval, retry grants, records): an empty
+  // one would make every such token the same identity.
+  if (typeof payload.sub !== 'string' || payload.sub.trim() === '') throw new TokenError('rejected', 'claim sub is empty');
   const groupsClaim = payload[identity.groupsClaim];
   const groups =
     typeof groupsClaim === 'string'
@@ -87,7 +90,7 @@ async function verifyToken(token: string, identity: CompiledIdentity, keys: JWTV
         : [];
   const agentValue = identity.agentClaim ? payload[identity.agentClaim] : undefined;
   return {
-    subject: String(payload.sub),
+    subject: payload.sub,
     groups,
     agent: typeof agentValue === 'string' ? agentValue : null,
     claims: payload as Record<string, unknown>,

@@ -43,15 +43,15 @@ const verifier = await createTokenVerifier(identity(), dir);
 
 async function sign(
   claims: Record<string, unknown> = {},
-  opts: { key?: Parameters<SignJWT['sign']>[0]; kid?: string; iss?: string; aud?: string; exp?: number | null; nbf?: number } = {},
+  opts: { key?: Parameters<SignJWT['sign']>[0]; kid?: string; iss?: string; aud?: string; exp?: number | null; nbf?: number; sub?: string | null } = {},
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   let jwt = new SignJWT({ groups: ['analysts'], agent: 'researcher', ...claims })
     .setProtectedHeader({ alg: 'ES256', kid: opts.kid ?? 'k1' })
     .setIssuer(opts.iss ?? ISSUER)
     .setAudience(opts.aud ?? 'pamc')
-    .setSubject('agent-7')
     .setIssuedAt();
+  if (opts.sub !== null) jwt = jwt.setSubject(opts.sub ?? 'agent-7');
   if (opts.exp !== null) jwt = jwt.setExpirationTime(opts.exp ?? now + 600);
   if (opts.nbf !== undefined) jwt = jwt.setNotBefore(opts.nbf);
   return jwt.sign(opts.key ?? main.privateKey);
@@ -98,6 +98,13 @@ test('not yet valid is refused', async () => {
 
 test('a token without exp is refused', async () => {
   assert.is((await rejection(verifier, await sign({}, { exp: null }))).reason, 'rejected');
+});
+
+test('a token without a subject, or with an empty one, is refused (it would be everyone)', async () => {
+  assert.is((await rejection(verifier, await sign({}, { sub: null }))).reason, 'rejected');
+  assert.is((await rejection(verifier, await sign({}, { sub: '' }))).reason, 'rejected');
+  assert.is((await rejection(verifier, await sign({}, { sub: '  ' }))).reason, 'rejected');
+  assert.is((await rejection(verifier, await sign({ sub: 42 }, { sub: null }))).reason, 'rejected');
 });
 
 test('wrong issuer or audience is refused', async () => {
