@@ -27,6 +27,8 @@ export interface GateContext {
   sql: string;
   params: (string | null)[];
   statements: readonly ClassifiedStatement[];
+  /** what the statements run besides their own text (an EXECUTE's prepared statement, a FETCH's cursor) */
+  related?: readonly ClassifiedStatement[];
   decision: Decision;
 }
 
@@ -57,10 +59,12 @@ export function gate(ctx: GateContext): GateResult {
   }
   const retry = reqs.every((q) => q.mode === 'retry');
   // the statement exactly (constants and bind parameters included), whatever its layout
+  // `EXECUTE p(1)` is another statement when p was prepared again with another body
+  const keyed = [...ctx.statements, ...(ctx.related ?? [])];
   const fingerprint = statementKey(
-    ctx.statements.map((st) => st.text),
+    keyed.map((st) => st.text),
     ctx.params,
-    ctx.statements.flatMap((st) => st.facts.map((f) => `${f.action} ${f.resource}`)),
+    keyed.flatMap((st) => st.facts.map((f) => `${f.action} ${f.resource}`)),
   );
   const shortest = Math.min(...reqs.map((q) => q.withinSeconds));
   if (retry) {

@@ -466,7 +466,8 @@ export class PgSession {
   private relatedStatements(st: ClassifiedStatement): readonly ClassifiedStatement[] | null {
     for (const e of st.effects) {
       if (e.kind === 'fetch' && e.name !== null) return this.portals.possible(e.name).flatMap((x) => x.statements);
-      if (e.kind === 'execute') return this.statements.possible(e.name).flatMap((x) => x.statements.flatMap((p) => p.effects.flatMap((pe) => (pe.kind === 'prepare' ? [pe.statement] : [p]))));
+      // a registry entry holds the prepared statement itself, or a PREPARE carrying it
+      if (e.kind === 'execute') return this.statements.possible(e.name).flatMap((x) => x.statements.map((p) => preparedBody(p)));
     }
     return null;
   }
@@ -646,6 +647,7 @@ export class PgSession {
       sql,
       params: (params ?? []).map((v) => (v === null ? null : typeof v === 'string' ? v : `\\x${Buffer.from(v).toString('hex')}`)),
       statements,
+      related: statements.flatMap((st) => this.relatedStatements(st) ?? []),
       decision,
     });
     if (g.kind === 'proceed') return { denial: null, approval: g.request };
@@ -1805,4 +1807,9 @@ function distinctTexts(statements: readonly ClassifiedStatement[]): readonly Cla
   if (statements.length < 2) return statements;
   const seen = new Set<string>();
   return statements.filter((st) => !seen.has(st.text) && seen.add(st.text) !== undefined);
+}
+
+function preparedBody(st: ClassifiedStatement): ClassifiedStatement {
+  for (const e of st.effects) if (e.kind === 'prepare') return e.statement;
+  return st;
 }

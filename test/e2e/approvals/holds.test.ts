@@ -340,6 +340,28 @@ test('retry mode: fails at once naming the request; once approved the same state
   assert.is(await gw.direct('SELECT string_agg(v::text, \',\' ORDER BY id) FROM retried'), '1,7');
 });
 
+test('retry mode: EXECUTE of a statement prepared again with another body needs its own approval', async ({ gw }) => {
+  const { c } = await agent(gw);
+  const approveRetry = async (sql: string): Promise<string> => {
+    const e = await failure(c.query(sql));
+    const id = /request (apr_\S+)/.exec(e.message)![1];
+    assert.is((await api(gw, 'POST', `/approvals/${id}/approve`, await approver('alice'), {})).status, 200);
+    await c.query(sql);
+    return id;
+  };
+  // PREPARE carries its statement's facts: it is approved on its own, then EXECUTE is
+  await approveRetry('PREPARE p AS UPDATE retried SET v = 60 WHERE id = 1');
+  const executed = await approveRetry('EXECUTE p');
+  await c.query('DEALLOCATE p');
+  await approveRetry('PREPARE p AS UPDATE retried SET v = 61 WHERE id = 2');
+  // the grant of `EXECUTE p` has a use left, but p is another statement now
+  const swapped = await failure(c.query('EXECUTE p'));
+  assert.is(swapped.code, '42501', 'the same EXECUTE text, another prepared statement');
+  assert.not.match(swapped.message, executed);
+  await c.end();
+  assert.is(await gw.direct('SELECT string_agg(v::text, \',\' ORDER BY id) FROM retried'), '60,7');
+});
+
 test('a portal that may run one of several statements is never put to an approver', async ({ gw }) => {
   // s1 is prepared; a second Parse of s1 fails on the server ("already exists") and the Bind
   // behind its Sync binds the first. The approver would be shown one and the other would run.
@@ -358,7 +380,7 @@ test('a portal that may run one of several statements is never put to an approve
   assert.match(error!.fields.message, 'may run one of several statements or bindings');
   assert.not.match(error!.fields.message, /request apr_/);
   s.close();
-  assert.is(await gw.direct('SELECT string_agg(v::text, \',\' ORDER BY id) FROM retried'), '1,7');
+  assert.is(await gw.direct('SELECT string_agg(v::text, \',\' ORDER BY id) FROM retried'), '60,7');
 });
 
 test('API attacks: no token, forged, foreign audience, wrong group, unknown id, bad bodies', async ({ gw }) => {

@@ -214,6 +214,8 @@ export const CORPUS: LeakCase[] = [
   // ---------------------------------------------------------------- prepared statements
   { id: 'prepared-sql', category: 'prepared', steps: ['PREPARE p1 AS SELECT upper(ssn), salary FROM customers', 'EXECUTE p1'], expect: 'masked' },
   { id: 'prepared-sql-params', category: 'prepared', steps: ['PREPARE p2(int) AS SELECT ssn || $1::text, v FROM customers, vault', 'EXECUTE p2(1)'], expect: 'masked' },
+  { id: 'prepared-sql-passthrough', category: 'prepared', steps: ['PREPARE p6 AS SELECT id, email, phone, balance, ssn FROM customers', 'EXECUTE p6'], expect: 'masked' },
+  { id: 'prepared-sql-reprepared', category: 'prepared', steps: ['PREPARE p7 AS SELECT id FROM customers', 'DEALLOCATE p7', 'PREPARE p7 AS SELECT ssn, email FROM customers', 'EXECUTE p7'], expect: 'masked' },
   { id: 'prepared-sql-error', category: 'prepared', steps: ['PREPARE p4 AS SELECT ssn::int FROM customers', 'EXECUTE p4'], expect: 'error', code: '22P02' },
   { id: 'prepared-explain-execute-error', category: 'prepared', steps: ['PREPARE p5 AS SELECT ssn::int FROM customers', 'EXPLAIN ANALYZE EXECUTE p5'], expect: 'error', code: '22P02' },
 
