@@ -95,7 +95,8 @@ function newRequest(ctx: GateContext, mode: 'hold' | 'retry', fingerprint: strin
     target: ctx.target,
     session: ctx.session,
     requester: { subject: ctx.identity.subject, groups: [...ctx.identity.groups], agent: ctx.identity.agent },
-    sql: ctx.sql,
+    // an approver of `EXECUTE p` must see what p is
+    sql: ctx.related && ctx.related.length > 0 ? [ctx.sql, ...ctx.related.map((r) => `-- which runs: ${r.text}`)].join('\n') : ctx.sql,
     params: ctx.params,
     facts: ctx.statements.flatMap((s) => s.facts.map((f) => ({ action: f.action, resource: f.resource, ...(f.unbounded ? { unbounded: true } : {}) }))),
     fingerprint,

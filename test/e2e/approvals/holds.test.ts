@@ -352,6 +352,8 @@ test('retry mode: EXECUTE of a statement prepared again with another body needs 
   // PREPARE carries its statement's facts: it is approved on its own, then EXECUTE is
   await approveRetry('PREPARE p AS UPDATE retried SET v = 60 WHERE id = 1');
   const executed = await approveRetry('EXECUTE p');
+  const shown = await api(gw, 'GET', `/approvals/${executed}`, await approver('alice'));
+  assert.match(shown.json.sql, 'EXECUTE p\n-- which runs: PREPARE p AS UPDATE retried SET v = 60 WHERE id = 1', 'the approver sees what p is');
   await c.query('DEALLOCATE p');
   await approveRetry('PREPARE p AS UPDATE retried SET v = 61 WHERE id = 2');
   // the grant of `EXECUTE p` has a use left, but p is another statement now
