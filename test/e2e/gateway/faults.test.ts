@@ -129,8 +129,11 @@ test('a slow client reading a large result: memory stays bounded, every row arri
   global.gc?.();
   const before = process.memoryUsage().rss;
   socket.write(Buffer.concat([loginBytes(gw, await gw.token(['clerks'])), w.query(`SELECT g, repeat('x', 1000) FROM generate_series(1, ${rows}) g`)]));
-  await new Promise((r) => setTimeout(r, 300));
-  socket.pause();
+  // stop reading once the rows flow (a fixed delay let a fast machine read half the result first)
+  await new Promise<void>((r) => {
+    const check = () => (bytes >= 1 << 20 ? (socket.pause(), r()) : setImmediate(check));
+    check();
+  });
   let peak = 0;
   for (let i = 0; i < 15; i++) {
     await new Promise((r) => setTimeout(r, 100));
