@@ -81,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
 
 /**
  * yargs renders the whole help text after running a command, in case the program asks for it
- * later (`cacheHelpMessage`): about 30 ms of every run spent measuring string widths. pamc never
+ * later (`cacheHelpMessage`): about 20 ms of every run spent measuring string widths. pamc never
  * shows help after a command ran, and `--help` renders it on demand either way.
  */
 function skipHelpCache(parser: Argv): void {

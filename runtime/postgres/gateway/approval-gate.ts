@@ -50,7 +50,6 @@ function who(reqs: Requirement[]): string {
   return reqs.map((q) => `${q.quorum > 1 ? `${q.quorum} approvers` : '1 approver'} from "${q.group}" (rule ${q.rule.location ?? 'baseline'})`).join(' and ');
 }
 
-
 export function gate(ctx: GateContext): GateResult {
   if (ctx.decision.effect !== 'approve') return { kind: 'proceed', request: null };
   const reqs = requirements(ctx);
@@ -58,8 +57,8 @@ export function gate(ctx: GateContext): GateResult {
     return { kind: 'deny', request: null, denial: { message: 'pamc: approval required, but approvals are not available on this gateway' } };
   }
   const retry = reqs.every((q) => q.mode === 'retry');
-  // the statement exactly (constants and bind parameters included), whatever its layout
-  // `EXECUTE p(1)` is another statement when p was prepared again with another body
+  // the statement exactly (constants and bind parameters included), whatever its layout; and
+  // what it runs: `EXECUTE p(1)` is another statement when p was prepared again with another body
   const keyed = [...ctx.statements, ...(ctx.related ?? [])];
   const fingerprint = statementKey(
     keyed.map((st) => st.text),
