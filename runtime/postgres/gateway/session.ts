@@ -1019,7 +1019,7 @@ export class PgSession {
       return null;
     }
     const statements = possible.length === 1 ? possible[0].statements : possible.flatMap((e) => e.statements);
-    const { denial } = this.decideStatements(statements, false);
+    const { decision, denial } = this.decideStatements(statements, false);
     if (denial) {
       this.logStatement(possible[0].text, denial);
       this.opts.metrics.statements.inc(this.decisionLabels.deny);
@@ -1033,7 +1033,9 @@ export class PgSession {
       ...(possible.length === 1 ? { statement: possible[0], ...(possible[0].fields ? { fields: possible[0].fields } : {}) } : {}),
       ...(possible.length === 1 && possible[0].cursor ? { cursor: true } : {}),
     };
-    if (this.recorder()) entry.params = b.params.map((v, i) => (v === null ? null : bindParamFormat(b, i) === 1 ? new Uint8Array(v) : v.toString('utf8')));
+    // the parameters go into the session record, and into an approval (shown to the approver,
+    // part of the statement a retry grant covers)
+    if (this.recorder() || decision?.effect === 'approve') entry.params = b.params.map((v, i) => (v === null ? null : bindParamFormat(b, i) === 1 ? new Uint8Array(v) : v.toString('utf8')));
     this.limitUsed.delete(`p:${b.portal}`);
     // A Bind pipelined behind a Parse of the same name binds that new statement (decisions
     // cover every possibility; masks need the one that runs).
@@ -1066,9 +1068,10 @@ export class PgSession {
       // statement; candidates that differ (a pending Parse or Bind the server may refuse, the
       // earlier one then running) cannot be approved until the server has settled them.
       const one = distinctTexts(statements);
-      if (decided.decision?.effect === 'approve' && (one.length > 1 || !possible.every((p) => sameParams(p.params ?? null, params)))) {
+      // (Parameters unknown — the policy changed between Bind and Execute — count as differing.)
+      if (decided.decision?.effect === 'approve' && (one.length > 1 || !possible.every((p) => p.params !== undefined && sameParams(p.params, params)))) {
         denial = {
-          message: 'pamc: approval required, but the portal may run one of several statements or bindings the server has not confirmed yet',
+          message: 'pamc: approval required, but the portal may run one of several statements or bindings (not yet confirmed by the server, or bound under an earlier policy)',
           hint: 'send Sync after Parse and Bind, before executing a statement that needs approval',
         };
       } else {

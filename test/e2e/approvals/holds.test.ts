@@ -364,6 +364,40 @@ test('retry mode: EXECUTE of a statement prepared again with another body needs 
   assert.is(await gw.direct('SELECT string_agg(v::text, \',\' ORDER BY id) FROM retried'), '60,7');
 });
 
+test('without session records too, bind parameters are part of the approved statement', async () => {
+  const bare = await startGateway({
+    admin: true,
+    setup: 'CREATE TABLE retried (id int PRIMARY KEY, v int); INSERT INTO retried VALUES (1, 0), (2, 0);',
+    rules: `
+group "ops" {
+  on db {
+    allow read on public.*, catalog
+    approve update on public.retried by "dba" within 60s mode retry uses 2
+  }
+}
+group "dba" {}`,
+  });
+  const c = new pg.Client(await bare.clientConfig(['ops'], {}, REQUESTER));
+  c.on('error', () => {}); // the gateway closing under a failed assertion
+  try {
+    await c.connect();
+    const bound = { text: 'UPDATE retried SET v = $1 WHERE id = $2', values: [5, 1] };
+    const e = await failure(c.query(bound));
+    const id = /request (apr_\S+)/.exec(e.message)![1];
+    const shown = await api(bare, 'GET', `/approvals/${id}`, await approver('alice'));
+    assert.equal(shown.json.params, ['5', '1'], 'the approver sees the parameters');
+    assert.is((await api(bare, 'POST', `/approvals/${id}/approve`, await approver('alice'), {})).status, 200);
+    const other = await failure(c.query({ ...bound, values: [5, 2] }));
+    assert.is(other.code, '42501');
+    assert.not.match(other.message, id);
+    assert.is((await c.query(bound)).rowCount, 1);
+    assert.is(await bare.direct('SELECT string_agg(v::text, \',\' ORDER BY id) FROM retried'), '5,0');
+  } finally {
+    await c.end().catch(() => {});
+    await bare.close();
+  }
+});
+
 test('a portal that may run one of several statements is never put to an approver', async ({ gw }) => {
   // s1 is prepared; a second Parse of s1 fails on the server ("already exists") and the Bind
   // behind its Sync binds the first. The approver would be shown one and the other would run.
