@@ -21,7 +21,7 @@ async function session(user: PgUser = pg.users.scram): Promise<{ s: WireSession;
 
 const kinds = (ms: Decoded[]) => ms.map((m) => m.kind);
 const rows = (ms: Decoded[]) => ms.filter((m): m is p.DataRow => m.kind === 'DataRow').map((r) => r.values.map((v) => (v === null ? null : v.toString())));
-const only = <K extends Decoded['kind']>(ms: Decoded[], kind: K) => ms.find((m) => m.kind === kind) as Decoded & { kind: K };
+const firstOf = <K extends Decoded['kind']>(ms: Decoded[], kind: K) => ms.find((m) => m.kind === kind) as Decoded & { kind: K };
 
 test.before(async () => {
   if (available) pg = await startPostgres();
@@ -33,13 +33,13 @@ test('simple query: RowDescription with table OIDs, DataRows with NULL, CommandC
   s.send(p.encodeQuery("CREATE TABLE IF NOT EXISTS wire_people (id int PRIMARY KEY, name text, email varchar(40)); TRUNCATE wire_people; INSERT INTO wire_people VALUES (1, 'Ann', 'ann@example.com'), (2, NULL, 'żółw@example.com')"));
   const setup = await s.until('ReadyForQuery');
   assert.equal(kinds(setup).filter((k) => k === 'CommandComplete').length, 3);
-  assert.is(only(setup, 'ReadyForQuery').status, 'I');
+  assert.is(firstOf(setup, 'ReadyForQuery').status, 'I');
   assert.equal(p.parseCommandTag((setup.filter((m) => m.kind === 'CommandComplete').pop() as p.CommandComplete).tag), { command: 'INSERT', rows: 2, oid: 0 });
 
   s.send(p.encodeQuery('SELECT id, name, email AS e, lower(email) FROM wire_people ORDER BY id'));
   const ms = await s.until('ReadyForQuery');
   assert.equal(kinds(ms), ['RowDescription', 'DataRow', 'DataRow', 'CommandComplete', 'ReadyForQuery']);
-  const rd = only(ms, 'RowDescription');
+  const rd = firstOf(ms, 'RowDescription');
   const oid = Number(await pg.psql("SELECT 'wire_people'::regclass::oid"));
   assert.equal(rd.fields.map((f) => [f.name, f.tableOid, f.columnNumber, f.typeOid, f.typeSize, f.typeModifier, f.format]), [
     ['id', oid, 1, 23, 4, -1, 0],
@@ -48,23 +48,23 @@ test('simple query: RowDescription with table OIDs, DataRows with NULL, CommandC
     ['lower', 0, 0, 25, -1, -1, 0], // an expression loses its origin
   ]);
   assert.equal(rows(ms), [['1', 'Ann', 'ann@example.com', 'ann@example.com'], ['2', null, 'żółw@example.com', 'żółw@example.com']]);
-  assert.is(only(ms, 'CommandComplete').tag, 'SELECT 2');
+  assert.is(firstOf(ms, 'CommandComplete').tag, 'SELECT 2');
 
   s.send(p.encodeQuery(''));
   assert.equal(kinds(await s.until('ReadyForQuery')), ['EmptyQueryResponse', 'ReadyForQuery']);
   s.send(p.encodeQuery('BEGIN'));
-  assert.is(only(await s.until('ReadyForQuery'), 'ReadyForQuery').status, 'T');
+  assert.is(firstOf(await s.until('ReadyForQuery'), 'ReadyForQuery').status, 'T');
   s.send(p.encodeQuery('SELECT 1/0'));
   const err = await s.until('ReadyForQuery');
-  const e = only(err, 'ErrorResponse').fields;
+  const e = firstOf(err, 'ErrorResponse').fields;
   assert.is(e.code, '22012');
   assert.is(e.severity, 'ERROR');
   assert.is(e.severityNonLocalized, 'ERROR');
   assert.is(e.message, 'division by zero');
   assert.ok(e.file !== undefined && e.line !== undefined && e.routine !== undefined);
-  assert.is(only(err, 'ReadyForQuery').status, 'E');
+  assert.is(firstOf(err, 'ReadyForQuery').status, 'E');
   s.send(p.encodeQuery('ROLLBACK'));
-  assert.is(only(await s.until('ReadyForQuery'), 'ReadyForQuery').status, 'I');
+  assert.is(firstOf(await s.until('ReadyForQuery'), 'ReadyForQuery').status, 'I');
   s.close();
 });
 
@@ -90,12 +90,12 @@ test('extended protocol: Parse/Bind/Describe/Execute/Sync, text and binary, name
   s.send(w.toBuffer());
   const d = await s.until('ReadyForQuery');
   assert.equal(kinds(d), ['ParseComplete', 'ParameterDescription', 'RowDescription', 'ReadyForQuery']);
-  assert.equal(only(d, 'ParameterDescription').types, [20, 17]);
+  assert.equal(firstOf(d, 'ParameterDescription').types, [20, 17]);
   const eight = Buffer.alloc(8);
   eight.writeBigInt64BE(21n);
   s.send(p.encodeBind({ statement: 'stmt1', paramFormats: [1], params: [eight, Buffer.from([0, 1, 255])], resultFormats: [1] }), p.encodeExecute(), p.encodeSync());
   const bin = await s.until('ReadyForQuery');
-  const row = only(bin, 'DataRow');
+  const row = firstOf(bin, 'DataRow');
   assert.is(row.values[0]!.readBigInt64BE(0), 42n);
   assert.is(row.values[1]!.toString('hex'), '0001ff');
 
@@ -118,18 +118,18 @@ test('extended protocol: Parse/Bind/Describe/Execute/Sync, text and binary, name
     'ParseComplete', 'BindComplete', 'DataRow', 'DataRow', 'PortalSuspended', 'DataRow', 'DataRow', 'PortalSuspended', 'DataRow',
     'CommandComplete', 'CloseComplete', 'ReadyForQuery',
   ]);
-  assert.is(only(portal, 'ReadyForQuery').status, 'T');
+  assert.is(firstOf(portal, 'ReadyForQuery').status, 'T');
   s.send(p.encodeQuery('COMMIT'), p.encodeClose('S', 'stmt1'), p.encodeSync());
   const closing = await s.until('ReadyForQuery');
-  assert.is(only(closing, 'ReadyForQuery').status, 'I');
+  assert.is(firstOf(closing, 'ReadyForQuery').status, 'I');
   await s.until('ReadyForQuery');
 
   // an error in the extended protocol: everything up to Sync is skipped, one ReadyForQuery
   s.send(p.encodeParse('', 'SELEC 1'), p.encodeBind({}), p.encodeExecute(), p.encodeSync(), p.encodeParse('', 'SELECT 1'), p.encodeDescribe('S'), p.encodeFlush());
   const bad = await s.until('ReadyForQuery');
   assert.equal(kinds(bad), ['ErrorResponse', 'ReadyForQuery']);
-  assert.is(only(bad, 'ErrorResponse').fields.code, '42601');
-  assert.is(only(bad, 'ErrorResponse').fields.position, '1');
+  assert.is(firstOf(bad, 'ErrorResponse').fields.code, '42601');
+  assert.is(firstOf(bad, 'ErrorResponse').fields.position, '1');
   const flushed = [await s.next(), await s.next(), await s.next()];
   assert.equal(kinds(flushed), ['ParseComplete', 'ParameterDescription', 'RowDescription']);
   s.send(p.encodeSync());
@@ -143,28 +143,28 @@ test('COPY out and in', async () => {
   s.send(p.encodeQuery('COPY (SELECT g, md5(g::text) FROM generate_series(1, 3) g) TO STDOUT'));
   const out = await s.until('ReadyForQuery');
   assert.equal(kinds(out), ['CopyOutResponse', 'CopyData', 'CopyData', 'CopyData', 'CopyDone', 'CommandComplete', 'ReadyForQuery']);
-  assert.equal(only(out, 'CopyOutResponse'), { kind: 'CopyOutResponse', format: 0, columnFormats: [0, 0] });
+  assert.equal(firstOf(out, 'CopyOutResponse'), { kind: 'CopyOutResponse', format: 0, columnFormats: [0, 0] });
   assert.is((out[1] as p.CopyData).data.toString(), '1\tc4ca4238a0b923820dcc509a6f75849b\n');
-  assert.is(only(out, 'CommandComplete').tag, 'COPY 3');
+  assert.is(firstOf(out, 'CommandComplete').tag, 'COPY 3');
 
   s.send(p.encodeQuery('CREATE TEMP TABLE wire_copy (a int, b text); COPY wire_copy FROM STDIN'));
   const start = await s.until('CopyInResponse');
-  assert.equal(only(start, 'CopyInResponse').columnFormats, [0, 0]);
+  assert.equal(firstOf(start, 'CopyInResponse').columnFormats, [0, 0]);
   s.send(p.encodeCopyData(Buffer.from('1\tone\n2\t')), p.encodeCopyData(Buffer.from('two\n')), p.encodeCopyDone());
   const done = await s.until('ReadyForQuery');
-  assert.is(only(done, 'CommandComplete').tag, 'COPY 2');
+  assert.is(firstOf(done, 'CommandComplete').tag, 'COPY 2');
   s.send(p.encodeQuery('COPY wire_copy FROM STDIN'));
   await s.until('CopyInResponse');
   s.send(p.encodeCopyData(Buffer.from('3\tthree\n')), p.encodeCopyFail('client gave up'));
   const failed = await s.until('ReadyForQuery');
-  assert.is(only(failed, 'ErrorResponse').fields.code, '57014');
-  assert.ok(only(failed, 'ErrorResponse').fields.message.includes('client gave up'));
+  assert.is(firstOf(failed, 'ErrorResponse').fields.code, '57014');
+  assert.ok(firstOf(failed, 'ErrorResponse').fields.message.includes('client gave up'));
   s.send(p.encodeQuery('SELECT count(*) FROM wire_copy'));
   assert.equal(rows(await s.until('ReadyForQuery')), [['2']]);
   // binary COPY
   s.send(p.encodeQuery('COPY wire_copy TO STDOUT (FORMAT binary)'));
   const bin = await s.until('ReadyForQuery');
-  assert.equal(only(bin, 'CopyOutResponse'), { kind: 'CopyOutResponse', format: 1, columnFormats: [1, 1] });
+  assert.equal(firstOf(bin, 'CopyOutResponse'), { kind: 'CopyOutResponse', format: 1, columnFormats: [1, 1] });
   assert.is((bin[1] as p.CopyData).data.subarray(0, 11).toString('latin1'), 'PGCOPY\n\xff\r\n\0');
   s.close();
 });
@@ -174,13 +174,13 @@ test('notices, notifications, ParameterStatus while running', async () => {
   const { s, pid } = await session();
   s.send(p.encodeQuery("DO $$ BEGIN RAISE NOTICE 'careful: %', 42 USING HINT = 'a hint', DETAIL = 'some detail'; END $$"));
   const n = await s.until('ReadyForQuery');
-  const notice = only(n, 'NoticeResponse').fields;
+  const notice = firstOf(n, 'NoticeResponse').fields;
   assert.equal([notice.severity, notice.code, notice.message, notice.detail, notice.hint], ['NOTICE', '00000', 'careful: 42', 'some detail', 'a hint']);
   assert.ok(notice.where?.includes('PL/pgSQL'));
   s.send(p.encodeQuery("LISTEN wire_jobs; NOTIFY wire_jobs, 'done é'; SET application_name = 'renamed'"));
   const l = await s.until('ReadyForQuery');
-  assert.equal({ ...only(l, 'NotificationResponse') }, { kind: 'NotificationResponse', pid, channel: 'wire_jobs', payload: 'done é' });
-  assert.equal({ ...only(l, 'ParameterStatus') }, { kind: 'ParameterStatus', name: 'application_name', value: 'renamed' });
+  assert.equal({ ...firstOf(l, 'NotificationResponse') }, { kind: 'NotificationResponse', pid, channel: 'wire_jobs', payload: 'done é' });
+  assert.equal({ ...firstOf(l, 'ParameterStatus') }, { kind: 'ParameterStatus', name: 'application_name', value: 'renamed' });
   s.close();
 });
 
@@ -195,10 +195,10 @@ test('FunctionCall and FunctionCallResponse', async () => {
   s.send(p.encodeFunctionCall({ functionOid: oid, argFormats: [1], args: [a, b], resultFormat: 1 }));
   const r = await s.until('ReadyForQuery');
   assert.equal(kinds(r), ['FunctionCallResponse', 'ReadyForQuery']);
-  assert.is(only(r, 'FunctionCallResponse').value!.readInt32BE(0), 42);
+  assert.is(firstOf(r, 'FunctionCallResponse').value!.readInt32BE(0), 42);
   s.send(p.encodeFunctionCall({ functionOid: oid, args: [Buffer.from('1'), null] }));
   const nul = await s.until('ReadyForQuery');
-  assert.is(only(nul, 'FunctionCallResponse').value, null, 'int4pl is strict: NULL in, NULL out');
+  assert.is(firstOf(nul, 'FunctionCallResponse').value, null, 'int4pl is strict: NULL in, NULL out');
   s.close();
 });
 
@@ -210,7 +210,7 @@ test('sendCancel cancels a running pg_sleep (57014)', async () => {
   await new Promise((r) => setTimeout(r, 200));
   await sendCancel(pg.host, pg.port, pid, secret);
   const ms = await s.until('ReadyForQuery');
-  const e = only(ms, 'ErrorResponse').fields;
+  const e = firstOf(ms, 'ErrorResponse').fields;
   assert.is(e.code, '57014');
   assert.is(e.message, 'canceling statement due to user request');
   assert.ok(Date.now() - t0 < 5000, `took ${Date.now() - t0} ms`);
@@ -222,7 +222,7 @@ test('sendCancel cancels a running pg_sleep (57014)', async () => {
   s.send(p.encodeQuery('SELECT pg_sleep(10)'));
   await new Promise((r) => setTimeout(r, 200));
   await sendCancel('', pg.port, pid, secret, { socketPath: pg.socketDir });
-  assert.is(only(await s.until('ReadyForQuery'), 'ErrorResponse').fields.code, '57014');
+  assert.is(firstOf(await s.until('ReadyForQuery'), 'ErrorResponse').fields.code, '57014');
   s.close();
 });
 
