@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { ApprovalRequirement } from '../../spec/compiled-policy.ts';
+import type { KeyParam } from '../sql/statement-key.ts';
 
 export type RequestStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'withdrawn';
 
@@ -52,7 +53,8 @@ export interface ApprovalRequest {
   requester: Requester;
   sql: string;
   /** bind parameters as text, for the approver to see what will run */
-  params: (string | null)[];
+  /** bind parameters: text, NULL, or `{ base64 }` for a binary one */
+  params: KeyParam[];
   facts: { action: string; resource: string; unbounded?: boolean }[];
   fingerprint: string;
   requirements: Requirement[];
@@ -67,7 +69,8 @@ export interface NewRequest {
   session: string;
   requester: Requester;
   sql: string;
-  params: (string | null)[];
+  /** bind parameters: text, NULL, or `{ base64 }` for a binary one */
+  params: KeyParam[];
   facts: ApprovalRequest['facts'];
   fingerprint: string;
   requirements: Requirement[];

@@ -5,30 +5,32 @@
 // Constants count: approving `DELETE FROM orders WHERE id = 42` approves nothing else.
 
 import { createHash } from 'node:crypto';
+import type { ClassifiedStatement } from './facts.ts';
 import { fingerprintSql, parseSql } from './parser.ts';
 
 /** Position fields of libpg_query's tree: they change with layout, not with meaning. */
 const POSITIONS = new Set(['location', 'stmt_location', 'stmt_len']);
 
+/** A bind parameter as an approval shows it: text, NULL, or the bytes of a binary one. */
+export type KeyParam = string | null | { base64: string };
+
 /**
  * libpg_query's fingerprint of each statement (readable, literal-blind), then a digest of the
- * exact trees, the parameters and the resources the statements' facts name (`action resource`,
- * as resolved through the session's search_path). A text that does not parse is keyed by its
- * bytes.
+ * exact trees, the parameters, and the resources the statements' facts name (`action resource`,
+ * as resolved through the session's search_path: the same text on other tables is another
+ * statement). A text that does not parse is keyed by its bytes.
  */
-export function statementKey(texts: readonly string[], params: readonly (string | null)[], resources: readonly string[] = []): string {
+export function statementKey(statements: readonly Pick<ClassifiedStatement, 'text' | 'facts'>[], params: readonly KeyParam[]): string {
   const hash = createHash('sha256');
   const fingerprints: string[] = [];
-  for (const text of texts) {
+  for (const { text } of statements) {
     const parsed = parseSql(text);
     fingerprints.push(fingerprintSql(text) || 'unparsed');
     hash.update(parsed.tree ? JSON.stringify(parsed.tree, (k, v) => (POSITIONS.has(k) ? undefined : v)) : `text:${text}`);
     hash.update('\u0000');
   }
   hash.update(JSON.stringify(params));
-  // what the names resolved to in the session (its search_path): the same text on other tables
-  // is another statement
   hash.update('\u0000');
-  hash.update(JSON.stringify(resources));
+  hash.update(JSON.stringify(statements.flatMap((st) => st.facts.map((f) => `${f.action} ${f.resource}`))));
   return `${fingerprints.join(';')}/${hash.digest('hex').slice(0, 32)}`;
 }

@@ -7,7 +7,7 @@ import type { Decision } from '../../policy/decide.ts';
 import type { LoadedPolicy } from '../../policy/load.ts';
 import type { Identity } from '../../policy/principal.ts';
 import type { ClassifiedStatement } from '../../sql/facts.ts';
-import { statementKey } from '../../sql/statement-key.ts';
+import { statementKey, type KeyParam } from '../../sql/statement-key.ts';
 import { buildNotice } from '../protocol/index.ts';
 import type { DenialText } from './denial.ts';
 
@@ -25,7 +25,7 @@ export interface GateContext {
   target: string;
   identity: Identity;
   sql: string;
-  params: (string | null)[];
+  params: KeyParam[];
   statements: readonly ClassifiedStatement[];
   /** what the statements run besides their own text (an EXECUTE's prepared statement, a FETCH's cursor) */
   related?: readonly ClassifiedStatement[];
@@ -59,12 +59,7 @@ export function gate(ctx: GateContext): GateResult {
   const retry = reqs.every((q) => q.mode === 'retry');
   // the statement exactly (constants and bind parameters included), whatever its layout; and
   // what it runs: `EXECUTE p(1)` is another statement when p was prepared again with another body
-  const keyed = [...ctx.statements, ...(ctx.related ?? [])];
-  const fingerprint = statementKey(
-    keyed.map((st) => st.text),
-    ctx.params,
-    keyed.flatMap((st) => st.facts.map((f) => `${f.action} ${f.resource}`)),
-  );
+  const fingerprint = statementKey([...ctx.statements, ...(ctx.related ?? [])], ctx.params);
   const shortest = Math.min(...reqs.map((q) => q.withinSeconds));
   if (retry) {
     const used = ctx.approvals.useGrant(ctx.session, ctx.identity.subject, ctx.target, fingerprint);

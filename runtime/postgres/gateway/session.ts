@@ -645,7 +645,8 @@ export class PgSession {
       target: this.opts.targetName,
       identity: this.opts.identity,
       sql,
-      params: (params ?? []).map((v) => (v === null ? null : typeof v === 'string' ? v : `\\x${Buffer.from(v).toString('hex')}`)),
+      // a binary parameter as its bytes, never as text that could be read as the same value
+      params: (params ?? []).map((v) => (v === null || typeof v === 'string' ? v : { base64: Buffer.from(v).toString('base64') })),
       statements,
       related: statements.flatMap((st) => this.relatedStatements(st) ?? []),
       decision,

@@ -398,6 +398,19 @@ group "dba" {}`,
   }
 });
 
+test('a binary bind parameter reaches the approver as its bytes, not as text', async ({ gw }) => {
+  const s = new WireSession(await open(gw));
+  s.send(loginBytes(gw, await mintToken(['ops'], {}, { sub: REQUESTER })));
+  await s.until('ReadyForQuery');
+  s.send(w.parse('', 'UPDATE retried SET v = $1 WHERE id = 1', [23]), w.bind('', '', [1], [[0, 0, 0, 7]], []), w.execute('', 0), w.sync());
+  const reply = await s.until('ReadyForQuery');
+  const error = reply.find((m) => m.kind === 'ErrorResponse') as { fields: { message: string } };
+  const id = /request (apr_\S+)/.exec(error.fields.message)![1];
+  const shown = await api(gw, 'GET', `/approvals/${id}`, await approver('alice'));
+  assert.equal(shown.json.params, [{ base64: Buffer.from([0, 0, 0, 7]).toString('base64') }]);
+  s.close();
+});
+
 test('a portal that may run one of several statements is never put to an approver', async ({ gw }) => {
   // s1 is prepared; a second Parse of s1 fails on the server ("already exists") and the Bind
   // behind its Sync binds the first. The approver would be shown one and the other would run.

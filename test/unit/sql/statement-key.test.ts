@@ -4,10 +4,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fingerprintSql, loadParser } from '../../../runtime/sql/parser.ts';
-import { statementKey } from '../../../runtime/sql/statement-key.ts';
+import { statementKey, type KeyParam } from '../../../runtime/sql/statement-key.ts';
 
 await loadParser();
-const key = (sql: string, params: (string | null)[] = []) => statementKey([sql], params);
+const st = (text: string, resources: string[] = []) => ({ text, facts: resources.map((r) => ({ action: r.split(' ')[0], resource: r.split(' ')[1] })) });
+const keyOf = (texts: string[], params: KeyParam[] = []) => statementKey(texts.map((t) => st(t)), params);
+const key = (sql: string, params: KeyParam[] = []) => keyOf([sql], params);
 
 test('layout does not count: whitespace, comments, keyword case, needless quotes, how a string is written', () => {
   const k = key("UPDATE accounts SET note = 'x' WHERE id = 7");
@@ -43,17 +45,20 @@ test('bind parameters count, NULL apart from the text NULL', () => {
   assert.is.not(key(sql, ['0', '7']), key(sql, ['0', '8']));
   assert.is.not(key(sql, [null, '7']), key(sql, ['NULL', '7']));
   assert.is.not(key(sql, ['0', '7']), key(sql, ['07']));
+  // a binary parameter is its bytes: never the same as a text parameter spelling them in hex
+  assert.is.not(key('UPDATE notes SET t = $1', ['\\x616263']), key('UPDATE notes SET t = $1', [{ base64: Buffer.from('abc').toString('base64') }]));
+  assert.is.not(key('UPDATE notes SET t = $1', ['YWJj']), key('UPDATE notes SET t = $1', [{ base64: 'YWJj' }]));
 });
 
 test('what the names resolved to counts: the same text on another search_path is another statement', () => {
   const sql = 'DELETE FROM orders WHERE id = 1';
-  assert.is(statementKey([sql], [], ['delete public.orders']), statementKey([sql], [], ['delete public.orders']));
-  assert.is.not(statementKey([sql], [], ['delete public.orders']), statementKey([sql], [], ['delete shadow.orders']));
+  assert.is(statementKey([st(sql, ['delete public.orders'])], []), statementKey([st(sql, ['delete public.orders'])], []));
+  assert.is.not(statementKey([st(sql, ['delete public.orders'])], []), statementKey([st(sql, ['delete shadow.orders'])], []));
 });
 
 test('several statements: each counts, in order; text that does not parse is keyed by its bytes', () => {
-  assert.is.not(statementKey(['DELETE FROM a', 'DELETE FROM b'], []), statementKey(['DELETE FROM b', 'DELETE FROM a'], []));
-  assert.is.not(statementKey(['DELETE FROM a'], []), statementKey(['DELETE FROM a', 'DELETE FROM a'], []));
+  assert.is.not(keyOf(['DELETE FROM a', 'DELETE FROM b']), keyOf(['DELETE FROM b', 'DELETE FROM a']));
+  assert.is.not(keyOf(['DELETE FROM a']), keyOf(['DELETE FROM a', 'DELETE FROM a']));
   assert.is.not(key('DELETE FROM'), key('DELETE  FROM'));
   assert.match(key('UPDATE t SET v = 1'), /^[0-9a-f]{16}\/[0-9a-f]{32}$/);
 });
