@@ -978,6 +978,33 @@ export class PgSession {
     return m.raw;
   }
 
+  /**
+   * The approval of an Execute. An approver must see exactly what will run: a Parse holds one
+   * statement, so candidates with the same text and parameters (the unnamed statement parsed
+   * again) are one statement; candidates that differ (a pending Parse or Bind the server may
+   * refuse, the earlier one then running), or whose parameters are unknown (bound under an
+   * earlier policy), cannot be approved until the server has settled them.
+   */
+  private executeApproval(
+    m: Frame,
+    possible: readonly Entry[],
+    statements: readonly ClassifiedStatement[],
+    decision: Decision,
+    params: (string | Uint8Array | null)[] | null,
+  ): ReturnType<PgSession['approvalGate']> {
+    const one = distinctTexts(statements);
+    if (one.length > 1 || !possible.every((p) => p.params !== undefined && sameParams(p.params, params))) {
+      return {
+        denial: {
+          message: 'pamc: approval required, but the portal may run one of several statements or bindings (not yet confirmed by the server, or bound under an earlier policy)',
+          hint: 'send Sync after Parse and Bind, before executing a statement that needs approval',
+        },
+        approval: null,
+      };
+    }
+    return this.approvalGate(m, one, decision, one[0]?.text ?? possible[0].text, params);
+  }
+
   private onParse(m: Frame, out: Writer): Buffer | null | 'fatal' {
     const p = decodeParse(m.body);
     if (p.kind === 'ProtocolError') {
@@ -1063,23 +1090,10 @@ export class PgSession {
     const decideUs = this.lastDecision.us;
     let approval: string | null = null;
     const params = possible[possible.length - 1].params ?? null;
-    if (!denial) {
-      // An approver must see exactly what will run. A Parse holds one statement, so candidates
-      // with the same text and parameters (the unnamed statement parsed again) are one
-      // statement; candidates that differ (a pending Parse or Bind the server may refuse, the
-      // earlier one then running) cannot be approved until the server has settled them.
-      const one = distinctTexts(statements);
-      // (Parameters unknown — the policy changed between Bind and Execute — count as differing.)
-      if (decided.decision?.effect === 'approve' && (one.length > 1 || !possible.every((p) => p.params !== undefined && sameParams(p.params, params)))) {
-        denial = {
-          message: 'pamc: approval required, but the portal may run one of several statements or bindings (not yet confirmed by the server, or bound under an earlier policy)',
-          hint: 'send Sync after Parse and Bind, before executing a statement that needs approval',
-        };
-      } else {
-        const g = this.approvalGate(m, one, decided.decision, one[0]?.text ?? possible[0].text, params);
-        if (g === 'hold') return 'hold';
-        ({ denial, approval } = g);
-      }
+    if (!denial && decided.decision?.effect === 'approve') {
+      const g = this.executeApproval(m, possible, statements, decided.decision, params);
+      if (g === 'hold') return 'hold';
+      ({ denial, approval } = g);
     }
     denial ??= this.recordsRefuse();
     let masks: StatementMasks[] | null = null;
