@@ -1812,19 +1812,20 @@ export function splitSearchPath(value: string): string[] {
 
 function sameParams(a: readonly (string | Uint8Array | null)[] | null, b: readonly (string | Uint8Array | null)[] | null): boolean {
   if (a === null || b === null) return a === b;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i];
-    const y = b[i];
-    if (x === null || y === null || typeof x === 'string' || typeof y === 'string' ? x !== y : !Buffer.from(x).equals(y)) return false;
-  }
-  return true;
+  return a.length === b.length && a.every((x, i) => sameParam(x, b[i]));
 }
 
+function sameParam(x: string | Uint8Array | null, y: string | Uint8Array | null): boolean {
+  if (x instanceof Uint8Array && y instanceof Uint8Array) return Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(y);
+  return x === y;
+}
+
+/** The statements, each text once (the candidates of a re-parsed name). */
 function distinctTexts(statements: readonly ClassifiedStatement[]): readonly ClassifiedStatement[] {
   if (statements.length < 2) return statements;
-  const seen = new Set<string>();
-  return statements.filter((st) => !seen.has(st.text) && seen.add(st.text) !== undefined);
+  const byText = new Map<string, ClassifiedStatement>();
+  for (const st of statements) if (!byText.has(st.text)) byText.set(st.text, st);
+  return [...byText.values()];
 }
 
 function preparedBody(st: ClassifiedStatement): ClassifiedStatement {
