@@ -186,11 +186,15 @@ function specialCall(w: Walker, key: string, args: unknown): void {
     case 'pg_catalog.ts_stat': {
       const sql = stringConst(argument(args, 0, 'query'));
       if (sql !== null) nestedSqlFacts(w, sql);
+      else forbid(w, `${key.slice(11)} of a query given by an expression: what it runs is unknown`);
       return;
     }
     case 'pg_catalog.ts_rewrite': {
-      const sql = stringConst(argument(args, 1, ''));
-      if (sql !== null && Array.isArray(args) && args.length === 2) nestedSqlFacts(w, sql);
+      // ts_rewrite(query, select) runs the select; ts_rewrite(query, target, substitute) runs nothing
+      if (!Array.isArray(args) || args.length !== 2) return;
+      const sql = stringConst(argument(args, 1, 'select'));
+      if (sql !== null) nestedSqlFacts(w, sql);
+      else forbid(w, 'ts_rewrite of a query given by an expression: what it runs is unknown');
       return;
     }
     case 'pg_catalog.table_to_xml':
@@ -198,7 +202,10 @@ function specialCall(w: Walker, key: string, args: unknown): void {
     case 'pg_catalog.table_to_xml_and_xmlschema':
     case 'pg_catalog.currtid2': {
       const text = stringConst(argument(args, 0, 'tbl'));
-      if (text === null) return;
+      if (text === null) {
+        forbid(w, `${key.slice(11)} of a relation given by an expression or an OID: the relation is unknown`);
+        return;
+      }
       const rel = parseRelationName(text);
       if (rel === null) {
         forbid(w, `a relation argument that cannot be resolved: ${text}`);
@@ -212,6 +219,7 @@ function specialCall(w: Walker, key: string, args: unknown): void {
     case 'pg_catalog.schema_to_xml_and_xmlschema': {
       const schema = stringConst(argument(args, 0, 'schema'));
       if (schema !== null) fact(w, 'select', `${quoteIdent(truncateIdentifier(schema))}.*`);
+      else forbid(w, `${key.slice(11)} of a schema given by an expression: the schema is unknown`);
       return;
     }
     case 'pg_catalog.database_to_xml':

@@ -218,8 +218,11 @@ export function statementLimited(stmtType: string, body: Obj): boolean {
   const count = body.limitCount;
   if (count === undefined || count === null) return false;
   if (body.limitOption === 'LIMIT_OPTION_WITH_TIES') return false;
-  const c = nodeOf(count, 'A_Const');
-  return !(c !== null && c.isnull === true);
+  // Only a constant count bounds the result as the gateway reads it: LIMIT ALL and LIMIT NULL
+  // bound nothing, and a parameter ($1, bound to NULL) or an expression may be NULL too.
+  const cast = nodeOf(count, 'TypeCast');
+  const c = nodeOf(cast !== null ? cast.arg : count, 'A_Const');
+  return c !== null && c.isnull !== true;
 }
 
 export const dmlHandlers: Record<string, Handler> = {
