@@ -54,12 +54,31 @@ export function isCanonical(line: string, parsed: unknown): boolean {
 
 let lastMs = NaN;
 let lastIso = '';
+/** the second of the last formatted time, and its text up to the '.' */
+let lastSecond = NaN;
+let lastPrefix = '';
 
-/** RFC 3339 UTC with milliseconds (the last one is remembered: many records share a millisecond). */
+/**
+ * RFC 3339 UTC with milliseconds, as Date#toISOString writes it. Records come many to a
+ * millisecond and thousands to a second: the last millisecond's text is kept, and the text of
+ * the last second, so a new millisecond only appends its three digits.
+ */
 export function isoTime(ms: number): string {
-  if (ms !== lastMs) {
-    lastIso = new Date(ms).toISOString();
+  if (ms === lastMs) return lastIso;
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond || !Number.isInteger(ms)) {
+    const iso = new Date(ms).toISOString();
     lastMs = ms;
+    lastIso = iso;
+    // a year outside 0000–9999 is written with a sign and six digits: the cut is then elsewhere
+    if (Number.isInteger(ms) && iso.length === 24) {
+      lastSecond = second;
+      lastPrefix = iso.slice(0, 20);
+    } else lastSecond = NaN;
+    return iso;
   }
+  const m = ms - second * 1000;
+  lastMs = ms;
+  lastIso = lastPrefix + (m < 10 ? '00' : m < 100 ? '0' : '') + m + 'Z';
   return lastIso;
 }

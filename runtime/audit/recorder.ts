@@ -126,6 +126,8 @@ export class Recorder extends EventEmitter {
 
   // the current segment
   private fh: FileHandle | null = null;
+  /** where a batch of lines is encoded before it is written (reused: one batch is written at a time) */
+  private batch = Buffer.allocUnsafe(BATCH_BYTES + 64 * 1024);
   private segBytes = 0;
   private segOpenedAt = 0;
   private recordsInSegment = 0;
@@ -504,45 +506,58 @@ export class Recorder extends EventEmitter {
     }
   }
 
-  /** Writes the next records of the queue; stops early for a checkpoint or a rotation. */
+  /**
+   * Writes the next records of the queue; stops early for a checkpoint or a rotation. Each line
+   * is encoded once, into the batch buffer: its hash is taken over those bytes and the same bytes
+   * are written (no string of the line is built unless a forwarder wants one).
+   */
   private async writeBatch(now: number): Promise<void> {
     const startSeq = this.seq;
     const startPrev = this.prev;
     const startHead = this.head;
-    const lines: string[] = [];
     const ends: number[] = [];
+    const lines: string[] | null = this.onWritten ? [] : null;
     let bytes = 0;
+    let count = 0;
     let rotateAfter = false;
     let outageWritten: OutageMarker | null = null;
     let removedBytes = 0;
     let removed = 0;
-    while (this.head < this.queue.length && lines.length < BATCH_RECORDS && bytes < BATCH_BYTES) {
+    while (this.head < this.queue.length && count < BATCH_RECORDS && bytes < BATCH_BYTES) {
       const item = this.queue[this.head];
       const body = this.itemBody(item, now);
-      const line = this.head_(this.seq, this.prev) + body.slice(1);
-      const lineBytes = Buffer.byteLength(line) + 1;
-      if (this.segBytes + bytes + lineBytes + CHECKPOINT_RESERVE > this.maxBytes && this.recordsInSegment + lines.length > 1) {
+      // the line is `{"seq":…,"prev":"…",` then the body without its opening brace
+      const head = `{"seq":${this.seq},"prev":"${this.prev}"`;
+      const lineBytes = head.length + Buffer.byteLength(body) + 1;
+      if (this.segBytes + bytes + lineBytes + CHECKPOINT_RESERVE > this.maxBytes && this.recordsInSegment + count > 1) {
         rotateAfter = true;
         break;
       }
-      lines.push(line);
+      const buf = this.batchRoom(bytes + lineBytes);
+      const start = bytes;
+      buf.write(head, start, 'latin1');
+      buf.write(body, start + head.length, 'utf8');
+      buf[start + head.length] = 0x2c; // ',' where the body's '{' was
       bytes += lineBytes;
+      buf[bytes - 1] = 0x0a;
+      this.prev = lineHash(buf.subarray(start, bytes - 1));
+      if (lines !== null) lines.push(head + ',' + body.slice(1));
       ends.push(this.segBytes + bytes);
-      this.prev = lineHash(line);
+      count++;
       this.seq++;
       this.head++;
       if (typeof item === 'string') {
         removed++;
         removedBytes += item.length;
       } else if (item.type === 'outage') outageWritten = item;
-      if (this.sinceCheckpoint + lines.length >= this.everyRecords) {
+      if (this.sinceCheckpoint + count >= this.everyRecords) {
         this.checkpointDue ??= 'count';
         break;
       }
     }
-    if (lines.length > 0) {
+    if (count > 0) {
       try {
-        await this.append(lines.join('\n') + '\n');
+        await this.append(this.batch.subarray(0, bytes));
       } catch (e) {
         this.seq = startSeq;
         this.prev = startPrev;
@@ -551,10 +566,10 @@ export class Recorder extends EventEmitter {
       }
       this.queued -= removed;
       this.queuedBytes -= removedBytes;
-      this.recordsInSegment += lines.length;
-      this.sinceCheckpoint += lines.length;
-      if (this.onWritten) {
-        for (let i = 0; i < lines.length; i++) this.onWritten({ line: lines[i], seq: startSeq + i, segment: this.segment, end: ends[i] });
+      this.recordsInSegment += count;
+      this.sinceCheckpoint += count;
+      if (this.onWritten && lines !== null) {
+        for (let i = 0; i < count; i++) this.onWritten({ line: lines[i], seq: startSeq + i, segment: this.segment, end: ends[i] });
       }
       if (outageWritten !== null) {
         this.failure = null;
@@ -566,10 +581,20 @@ export class Recorder extends EventEmitter {
     if (rotateAfter) await this.rotate();
   }
 
-  private async append(data: string): Promise<void> {
+  /** The batch buffer with room for `size` bytes, its content kept (grown when a record is large). */
+  private batchRoom(size: number): Buffer {
+    if (size > this.batch.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(size, this.batch.length * 2));
+      this.batch.copy(bigger);
+      this.batch = bigger;
+    }
+    return this.batch;
+  }
+
+  private async append(data: string | Uint8Array): Promise<void> {
     const fh = this.fh;
     if (fh === null) throw Object.assign(new Error('no segment is open'), { code: 'EBADF' });
-    const buf = Buffer.from(data, 'utf8');
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     let off = 0;
     while (off < buf.length) {
       const { bytesWritten } = await fh.write(buf, off, buf.length - off, null);

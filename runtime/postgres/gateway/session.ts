@@ -813,7 +813,7 @@ export class PgSession {
       masked: r.masks && r.masks.length > 0 ? r.masks.map((mk) => r.fields?.[mk.index]?.name ?? `column ${mk.index + 1}`) : null,
       limit: limit ? { rows: limit.rows, rule: limit.rule, reached: r.truncated } : null,
       error,
-      timing: { startedAt: a.startedAt, decideUs: a.decideUs, ...(a.waitMs ? { waitMs: a.waitMs } : {}), executeMs: performance.now() - e.started },
+      timing: { startedAt: a.startedAt, decideUs: a.decideUs, ...(a.waitMs ? { waitMs: a.waitMs } : {}), executeMs: Math.round((performance.now() - e.started) * 1000) / 1000 },
     });
   }
 

@@ -3,6 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { statementBody, statementObject } from '../../../runtime/audit/build.ts';
+import { isoTime } from '../../../runtime/audit/chain.ts';
 import type { StatementInput } from '../../../runtime/audit/records.ts';
 import { schemaErrors } from './helpers.ts';
 
@@ -19,6 +20,11 @@ function str(max = 6): string {
 }
 function maybe<T>(v: T): T | undefined {
   return rnd(3) === 0 ? undefined : v;
+}
+
+/** Now and then a number JSON writes in an unusual way: NaN and infinities as null, -0 as 0, exponents. */
+function odd(n: number): number {
+  return [NaN, Infinity, -Infinity, -0, 1e21, 1.5e-7, n][rnd(14)] ?? n;
 }
 
 function randomInput(): StatementInput {
@@ -39,7 +45,7 @@ function randomInput(): StatementInput {
     masked: rnd(2) ? Array.from({ length: rnd(3) }, () => str(2)) : null,
     limit: rnd(2) ? { rows: rnd(100) + 1, rule: rnd(10), reached: rnd(2) === 0 } : null,
     error: rnd(2) ? { sqlstate: '42501', message: str() } : null,
-    timing: rnd(2) ? { startedAt: maybe(1_700_000_000_000 + rnd(1000)), decideUs: maybe(rnd(1000) / 7), waitMs: maybe(rnd(10)), executeMs: maybe(0.1 * rnd(10)), totalMs: maybe(rnd(100) / 3) } : null,
+    timing: rnd(2) ? { startedAt: maybe(1_700_000_000_000 + rnd(1000)), decideUs: maybe(rnd(1000) / 7), waitMs: maybe(odd(rnd(10))), executeMs: maybe(0.1 * rnd(10)), totalMs: maybe(odd(rnd(100) / 3)) } : null,
   };
 }
 
@@ -62,6 +68,14 @@ test('the records of well-formed inputs are valid against the schema', () => {
     if (record.limit && record.limit.rows < 1) continue;
     assert.equal(schemaErrors(record), [], `input ${i}`);
   }
+});
+
+test('isoTime writes what Date#toISOString writes, within a second, across seconds, and far from now', () => {
+  const times: number[] = [];
+  for (let t = 1_764_126_000_990; t < 1_764_126_001_020; t++) times.push(t, t); // repeats and a second boundary
+  times.push(0, 999, 1000, -1, -1001, 86_400_000 - 1, 253_402_300_799_999, 253_402_300_800_000, -62_167_219_200_001, 1.5, 1_764_126_000_000.25);
+  for (let i = 0; i < 2000; i++) times.push(1_764_126_000_000 + rnd(5_000_000));
+  for (const t of times) assert.is(isoTime(t), new Date(t).toISOString(), String(t));
 });
 
 test.run();
