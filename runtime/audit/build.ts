@@ -89,6 +89,14 @@ export function connectBody(session: string, ts: string, c: ConnectInput): strin
 
 const q = JSON.stringify;
 
+/** Text that JSON writes as is between quotes: nothing to escape (the common case of names, enums, times). */
+const PLAIN = /^[\w.:\- ]*$/;
+
+/** A string as JSON.stringify writes it; plain text without calling it. */
+function str(s: string): string {
+  return PLAIN.test(s) ? '"' + s + '"' : q(s);
+}
+
 /** A number as JSON.stringify writes it (the same shortest round-trip digits; null when not finite). */
 function num(n: number): string {
   return Number.isFinite(n) ? '' + n : 'null';
@@ -107,10 +115,10 @@ function numField(first: boolean, name: string, n: number | undefined): string {
  */
 export function statementBody(session: string, ts: string, s: StatementInput): string {
   const text = s.text.length <= LIMITS.text ? s.text : cut(s.text, LIMITS.text);
-  let o = '{"ts":' + q(ts) + ',"kind":"statement","session":' + q(session);
-  if (s.query !== undefined) o += ',"query":' + q(s.query);
-  if (s.index !== undefined) o += ',"index":' + q(s.index);
-  if (s.protocol !== undefined) o += ',"protocol":' + q(s.protocol);
+  let o = '{"ts":' + str(ts) + ',"kind":"statement","session":' + str(session);
+  if (s.query !== undefined) o += ',"query":' + num(s.query);
+  if (s.index !== undefined) o += ',"index":' + num(s.index);
+  if (s.protocol !== undefined) o += ',"protocol":' + str(s.protocol);
   o += ',"text":' + q(text);
   if (text !== s.text) o += ',"textTruncated":{"length":' + q(s.text.length) + ',"sha256":' + q(sha256Hex(s.text)) + '}';
   const params = s.params ?? null;
@@ -131,16 +139,16 @@ export function statementBody(session: string, ts: string, s: StatementInput): s
   for (let i = 0; i < nf; i++) {
     const f = s.facts[i];
     if (i > 0) o += ',';
-    o += '{"action":' + q(f.action) + ',"resource":' + q(short(f.resource)) + (f.unbounded === true ? ',"unbounded":true}' : '}');
+    o += '{"action":' + str(f.action) + ',"resource":' + str(short(f.resource)) + (f.unbounded === true ? ',"unbounded":true}' : '}');
   }
   o += ']';
   if (s.facts.length > LIMITS.facts) o += ',"factsOmitted":' + q(s.facts.length - LIMITS.facts);
-  o += ',"decision":' + q(s.decision) + ',"rules":[';
+  o += ',"decision":' + str(s.decision) + ',"rules":[';
   const nr = Math.min(s.rules.length, LIMITS.facts);
-  for (let i = 0; i < nr; i++) o += (i > 0 ? ',' : '') + q(s.rules[i]);
+  for (let i = 0; i < nr; i++) o += (i > 0 ? ',' : '') + num(s.rules[i]);
   o += ']';
   if (s.approval != null) o += ',"approval":' + q(s.approval);
-  o += ',"outcome":' + q(s.outcome);
+  o += ',"outcome":' + str(s.outcome);
   if (s.rows) {
     const r = s.rows;
     let f = numField(true, 'returned', r.returned);
