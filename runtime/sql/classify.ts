@@ -12,9 +12,10 @@ import { LruCache } from './cache.ts';
 import type { Classification, ClassifiedStatement, ClassifyContext, Fact, SessionEffect } from './facts.ts';
 import { FORBIDDEN } from './facts.ts';
 import { HANDLERS } from './handlers.ts';
-import { fingerprintSql, parseSql } from './parser.ts';
+import { fingerprintSql, normalizeSql, parseSql } from './parser.ts';
 import { parseSearchPath } from './settings.ts';
 import { statementLimited } from './statements/dml.ts';
+import { probeConstants, TEMPLATE_KINDS } from './templates.ts';
 import { forbid, walkTyped, type Obj, type Walker } from './walk.ts';
 
 export const DEFAULT_CONTEXT: ClassifyContext = { searchPath: ['public'] };
@@ -216,30 +217,113 @@ export const MAX_CACHED_TEXT = 64 * 1024;
 
 let cache = new LruCache<Classification>(4096, 16 * 1024 * 1024);
 
-/** Replaces the cache (tests; a gateway that wants another size). */
-export function configureCache(maxEntries: number, maxChars: number): void {
+/** Replaces the caches (tests; a gateway that wants another size); `templates: false` turns templates off. */
+export function configureCache(maxEntries: number, maxChars: number, options: { templates?: boolean } = {}): void {
   cache = new LruCache<Classification>(maxEntries, maxChars);
+  templates = new LruCache<Template | typeof UNSHAREABLE>(maxEntries, maxChars);
+  templatesOn = options.templates ?? true;
 }
 
-export function cacheStats(): { entries: number; chars: number } {
-  return { entries: cache.size, chars: cache.chars };
+export function cacheStats(): { entries: number; chars: number; templates: number; templateHits: number } {
+  return { entries: cache.size, chars: cache.chars, templates: templates.size, templateHits };
 }
+
+/** A shared classification (templates.ts): what every text of a normalized key yields. */
+interface Template {
+  nodeType: string;
+  facts: Fact[];
+  limited: boolean;
+}
+
+/** Texts longer than this are not looked up as templates (normalizing costs what it saves). */
+export const MAX_TEMPLATE_TEXT = 4096;
 
 /**
- * classify() through a bounded LRU cache keyed by the search path and the text. Results that
- * depend on the session's prepared statements (EXECUTE of a statement prepared earlier) are not
- * cached. The returned objects are shared: treat them as immutable.
+ * Normalize writes constants as `$n`, as the text's own parameters are written: a text that
+ * may hold a parameter (`$` and a digit anywhere, strings and comments included) takes no
+ * template and makes none, so texts of one key differ only at constants.
+ */
+const PARAMETER = /\$\d/;
+
+/** A key whose texts must be classified one by one. */
+const UNSHAREABLE = null;
+
+let templates = new LruCache<Template | typeof UNSHAREABLE>(4096, 8 * 1024 * 1024);
+let templatesOn = true;
+let templateHits = 0;
+
+/**
+ * classify() through a bounded LRU cache keyed by the search path and the text, and for a text
+ * not seen before, through a template of its normalized text (templates.ts). Results that depend
+ * on the session's prepared statements (EXECUTE of a statement prepared earlier) are not cached.
+ * The returned objects are shared: treat them as immutable.
  */
 export function classifyCached(sql: string, ctx: ClassifyContext = DEFAULT_CONTEXT): Classification {
   const path = ctx.searchPath;
-  let key = path.length === 1 ? path[0]! : path.join('\u0001');
+  let context = path.length === 1 ? path[0]! : path.join('\u0001');
   if (ctx.user !== undefined || ctx.defaultSearchPath !== undefined)
-    key += `\u0002${ctx.user ?? ''}\u0002${(ctx.defaultSearchPath ?? ['\u0003']).join('\u0001')}`;
-  key += '\u0000' + sql;
+    context += `\u0002${ctx.user ?? ''}\u0002${(ctx.defaultSearchPath ?? ['\u0003']).join('\u0001')}`;
+  const key = context + '\u0000' + sql;
   const hit = cache.get(key);
   if (hit !== undefined) return hit;
-  const run: Run = { ctx, searchPathUnknown: false, prepared: new Map(), preparedCleared: false, usedSessionPrepared: false, nesting: 0 };
-  const result = classifyRun(sql, run);
-  if (!run.usedSessionPrepared && sql.length <= MAX_CACHED_TEXT) cache.set(key, result, key.length);
+  const { result, cacheable } = templatesOn && sql.length <= MAX_TEMPLATE_TEXT && !PARAMETER.test(sql) ? classifyByTemplate(sql, ctx, context) : classifyFresh(sql, ctx);
+  if (cacheable && sql.length <= MAX_CACHED_TEXT) cache.set(key, result, key.length);
   return result;
+}
+
+/** A classification, and whether it may be cached (not when it used the session's prepared statements). */
+interface Classified {
+  result: Classification;
+  cacheable: boolean;
+}
+
+function newRun(ctx: ClassifyContext): Run {
+  return { ctx, searchPathUnknown: false, prepared: new Map(), preparedCleared: false, usedSessionPrepared: false, nesting: 0 };
+}
+
+function classifyFresh(sql: string, ctx: ClassifyContext): Classified {
+  const run = newRun(ctx);
+  const result = classifyRun(sql, run);
+  return { result, cacheable: !run.usedSessionPrepared };
+}
+
+/** The classification of a new text from its key's template, making the template if it can. */
+function classifyByTemplate(sql: string, ctx: ClassifyContext, context: string): Classified {
+  const normalized = normalizeSql(sql);
+  if (normalized === null) return classifyFresh(sql, ctx);
+  const tkey = context + '\u0000' + normalized;
+  const t = templates.get(tkey);
+  if (t === UNSHAREABLE) return classifyFresh(sql, ctx);
+  if (t !== undefined) {
+    templateHits++;
+    const [s, e] = trimStatement(sql, 0, sql.length);
+    return { result: { statements: [new Statement(sql.slice(s, e), s, e - s, t.nodeType, t.facts, t.limited, [])] }, cacheable: true };
+  }
+  const made = classifyExemplar(sql, ctx);
+  templates.set(tkey, made.template, tkey.length);
+  return made;
+}
+
+/**
+ * Classifies the first text of a template key with its constants probed, and says whether the
+ * classification stands for every text of the key (templates.ts).
+ */
+function classifyExemplar(sql: string, ctx: ClassifyContext): Classified & { template: Template | typeof UNSHAREABLE } {
+  const parsed = parseSql(sql);
+  if (parsed.error !== undefined) return { result: errorClassification(sql, parsed.error.message, parsed.error.position), cacheable: true, template: UNSHAREABLE };
+  const probe = probeConstants(parsed.tree);
+  const run = newRun(ctx);
+  const result = classifyStatements(sql, parsed.tree, run);
+  if (run.usedSessionPrepared) return { result, cacheable: false, template: UNSHAREABLE };
+  const st = result.statements[0];
+  const [s, e] = trimStatement(sql, 0, sql.length);
+  const shareable =
+    probe !== null &&
+    probe.reads === 0 &&
+    result.statements.length === 1 &&
+    TEMPLATE_KINDS.has(st.nodeType) &&
+    st.effects.length === 0 &&
+    st.location === s &&
+    st.length === e - s;
+  return { result, cacheable: true, template: shareable ? { nodeType: st.nodeType, facts: st.facts, limited: st.limited } : UNSHAREABLE };
 }

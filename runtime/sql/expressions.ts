@@ -5,6 +5,7 @@
 import { DANGEROUS_FUNCTIONS, isComputingBuiltin, PG_CATALOG_OPERATORS, TEXT_SETTINGS } from './catalog.ts';
 import { functionCandidates, operatorCandidates, quoteIdent, relationCandidates, truncateIdentifier } from './names.ts';
 import { settingViolation } from './settings.ts';
+import { uncounted } from './templates.ts';
 import {
   addFact,
   fact,
@@ -285,16 +286,20 @@ const A_CONST_VALUES = new Map<string, Handler>([
 ]);
 const A_CONST_SCALARS = new Set(['isnull', 'location']);
 
-/** A constant: its value nodes are leaves. */
-export const A_Const: Handler = (w, body) => {
-  for (const k in body) {
-    const h = A_CONST_VALUES.get(k);
-    if (h !== undefined) {
-      const v = body[k];
-      if (v !== null && typeof v === 'object') h(w, v as Obj, k);
-    } else if (!A_CONST_SCALARS.has(k)) forbid(w, `unknown field A_Const.${k}`);
-  }
-};
+/**
+ * A constant: its value nodes are leaves. Checking their fields reads no value: it does not count
+ * as a read of the constant (templates.ts).
+ */
+export const A_Const: Handler = (w, body) =>
+  uncounted(() => {
+    for (const k in body) {
+      const h = A_CONST_VALUES.get(k);
+      if (h !== undefined) {
+        const v = body[k];
+        if (v !== null && typeof v === 'object') h(w, v as Obj, k);
+      } else if (!A_CONST_SCALARS.has(k)) forbid(w, `unknown field A_Const.${k}`);
+    }
+  });
 
 const COLUMN_REF_SCALARS = new Set(['location']);
 const stringLeaf = leaf('String');

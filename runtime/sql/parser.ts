@@ -25,6 +25,7 @@ interface PgQueryWasm {
   _wasm_parse_query_raw(ptr: number): number;
   _wasm_free_parse_result(ptr: number): void;
   _wasm_fingerprint(ptr: number): number;
+  _wasm_normalize_query(ptr: number): number;
   _wasm_free_string(ptr: number): void;
   getValue(ptr: number, type: 'i32'): number;
   UTF8ToString(ptr: number): string;
@@ -227,6 +228,37 @@ export function fingerprintSql(text: string): string {
     resultPtr = 0;
     retire();
     return '';
+  } finally {
+    if (resultPtr !== 0) m._wasm_free_string(resultPtr);
+    if (queryPtr !== 0) m._free(queryPtr);
+  }
+}
+
+/** How libpg_query's normalize reports a failure instead of a text. */
+const NORMALIZE_FAILED = /^(syntax error|deparse error|ERROR)/;
+
+/**
+ * libpg_query's normalized text: the statement with each constant the parser found (and a few
+ * option strings) replaced by `$n`, everything else verbatim. Null when the text is refused, does
+ * not parse, or the module fails. Costs about half a parse: the raw parse without the JSON tree.
+ */
+export function normalizeSql(text: string): string | null {
+  if (text.length === 0 || refuseText(text) !== null) return null;
+  const m = active;
+  if (m === null) return null;
+  let queryPtr = 0;
+  let resultPtr = 0;
+  try {
+    queryPtr = writeString(m, text);
+    resultPtr = m._wasm_normalize_query(queryPtr);
+    if (resultPtr === 0) return null;
+    const result = readString(m, resultPtr);
+    return NORMALIZE_FAILED.test(result) ? null : result;
+  } catch {
+    queryPtr = 0;
+    resultPtr = 0;
+    retire();
+    return null;
   } finally {
     if (resultPtr !== 0) m._wasm_free_string(resultPtr);
     if (queryPtr !== 0) m._free(queryPtr);
