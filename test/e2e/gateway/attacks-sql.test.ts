@@ -260,4 +260,59 @@ test('a denied COPY FROM STDIN whose data was sent blindly behind it changes not
   assert.is((await gw.direct('SELECT count(*) FROM a')).trim(), '5');
 });
 
+test('an allowed query_to_xml or table_to_xml cannot be handed a query or relation the gateway cannot read: a parameter, a column, an expression', async ({ gw }) => {
+  await gw.reload(`
+group "exporters" {
+  on db {
+    allow read on public.a
+    allow call on pg_catalog.query_to_xml, pg_catalog.table_to_xml
+  }
+}`);
+  try {
+    const c = await reader(gw, ['exporters']);
+    const ok = await c.query("SELECT query_to_xml('SELECT id FROM a WHERE id = 1', true, false, '') AS x");
+    assert.match(String(ok.rows[0].x), /<id>1<\/id>/, 'a literal query the policy allows runs');
+    const denied: [string, string[]][] = [
+      ["SELECT query_to_xml($1, true, false, '') AS x", ['SELECT * FROM secrets']],
+      ["SELECT query_to_xml('SELECT * FROM ' || 'secrets', true, false, '') AS x", []],
+      ["SELECT query_to_xml(q, true, false, '') AS x FROM a", []],
+      ["SELECT table_to_xml($1::regclass, true, false, '') AS x", ['secrets']],
+      ["SELECT table_to_xml('secrets', true, false, '') AS x", []],
+    ];
+    for (const [sql, params] of denied) {
+      const e = await expectError(c.query(sql, params));
+      assert.is(e.code, '42501', `${sql}: ${e.message}`);
+      assert.not.match(e.message, /top/);
+    }
+    await c.end();
+  } finally {
+    await gw.reload(RULES);
+  }
+});
+
+test('`when limited` is not met by a LIMIT the gateway cannot read: a parameter bound to NULL reads every row', async ({ gw }) => {
+  await gw.reload(`
+group "browsers" {
+  on db {
+    allow read on public.a when limited
+  }
+}`);
+  try {
+    const c = await reader(gw, ['browsers']);
+    assert.is((await c.query('SELECT * FROM a ORDER BY id LIMIT 2')).rowCount, 2);
+    for (const [sql, params] of [
+      ['SELECT * FROM a LIMIT $1', [null]],
+      ['SELECT * FROM a LIMIT $1', [2]],
+      ['SELECT * FROM a LIMIT ALL', []],
+      ['SELECT * FROM a LIMIT (SELECT NULL::int)', []],
+    ] as const) {
+      const e = await expectError(c.query(sql, [...params]));
+      assert.is(e.code, '42501', `${sql}: ${e.message}`);
+    }
+    await c.end();
+  } finally {
+    await gw.reload(RULES);
+  }
+});
+
 test.run();
