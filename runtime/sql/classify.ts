@@ -245,6 +245,13 @@ export const MAX_TEMPLATE_TEXT = 4096;
  */
 const PARAMETER = /\$\d/;
 
+/**
+ * Texts whose template would be unshareable anyway (the classifier reads a LIMIT or FETCH FIRST
+ * count): classified in full at once, without paying for normalize first. Only a shortcut: a
+ * text it misses is found unshareable the long way.
+ */
+const READS_A_COUNT = /\b(limit|fetch)\b/i;
+
 /** A key whose texts must be classified one by one. */
 const UNSHAREABLE = null;
 
@@ -266,7 +273,7 @@ export function classifyCached(sql: string, ctx: ClassifyContext = DEFAULT_CONTE
   const key = context + '\u0000' + sql;
   const hit = cache.get(key);
   if (hit !== undefined) return hit;
-  const { result, cacheable } = templatesOn && sql.length <= MAX_TEMPLATE_TEXT && !PARAMETER.test(sql) ? classifyByTemplate(sql, ctx, context) : classifyFresh(sql, ctx);
+  const { result, cacheable } = templatesOn && sql.length <= MAX_TEMPLATE_TEXT && !PARAMETER.test(sql) && !READS_A_COUNT.test(sql) ? classifyByTemplate(sql, ctx, context) : classifyFresh(sql, ctx);
   if (cacheable && sql.length <= MAX_CACHED_TEXT) cache.set(key, result, key.length);
   return result;
 }
