@@ -66,6 +66,32 @@ test('over the corpus, a text whose constants differ gets the answer of a full c
   assert.ok(shared > 100, `${shared} of ${pairs} pairs took a template: the test would not see a wrong one`);
 });
 
+/** A string constant with the characters that end, escape or comment text: a text either lexes as the same key or not at all. */
+function awkwardConstant(seed: number): string {
+  const pieces = ["''", '\\', '$$', '$q$', '--', '/*', '*/', ';', '\n', 'é', '😀', '"', 'DROP TABLE a', ' ', 'x'];
+  let x = seed;
+  let body = '';
+  for (let i = 0; i < 1 + (seed % 6); i++) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    body += pieces[x % pieces.length];
+  }
+  const kind = seed % 3;
+  return kind === 0 ? `'${body}'` : kind === 1 ? `E'${body.replace(/\\/g, '\\\\')}'` : `$z$${body.replace(/\$z\$/g, '')}$z$`;
+}
+
+test('over the corpus, awkward string constants (quotes, backslashes, dollar quotes, comment marks) never make a text take a wrong answer', () => {
+  let pairs = 0;
+  for (const [n, c] of corpus.entries()) {
+    for (let k = 0; k < 6; k++) {
+      const v = variant(c.sql, awkwardConstant(n * 7 + k));
+      if (v === null || v === c.sql) continue;
+      pairs++;
+      check(c.sql, v, c.path ? { searchPath: c.path } : undefined);
+    }
+  }
+  assert.ok(pairs > 200, `${pairs} pairs`);
+});
+
 test('constants that decide something make no template', () => {
   const pairs: [string, string][] = [
     ['SELECT * FROM a LIMIT 5', 'SELECT * FROM a LIMIT ALL'],
