@@ -367,13 +367,15 @@ export class PgSession {
    * runs them (Query, Execute), not a check at Parse or Bind, so it goes into the metrics.
    */
   private decideStatements(statements: readonly ClassifiedStatement[], counted: boolean): { decision: Decision | null; denial: DenialText | null } {
-    const started = process.hrtime.bigint();
+    // timed only where it is recorded and counted: the checks at Parse and Bind run on every
+    // extended-protocol statement
+    const started = counted ? performance.now() : 0;
     const p = this.principal();
     if (p === null) {
       return { decision: null, denial: { message: `pamc: target "${this.opts.targetName}" is no longer in the policy`, hint: 'reconnect after the policy is fixed' } };
     }
     const d = decide(p, statements);
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const seconds = counted ? (performance.now() - started) / 1000 : 0;
     this.lastDecision = { decision: d, us: Math.round(seconds * 1e6) };
     if (counted) {
       this.opts.metrics.decisionSeconds.observe(this.labels, seconds);
