@@ -1056,17 +1056,16 @@ export class PgSession {
       this.deny(out, denial, 'extended');
       return null;
     }
-    const entry: Entry = {
-      text: possible[0].text,
-      statements,
-      formats: b.resultFormats,
-      ...(possible.length === 1 ? { statement: possible[0], ...(possible[0].fields ? { fields: possible[0].fields } : {}) } : {}),
-      ...(possible.length === 1 && possible[0].cursor ? { cursor: true } : {}),
-    };
+    const entry: Entry = { text: possible[0].text, statements, formats: b.resultFormats };
+    if (possible.length === 1) {
+      entry.statement = possible[0];
+      if (possible[0].fields) entry.fields = possible[0].fields;
+      if (possible[0].cursor) entry.cursor = true;
+    }
     // the parameters go into the session record, and into an approval (shown to the approver,
     // part of the statement a retry grant covers)
     if (this.recorder() || decision?.effect === 'approve') entry.params = b.params.map((v, i) => (v === null ? null : bindParamFormat(b, i) === 1 ? new Uint8Array(v) : v.toString('utf8')));
-    this.limitUsed.delete(`p:${b.portal}`);
+    if (this.limitUsed.size > 0) this.limitUsed.delete(`p:${b.portal}`);
     // A Bind pipelined behind a Parse of the same name binds that new statement (decisions
     // cover every possibility; masks need the one that runs).
     if (possible.length > 1) this.boundStatements.set(entry, possible[possible.length - 1].statements);
