@@ -976,6 +976,7 @@ export class PgSession {
       audit,
     });
     this.rfqPushed++;
+    this.widenSearchPath(statements);
     if (PgSession.opaque(statements)) this.markOpaque('query');
     return m.raw;
   }
@@ -1149,6 +1150,7 @@ export class PgSession {
       portal: e.portal,
       audit,
     });
+    this.widenSearchPath(statements);
     if (PgSession.opaque(statements)) this.markOpaque('extended');
     return raw;
   }
@@ -1650,18 +1652,25 @@ export class PgSession {
             this.portals.clear();
           }
           break;
-        case 'set':
-          if (eff.setting === 'search_path' && eff.value !== null) this.widenSearchPath(eff.value);
-          break;
         default:
           break;
       }
     }
   }
 
-  /** After SET search_path, unqualified names may resolve in the new schemas too (conservatively, in all). */
-  private widenSearchPath(value: string): void {
-    for (const part of splitSearchPath(value)) if (!this.searchPath.includes(part)) this.searchPath.push(part);
+  /**
+   * After SET search_path, unqualified names may resolve in the new schemas too (conservatively,
+   * in all). Done when the statement is forwarded, not when the server confirms it: the server
+   * resolves whatever is pipelined behind the SET under the new path, so it must be classified
+   * with it (a SET that then fails only leaves more candidates).
+   */
+  private widenSearchPath(statements: readonly ClassifiedStatement[]): void {
+    for (const s of statements) {
+      for (const e of s.effects) {
+        if (e.kind !== 'set' || e.setting !== 'search_path' || e.value === null) continue;
+        for (const part of splitSearchPath(e.value)) if (!this.searchPath.includes(part)) this.searchPath.push(part);
+      }
+    }
   }
 
   private finishStatement(started: number, rows: number): void {

@@ -315,4 +315,32 @@ group "browsers" {
   }
 });
 
+test('a statement pipelined behind SET search_path is classified with the new path: the server resolves it there', async ({ gw }) => {
+  await gw.direct("CREATE SCHEMA IF NOT EXISTS evil; CREATE TABLE IF NOT EXISTS evil.a (v text); INSERT INTO evil.a VALUES ('evil-secret')");
+  await gw.reload(`
+group "pathers" {
+  on db {
+    allow read on public.a
+    allow set on search_path
+  }
+}`);
+  try {
+    const s = await login(gw, ['pathers']);
+    const rfq = async () => render(await s.until('ReadyForQuery'));
+    // the SET and the read in one write: the read reaches the server before the SET completes
+    s.send(w.query('SET search_path = evil, public'), w.parse('', 'SELECT v FROM a'), w.bind('', '', [], [], []), w.execute('', 0), w.sync());
+    assert.equal(await rfq(), ['CommandComplete SET', 'ReadyForQuery I']);
+    const read = await rfq();
+    assert.match(read[0], /42501 pamc: permission denied: no rule allows select on evil\.a/);
+    assert.not.ok(read.some((m) => m.includes('evil-secret')));
+    s.send(w.query('SET search_path = public'), w.query('SELECT v FROM a'));
+    await rfq();
+    assert.match((await rfq())[0], /42501 pamc: permission denied: no rule allows select on evil\.a/, 'the path stays widened');
+    s.close();
+  } finally {
+    await gw.reload(RULES);
+    await gw.direct('DROP SCHEMA evil CASCADE');
+  }
+});
+
 test.run();
