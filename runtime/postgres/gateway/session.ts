@@ -1830,12 +1830,18 @@ function sameParam(x: string | Uint8Array | null, y: string | Uint8Array | null)
   return x === y;
 }
 
-/** The statements, each text once (the candidates of a re-parsed name). */
+/**
+ * The statements, each once (the candidates of a re-parsed name): the same text resolved to the
+ * same relations and functions. One text classified under two search paths is two statements.
+ */
 function distinctTexts(statements: readonly ClassifiedStatement[]): readonly ClassifiedStatement[] {
   if (statements.length < 2) return statements;
-  const byText = new Map<string, ClassifiedStatement>();
-  for (const st of statements) if (!byText.has(st.text)) byText.set(st.text, st);
-  return [...byText.values()];
+  const byKey = new Map<string, ClassifiedStatement>();
+  for (const st of statements) {
+    const key = `${st.text}\u0000${st.facts.map((f) => `${f.action} ${f.resource}`).join('\u0001')}`;
+    if (!byKey.has(key)) byKey.set(key, st);
+  }
+  return [...byKey.values()];
 }
 
 function preparedBody(st: ClassifiedStatement): ClassifiedStatement {

@@ -23,6 +23,18 @@ interface Hook {
 const HOOK_SECRET = 'e2e-webhook-secret-0123456789';
 const test = suite<{ gw: GatewayFixture; hooks: Hook[]; hookServer: Server }>('approvals in the gateway');
 
+const RULES = `
+group "ops" {
+  on db {
+    allow read, insert on public.*, catalog
+    approve update on public.held by "dba" within 30s
+    approve update on public.pair by "dba" quorum 2 within 30s
+    approve update on public.retried by "dba" within 60s mode retry uses 2
+    approve update on public.brief by "dba" within 2s
+  }
+}
+group "dba" {}`;
+
 test.before(async (ctx) => {
   ctx.hooks = [];
   ctx.hookServer = createServer((req, res) => {
@@ -59,17 +71,7 @@ audit {
       CREATE TABLE brief (id int PRIMARY KEY, v int);
       INSERT INTO brief VALUES (1, 0);
       CREATE TABLE notes (t text);`,
-    rules: `
-group "ops" {
-  on db {
-    allow read, insert on public.*, catalog
-    approve update on public.held by "dba" within 30s
-    approve update on public.pair by "dba" quorum 2 within 30s
-    approve update on public.retried by "dba" within 60s mode retry uses 2
-    approve update on public.brief by "dba" within 2s
-  }
-}
-group "dba" {}`,
+    rules: RULES,
   });
 });
 
@@ -430,6 +432,40 @@ test('a portal that may run one of several statements is never put to an approve
   assert.not.match(error!.fields.message, /request apr_/);
   s.close();
   assert.is(await gw.direct('SELECT string_agg(v::text, \',\' ORDER BY id) FROM retried'), '60,7');
+});
+
+test('one text resolved under two search paths is two statements: never put to an approver as one', async ({ gw }) => {
+  await gw.direct('CREATE SCHEMA IF NOT EXISTS other; CREATE TABLE IF NOT EXISTS other.retried (id int PRIMARY KEY, v int)');
+  await gw.reload(`${RULES}
+group "ops" {
+  on db {
+    allow set on search_path
+    approve update on other.retried by "dba" within 60s mode retry uses 2
+  }
+}`);
+  try {
+    const s = new WireSession(await open(gw));
+    s.send(loginBytes(gw, await mintToken(['ops'], {}, { sub: REQUESTER })));
+    await s.until('ReadyForQuery');
+    const text = 'UPDATE retried SET v = 50 WHERE id = 1';
+    s.send(w.parse('s2', text), w.sync());
+    assert.equal((await s.until('ReadyForQuery')).map((m) => m.kind), ['ParseComplete', 'ReadyForQuery']);
+    // the same text parsed again after the path changed: the server refuses the second Parse and
+    // runs the first (public.retried), the gateway cannot tell which until the server answers
+    s.send(w.query('SET search_path = other, public'), w.parse('s2', text), w.sync(), w.bind('', 's2', [], [], []), w.execute('', 0), w.sync());
+    await s.until('ReadyForQuery');
+    const first = await s.until('ReadyForQuery');
+    assert.ok(first.some((m) => m.kind === 'ErrorResponse' && m.fields.code === '42P05'), 'the server refuses the second Parse');
+    const second = await s.until('ReadyForQuery');
+    const error = second.find((m) => m.kind === 'ErrorResponse') as { fields: { code: string; message: string } } | undefined;
+    assert.ok(error, JSON.stringify(second.map((m) => m.kind)));
+    assert.match(error!.fields.message, 'may run one of several statements or bindings');
+    assert.not.match(error!.fields.message, /request apr_/);
+    s.close();
+  } finally {
+    await gw.reload(RULES);
+    await gw.direct('DROP SCHEMA other CASCADE');
+  }
 });
 
 test('API attacks: no token, forged, foreign audience, wrong group, unknown id, bad bodies', async ({ gw }) => {
