@@ -148,15 +148,24 @@ function nestedSqlFacts(w: Walker, sql: string): void {
   for (const st of w.classifyText(sql, { searchPath }, w.nesting)) for (const f of st.facts) addFact(w, f);
 }
 
+/**
+ * An argument that names what the call acts on and must be a string literal: its value, or null
+ * after the call is forbidden with `unknown` (a parameter, a column, an expression or an OID
+ * could name anything).
+ */
+function literalArgument(w: Walker, node: unknown, unknown: string): string | null {
+  const value = stringConst(node);
+  if (value === null) forbid(w, unknown);
+  return value;
+}
+
 /** What the special built-ins do beyond their call fact. */
 function specialCall(w: Walker, key: string, args: unknown): void {
+  const fn = key.slice('pg_catalog.'.length);
   switch (key) {
     case 'pg_catalog.set_config': {
-      const name = stringConst(argument(args, 0, 'setting_name'));
-      if (name === null) {
-        forbid(w, 'set_config of a setting named by an expression: the setting is unknown');
-        return;
-      }
+      const name = literalArgument(w, argument(args, 0, 'setting_name'), 'set_config of a setting named by an expression: the setting is unknown');
+      if (name === null) return;
       const setting = name.toLowerCase();
       fact(w, 'set', setting);
       const valueNode = argument(args, 1, 'new_value');
@@ -176,37 +185,31 @@ function specialCall(w: Walker, key: string, args: unknown): void {
       return;
     }
     case 'pg_catalog.pg_notify': {
-      const channel = stringConst(argument(args, 0, 'channel'));
-      if (channel === null) forbid(w, 'pg_notify on a channel named by an expression: the channel is unknown');
-      else fact(w, 'notify', quoteIdent(channel));
+      const channel = literalArgument(w, argument(args, 0, 'channel'), 'pg_notify on a channel named by an expression: the channel is unknown');
+      if (channel !== null) fact(w, 'notify', quoteIdent(channel));
       return;
     }
     case 'pg_catalog.query_to_xml':
     case 'pg_catalog.query_to_xmlschema':
     case 'pg_catalog.query_to_xml_and_xmlschema':
     case 'pg_catalog.ts_stat': {
-      const sql = stringConst(argument(args, 0, 'query'));
+      const sql = literalArgument(w, argument(args, 0, 'query'), `${fn} of a query given by an expression: what it runs is unknown`);
       if (sql !== null) nestedSqlFacts(w, sql);
-      else forbid(w, `${key.slice(11)} of a query given by an expression: what it runs is unknown`);
       return;
     }
     case 'pg_catalog.ts_rewrite': {
       // ts_rewrite(query, select) runs the select; ts_rewrite(query, target, substitute) runs nothing
       if (!Array.isArray(args) || args.length !== 2) return;
-      const sql = stringConst(argument(args, 1, 'select'));
+      const sql = literalArgument(w, argument(args, 1, 'select'), `${fn} of a query given by an expression: what it runs is unknown`);
       if (sql !== null) nestedSqlFacts(w, sql);
-      else forbid(w, 'ts_rewrite of a query given by an expression: what it runs is unknown');
       return;
     }
     case 'pg_catalog.table_to_xml':
     case 'pg_catalog.table_to_xmlschema':
     case 'pg_catalog.table_to_xml_and_xmlschema':
     case 'pg_catalog.currtid2': {
-      const text = stringConst(argument(args, 0, 'tbl'));
-      if (text === null) {
-        forbid(w, `${key.slice(11)} of a relation given by an expression or an OID: the relation is unknown`);
-        return;
-      }
+      const text = literalArgument(w, argument(args, 0, 'tbl'), `${fn} of a relation given by an expression or an OID: the relation is unknown`);
+      if (text === null) return;
       const rel = parseRelationName(text);
       if (rel === null) {
         forbid(w, `a relation argument that cannot be resolved: ${text}`);
@@ -218,9 +221,8 @@ function specialCall(w: Walker, key: string, args: unknown): void {
     case 'pg_catalog.schema_to_xml':
     case 'pg_catalog.schema_to_xmlschema':
     case 'pg_catalog.schema_to_xml_and_xmlschema': {
-      const schema = stringConst(argument(args, 0, 'schema'));
+      const schema = literalArgument(w, argument(args, 0, 'schema'), `${fn} of a schema given by an expression: the schema is unknown`);
       if (schema !== null) fact(w, 'select', `${quoteIdent(truncateIdentifier(schema))}.*`);
-      else forbid(w, `${key.slice(11)} of a schema given by an expression: the schema is unknown`);
       return;
     }
     case 'pg_catalog.database_to_xml':
