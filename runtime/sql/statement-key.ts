@@ -20,12 +20,14 @@ export type KeyParam = string | null | { base64: string };
  * as resolved through the session's search_path: the same text on other tables is another
  * statement). A text that does not parse is keyed by its bytes.
  */
-export function statementKey(statements: readonly Pick<ClassifiedStatement, 'text' | 'facts'>[], params: readonly KeyParam[]): string {
+export function statementKey(statements: readonly (Pick<ClassifiedStatement, 'text' | 'facts'> & { fingerprint?: string })[], params: readonly KeyParam[]): string {
   const hash = createHash('sha256');
   const fingerprints: string[] = [];
-  for (const { text } of statements) {
+  // a classified statement computes its fingerprint once, and the approval's record reads it too
+  // (a copy made with spread facts has none: computed here)
+  for (const { text, fingerprint } of statements) {
     const parsed = parseSql(text);
-    fingerprints.push(fingerprintSql(text) || 'unparsed');
+    fingerprints.push((fingerprint ?? fingerprintSql(text)) || 'unparsed');
     hash.update(parsed.tree ? JSON.stringify(parsed.tree, (k, v) => (POSITIONS.has(k) ? undefined : v)) : `text:${text}`);
     hash.update('\u0000');
   }

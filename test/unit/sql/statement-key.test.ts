@@ -7,7 +7,7 @@ import { fingerprintSql, loadParser } from '../../../runtime/sql/parser.ts';
 import { statementKey, type KeyParam } from '../../../runtime/sql/statement-key.ts';
 
 await loadParser();
-const st = (text: string, resources: string[] = []) => ({ text, facts: resources.map((r) => ({ action: r.split(' ')[0], resource: r.split(' ')[1] })) });
+const st = (text: string, resources: string[] = []) => ({ text, fingerprint: fingerprintSql(text), facts: resources.map((r) => ({ action: r.split(' ')[0], resource: r.split(' ')[1] })) });
 const keyOf = (texts: string[], params: KeyParam[] = []) => statementKey(texts.map((t) => st(t)), params);
 const key = (sql: string, params: KeyParam[] = []) => keyOf([sql], params);
 
