@@ -12,7 +12,8 @@ import { LruCache } from './cache.ts';
 import type { Classification, ClassifiedStatement, ClassifyContext, Fact, SessionEffect } from './facts.ts';
 import { FORBIDDEN } from './facts.ts';
 import { HANDLERS } from './handlers.ts';
-import { fingerprintSql, normalizeSql, parseSql } from './parser.ts';
+import { lexicalKey, type LexicalKey } from './lexical-key.ts';
+import { fingerprintSql, normalizeSql, parseSql, refuseText } from './parser.ts';
 import { parseSearchPath } from './settings.ts';
 import { statementLimited } from './statements/dml.ts';
 import { probeConstants, TEMPLATE_KINDS } from './templates.ts';
@@ -221,11 +222,12 @@ let cache = new LruCache<Classification>(4096, 16 * 1024 * 1024);
 export function configureCache(maxEntries: number, maxChars: number, options: { templates?: boolean } = {}): void {
   cache = new LruCache<Classification>(maxEntries, maxChars);
   templates = new LruCache<Template | typeof UNSHAREABLE>(maxEntries, maxChars);
+  lexicalTemplates = new LruCache<LexicalTemplate>(maxEntries, maxChars);
   templatesOn = options.templates ?? true;
 }
 
-export function cacheStats(): { entries: number; chars: number; templates: number; templateHits: number } {
-  return { entries: cache.size, chars: cache.chars, templates: templates.size, templateHits };
+export function cacheStats(): { entries: number; chars: number; templates: number; templateHits: number; lexicalHits: number } {
+  return { entries: cache.size, chars: cache.chars, templates: templates.size + lexicalTemplates.size, templateHits, lexicalHits };
 }
 
 /** A shared classification (templates.ts): what every text of a normalized key yields. */
@@ -255,9 +257,18 @@ const READS_A_COUNT = /\b(limit|fetch)\b/i;
 /** A key whose texts must be classified one by one. */
 const UNSHAREABLE = null;
 
+/** A lexical key whose first text's constants were not all constant nodes: its texts take the normalized key. */
+const NOT_LEXICAL = 0;
+
+type LexicalTemplate = Template | typeof UNSHAREABLE | typeof NOT_LEXICAL;
+
 let templates = new LruCache<Template | typeof UNSHAREABLE>(4096, 8 * 1024 * 1024);
+let lexicalTemplates = new LruCache<LexicalTemplate>(4096, 8 * 1024 * 1024);
 let templatesOn = true;
+/** texts served by a template, by either key */
 let templateHits = 0;
+/** of those, texts served through their lexical key */
+let lexicalHits = 0;
 
 /**
  * classify() through a bounded LRU cache keyed by the search path and the text, and for a text
@@ -278,7 +289,11 @@ export function classifyCached(sql: string, ctx: ClassifyContext = DEFAULT_CONTE
   return result;
 }
 
-/** A classification, and whether it may be cached (not when it used the session's prepared statements). */
+/**
+ * A classification, and whether it may be cached: not when it used the session's prepared
+ * statements, and not when a lexical template gave it (as cheap to find again, and a stream of
+ * one-off texts would push out the entries that are seen again).
+ */
 interface Classified {
   result: Classification;
   cacheable: boolean;
@@ -294,34 +309,64 @@ function classifyFresh(sql: string, ctx: ClassifyContext): Classified {
   return { result, cacheable: !run.usedSessionPrepared };
 }
 
-/** The classification of a new text from its key's template, making the template if it can. */
+/** A new text's classification from a template. */
+function fromTemplate(sql: string, t: Template): Classified {
+  templateHits++;
+  const [s, e] = trimStatement(sql, 0, sql.length);
+  return { result: { statements: [new Statement(sql.slice(s, e), s, e - s, t.nodeType, t.facts, t.limited, [])] }, cacheable: true };
+}
+
+/**
+ * The classification of a new text from its key's template, making the template if it can. The
+ * lexical key (lexical-key.ts) is tried first; a text it does not read, or whose lexical key was
+ * found not to stand for constants only, takes libpg_query's normalized text as its key.
+ */
 function classifyByTemplate(sql: string, ctx: ClassifyContext, context: string): Classified {
+  const lexical = lexicalKey(sql);
+  if (lexical !== null && refuseText(sql) === null) {
+    const lkey = context + '\u0000' + lexical.key;
+    const t = lexicalTemplates.get(lkey);
+    if (t === undefined) {
+      const made = classifyExemplar(sql, ctx, lexical);
+      lexicalTemplates.set(lkey, made.lexical, lkey.length);
+      return made;
+    }
+    if (t === UNSHAREABLE) return classifyFresh(sql, ctx);
+    if (t !== NOT_LEXICAL) {
+      lexicalHits++;
+      return { result: fromTemplate(sql, t).result, cacheable: false };
+    }
+  }
   const normalized = normalizeSql(sql);
   if (normalized === null) return classifyFresh(sql, ctx);
   const tkey = context + '\u0000' + normalized;
   const t = templates.get(tkey);
   if (t === UNSHAREABLE) return classifyFresh(sql, ctx);
-  if (t !== undefined) {
-    templateHits++;
-    const [s, e] = trimStatement(sql, 0, sql.length);
-    return { result: { statements: [new Statement(sql.slice(s, e), s, e - s, t.nodeType, t.facts, t.limited, [])] }, cacheable: true };
-  }
-  const made = classifyExemplar(sql, ctx);
+  if (t !== undefined) return fromTemplate(sql, t);
+  const made = classifyExemplar(sql, ctx, null);
   templates.set(tkey, made.template, tkey.length);
   return made;
 }
 
 /**
  * Classifies the first text of a template key with its constants probed, and says whether the
- * classification stands for every text of the key (templates.ts).
+ * classification stands for every text of the key (templates.ts). With the constants a lexical
+ * key found (string offsets), also whether it stands for every text of that key: only when each
+ * of them is a constant node of the parse tree (for `-5`, the node starts at the sign) — not the
+ * bound of an array type or the precision of float(p), whose values the grammar reads.
  */
-function classifyExemplar(sql: string, ctx: ClassifyContext): Classified & { template: Template | typeof UNSHAREABLE } {
+function classifyExemplar(
+  sql: string,
+  ctx: ClassifyContext,
+  lexical: LexicalKey | null,
+): Classified & { template: Template | typeof UNSHAREABLE; lexical: LexicalTemplate } {
   const parsed = parseSql(sql);
-  if (parsed.error !== undefined) return { result: errorClassification(sql, parsed.error.message, parsed.error.position), cacheable: true, template: UNSHAREABLE };
+  if (parsed.error !== undefined)
+    return { result: errorClassification(sql, parsed.error.message, parsed.error.position), cacheable: true, template: UNSHAREABLE, lexical: UNSHAREABLE };
   const probe = probeConstants(parsed.tree);
   const run = newRun(ctx);
   const result = classifyStatements(sql, parsed.tree, run);
-  if (run.usedSessionPrepared) return { result, cacheable: false, template: UNSHAREABLE };
+  if (run.usedSessionPrepared) return { result, cacheable: false, template: UNSHAREABLE, lexical: UNSHAREABLE };
   const st = result.statements[0];
   const [s, e] = trimStatement(sql, 0, sql.length);
   const shareable =
@@ -332,5 +377,13 @@ function classifyExemplar(sql: string, ctx: ClassifyContext): Classified & { tem
     st.effects.length === 0 &&
     st.location === s &&
     st.length === e - s;
-  return { result, cacheable: true, template: shareable ? { nodeType: st.nodeType, facts: st.facts, limited: st.limited } : UNSHAREABLE };
+  const template = shareable ? { nodeType: st.nodeType, facts: st.facts, limited: st.limited } : UNSHAREABLE;
+  let byLexicalKey: LexicalTemplate = template;
+  if (shareable && lexical !== null) {
+    const toOffset = offsetMapper(sql);
+    const nodes = new Set(probe.locations.map(toOffset));
+    const sign = lexical.signs;
+    if (!lexical.constants.every((at, i) => nodes.has(at) || (sign[i] >= 0 && nodes.has(sign[i])))) byLexicalKey = NOT_LEXICAL;
+  }
+  return { result, cacheable: true, template, lexical: byLexicalKey };
 }

@@ -25,6 +25,8 @@ import type { Obj } from './walk.ts';
 export interface ConstantProbe {
   /** reads of a constant's value, kind or NULL-ness made by the classifier */
   reads: number;
+  /** the parser's location (a UTF-8 byte offset) of every constant node */
+  locations: number[];
 }
 
 /** Node types whose strings normalize replaces although they are not constants (A_Const). */
@@ -74,7 +76,7 @@ function guard(c: Obj, probe: ConstantProbe): void {
  * something normalize replaces that is not a constant: such a tree makes no template.
  */
 export function probeConstants(tree: unknown): ConstantProbe | null {
-  const probe: ConstantProbe = { reads: 0 };
+  const probe: ConstantProbe = { reads: 0, locations: [] };
   const stack: unknown[] = [tree];
   while (stack.length > 0) {
     const v = stack.pop();
@@ -87,7 +89,10 @@ export function probeConstants(tree: unknown): ConstantProbe | null {
       if (NORMALIZED_NON_CONSTANTS.has(k)) return null;
       const child = (v as Obj)[k];
       if (child === null || typeof child !== 'object') continue;
-      if (k === 'A_Const' && !Array.isArray(child)) guard(child as Obj, probe);
+      if (k === 'A_Const' && !Array.isArray(child)) {
+        probe.locations.push(typeof (child as Obj).location === 'number' ? ((child as Obj).location as number) : 0);
+        guard(child as Obj, probe);
+      }
       else stack.push(child);
     }
   }

@@ -28,8 +28,19 @@ test('a hit refreshes an entry', () => {
 
 test('classifyCached stays bounded', () => {
   configureCache(50, 1_000_000);
-  for (let i = 0; i < 500; i++) classifyCached(`SELECT * FROM a WHERE id = ${i}`);
+  for (let i = 0; i < 500; i++) classifyCached(`SELECT * FROM a${i} WHERE id = ${i}`);
   assert.is(cacheStats().entries, 50);
+  // each of those is a template key too (lexical; the normalized key has its own map of 50)
+  assert.is(cacheStats().templates, 50);
+  // (a sign the lexical key cannot see folded into the constant: the second text of each
+  // lexical key takes its normalized key)
+  for (let i = 0; i < 500; i++) for (const k of [1, 2]) classifyCached(`SELECT * FROM a${i} WHERE id = -(${k})`);
+  assert.is(cacheStats().templates, 100);
+  // a text a template gave is not kept: finding it again costs what a cache hit would
+  configureCache(50, 1_000_000);
+  classifyCached('SELECT * FROM a WHERE id = 1');
+  for (let i = 2; i < 500; i++) classifyCached(`SELECT * FROM a WHERE id = ${i}`);
+  assert.is(cacheStats().entries, 1);
   configureCache(4096, 16 * 1024 * 1024);
 });
 
