@@ -50,10 +50,25 @@ class Statement implements ClassifiedStatement {
     return this.#fingerprint;
   }
 
+  /** This statement with other facts; the fingerprint (of the same text) is kept. */
+  withFacts(facts: Fact[], limited: boolean): Statement {
+    const s = new Statement(this.text, this.location, this.length, this.nodeType, facts, limited, this.effects);
+    s.#fingerprint = this.#fingerprint;
+    return s;
+  }
+
   toJSON(): ClassifiedStatement {
     const { text, location, length, nodeType, facts, limited, fingerprint, effects } = this;
     return { text, location, length, nodeType, facts, limited, fingerprint, effects };
   }
+}
+
+/**
+ * A copy of a classified statement with other facts (the gateway adds what a FETCH's cursor or an
+ * EXECUTE's prepared statement reads). An object spread would drop the fingerprint, a getter.
+ */
+export function withFacts(st: ClassifiedStatement, facts: Fact[], limited: boolean = st.limited): ClassifiedStatement {
+  return st instanceof Statement ? st.withFacts(facts, limited) : { ...st, facts, limited };
 }
 
 function makeStatement(

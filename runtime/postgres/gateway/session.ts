@@ -22,7 +22,7 @@ import type { TLSSocket } from 'node:tls';
 import { decide, type Decision } from '../../policy/decide.ts';
 import type { LoadedPolicy } from '../../policy/load.ts';
 import { createPrincipal, type Identity, type Principal } from '../../policy/principal.ts';
-import { classifyCached } from '../../sql/classify.ts';
+import { classifyCached, withFacts } from '../../sql/classify.ts';
 import type { ClassifiedStatement, Fact } from '../../sql/facts.ts';
 import type { Logger } from '../../gateway/log.ts';
 import type { GatewayMetrics } from '../../gateway/metrics.ts';
@@ -408,7 +408,7 @@ export class PgSession {
       }
     }
     const first = entries[0].statements[0];
-    return first ? { ...first, facts, limited } : undefined;
+    return first ? withFacts(first, facts, limited) : undefined;
   }
 
   /**
@@ -431,7 +431,7 @@ export class PgSession {
         }
         if (extra.length === 0) continue;
         out ??= [...statements];
-        out[i] = { ...out[i], facts: [...out[i].facts, ...extra] };
+        out[i] = withFacts(out[i], [...out[i].facts, ...extra]);
       }
     });
     return out ?? statements;

@@ -34,13 +34,16 @@ audit {
       CREATE TABLE customers (id int PRIMARY KEY, name text, email text);
       INSERT INTO customers SELECT g, 'name ' || g, 'user' || g || '@example.com' FROM generate_series(1, 20) g;
       CREATE TABLE jobs (id int PRIMARY KEY, state text);
-      INSERT INTO jobs VALUES (1, 'new'), (2, 'new');`,
+      INSERT INTO jobs VALUES (1, 'new'), (2, 'new');
+      CREATE TABLE ledger (id int, amount int);
+      INSERT INTO ledger VALUES (1, 100);`,
     rules: `
 group "agents" {
   on db {
     allow read on public.customers, public.jobs, catalog
     allow insert on public.jobs
     approve update on public.jobs by "dba" within 30s
+    approve read on public.ledger by "dba" within 30s
     mask public.customers.email with email
     limit rows 5
   }
@@ -71,15 +74,27 @@ group "exporters" {
   await c.query('INSERT INTO jobs VALUES (1, \'dup\')').catch(() => {}); // fails on the server
   await c.query("INSERT INTO jobs VALUES (3, 'new')");
   await c.query('SELECT 1; SELECT 2'); // two statements in one query
-  const held = c.query("UPDATE jobs SET state = 'done' WHERE id = 1");
-  while (requests.length === 0) await new Promise((r) => setTimeout(r, 20));
-  const res = await fetch(`${gw.adminUrl}/approvals/${requests[0]}/approve`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${await mintToken(['dba'], {}, { sub: 'dba-alice' })}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ reason: 'ticket OPS-7' }),
-  });
-  assert.is(res.status, 200);
-  await held;
+  // each statement held for approval is approved by dba-alice
+  const approved = async (query: Promise<unknown>, reason: string): Promise<void> => {
+    const before = requests.length;
+    while (requests.length === before) await new Promise((r) => setTimeout(r, 20));
+    const res = await fetch(`${gw.adminUrl}/approvals/${requests[before]}/approve`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await mintToken(['dba'], {}, { sub: 'dba-alice' })}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason }),
+    });
+    assert.is(res.status, 200);
+    await query;
+  };
+  await approved(c.query("UPDATE jobs SET state = 'done' WHERE id = 1"), 'ticket OPS-7');
+  // PREPARE and EXECUTE are each held as the statement they prepare and run
+  await approved(c.query("PREPARE touch AS UPDATE jobs SET state = 'touched' WHERE id = 2"), 'ticket OPS-8');
+  await approved(c.query('EXECUTE touch'), 'ticket OPS-9');
+  // a FETCH is held as a read of what its cursor reads
+  await c.query('BEGIN');
+  await approved(c.query('DECLARE cur CURSOR FOR SELECT amount FROM ledger'), 'ticket OPS-10');
+  await approved(c.query('FETCH 1 FROM cur'), 'ticket OPS-11');
+  await c.query('COMMIT');
   await c.end();
   // COPY both ways through psql: the rows it wrote, the rows it sent
   const copy = run('psql', [gw.conninfo(), '-X', '-v', 'ON_ERROR_STOP=1', '-c', 'COPY jobs (id, state) FROM STDIN', '-c', 'COPY (SELECT id FROM jobs ORDER BY id) TO STDOUT'], {
@@ -189,6 +204,17 @@ test('an approved statement names its request; the approval events are recorded 
   );
   assert.is(events[1].by.subject, 'dba-alice');
   assert.is(events[1].reason, 'ticket OPS-7');
+  assert.match(update.fingerprint, /^[0-9a-f]{16}$/, 'the statement an approval covers is named by its fingerprint');
+  // EXECUTE of a prepared statement: decided, approved and recorded as the statement it runs
+  const execute = stmts(records).find((r) => r.text === 'EXECUTE touch')!;
+  assert.is(execute.decision, 'approve');
+  assert.is(execute.outcome, 'ok');
+  assert.match(execute.fingerprint, /^[0-9a-f]{16}$/);
+  const fetched = stmts(records).find((r) => r.text === 'FETCH 1 FROM cur')!;
+  assert.is(fetched.decision, 'approve');
+  assert.ok(fetched.facts.some((f: Rec) => f.action === 'select' && f.resource === 'public.ledger'), JSON.stringify(fetched.facts));
+  assert.is(fetched.rows.returned, 1);
+  assert.match(fetched.fingerprint, /^[0-9a-f]{16}$/);
 });
 
 test('pamc audit verify passes the log; one changed byte is found and the record named', async ({ auditDir, publicKey }) => {
