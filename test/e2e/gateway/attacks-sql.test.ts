@@ -290,6 +290,42 @@ group "exporters" {
   }
 });
 
+test('texts of one shape with other constants share a decision only when no constant decides it', async ({ gw }) => {
+  // the gateway classifies a new text by the template of its shape (spec/gateway.md §5): a
+  // constant that names what runs must make each text be read on its own, in either order
+  await gw.reload(`
+group "exporters" {
+  on db {
+    allow read on public.a
+    allow call on pg_catalog.query_to_xml, pg_catalog.table_to_xml
+  }
+}`);
+  try {
+    const c = await reader(gw, ['exporters']);
+    const pairs: [string, string][] = [
+      ["SELECT query_to_xml('SELECT id FROM a WHERE id = 2', true, false, '') AS x", "SELECT query_to_xml('SELECT v FROM secrets', true, false, '') AS x"],
+      ["SELECT table_to_xml('a', true, false, '') AS x", "SELECT table_to_xml('secrets', true, false, '') AS x"],
+      ["SELECT query_to_xml(E'SELECT id FROM a WHERE id = 3', true, false, '') AS x", "SELECT query_to_xml(E'SELECT v FROM secrets', true, false, '') AS x"],
+    ];
+    for (const [allowed, denied] of pairs) {
+      for (const order of [[allowed, denied, allowed], [denied, allowed, denied]]) {
+        for (const sql of order) {
+          if (sql === allowed) assert.not.match(JSON.stringify((await c.query(sql)).rows), /top/);
+          else {
+            const e = await expectError(c.query(sql));
+            assert.is(e.code, '42501', `${sql}: ${e.message}`);
+          }
+        }
+      }
+    }
+    // and the shape whose constants decide nothing is shared: every one of them reads a
+    for (let id = 1; id <= 5; id++) assert.equal((await c.query(`SELECT x FROM a WHERE id = ${id}`)).rows, [{ x: id }]);
+    await c.end();
+  } finally {
+    await gw.reload(RULES);
+  }
+});
+
 test('`when limited` is not met by a LIMIT the gateway cannot read: a parameter bound to NULL reads every row', async ({ gw }) => {
   await gw.reload(`
 group "browsers" {
