@@ -31,6 +31,26 @@ net.createServer((c) => {
 }).listen(listen, '127.0.0.1');
 `;
 
+/** User and system CPU a process has used so far, in microseconds (/proc/PID/stat, all its threads). */
+function cpuUs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+}
+
+/** The PID a daemon wrote to its pidfile (PgBouncer runs under runuser, which is not it). */
+async function pidFromFile(file: string): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    try {
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      if (pid > 0) return pid;
+    } catch {
+      // not written yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no pid in ${file}`);
+}
+
 function rssKiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
@@ -107,6 +127,10 @@ unix_socket_dir =
       const modes = ['simple', 'extended', 'prepared'];
       const clientCounts = [1, 8];
       const samples = new Map<string, number[]>();
+      // the CPU each proxy spends per transaction (its process, every thread): what it costs
+      // the machine, apart from how long a transaction waits
+      const proxyPids: Record<string, number> = { 'node pipe': pipe.pid!, pgbouncer: await pidFromFile(join(dir, 'pgbouncer.pid')), pamc: gw.pid! };
+      const cpuSamples = new Map<string, number[]>();
       // warm-up: every endpoint, every mode, once
       for (const e of endpoints) for (const m of modes) await pgbench(pgbenchBin, e, db, m, 2, 1);
       for (let r = 0; r < rounds; r++) {
@@ -114,9 +138,12 @@ unix_socket_dir =
           for (const m of modes) {
             const order = r % 2 === 0 ? endpoints : [...endpoints].reverse();
             for (const e of order) {
+              const pid = proxyPids[e.name];
+              const cpu0 = pid === undefined ? 0 : cpuUs(pid);
               const tps = await pgbench(pgbenchBin, e, db, m, c, seconds);
               const key = `${m} · ${c} client${c > 1 ? 's' : ''} · ${e.name}`;
               samples.set(key, [...(samples.get(key) ?? []), 1e9 / tps]);
+              if (pid !== undefined) cpuSamples.set(key, [...(cpuSamples.get(key) ?? []), (cpuUs(pid) - cpu0) / (tps * seconds)]);
               b.log(`${key}: ${tps.toFixed(0)} tps`);
             }
           }
@@ -137,6 +164,8 @@ unix_socket_dir =
             note: 'time per transaction (1 / tps); ratio ≤ 1 means at least the pipe’s throughput',
           });
           b.record({ name: k('pamc vs pgbouncer'), samplesNs: samples.get(k('pamc'))!, against: k('pgbouncer'), target: { ratioAtMost: 1.1, label: 'within 10% of PgBouncer' } });
+          const cpu = (e: string) => `${median(cpuSamples.get(k(e))!).toFixed(1)} µs`;
+          b.note(`${m} · ${c} client${c > 1 ? 's' : ''}: CPU per transaction`, `pipe ${cpu('node pipe')}, PgBouncer ${cpu('pgbouncer')}, pamc ${cpu('pamc')}`, 'the proxy process, all threads, from /proc (10 ms ticks over the run)');
           if (c === 1) {
             const added = (e: string) => median(samples.get(k(e))!) - median(samples.get(k('direct'))!);
             const ratio = added('pamc') / Math.max(1, added('pgbouncer'));
