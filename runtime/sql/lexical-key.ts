@@ -20,6 +20,8 @@
 // (and not, say, an array bound or the precision of float(p)) is checked on the first text of a
 // key, with the parser's own tree (classify.ts, classifyExemplar).
 
+import { isAsciiIdentStart, isDigit, isOpChar, isSelfChar } from './sql-chars.ts';
+
 export interface LexicalKey {
   key: string;
   /** string offset of each constant's first character, in text order */
@@ -39,17 +41,9 @@ const SLASH = 47;
 const STAR = 42;
 const AMPERSAND = 38;
 
-function isDigit(c: number): boolean {
-  return c >= 48 && c <= 57;
-}
-
-function isIdentStart(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
-}
-
 /** PostgreSQL also continues identifiers with `$` and bytes ≥ 128: this scanner refuses those. */
 function isIdentChar(c: number): boolean {
-  return isIdentStart(c) || isDigit(c);
+  return isAsciiIdentStart(c) || isDigit(c);
 }
 
 /** Space, tab, newline, carriage return, form feed (not vertical tab: lexers disagree on it). */
@@ -57,14 +51,9 @@ function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13 || c === 12;
 }
 
-/** PostgreSQL's `self` and `op_chars` characters, but the dot (scanned on its own). */
+/** Operator characters and punctuation, but the dot (scanned on its own). */
 function isPunctuation(c: number): boolean {
-  // , ( ) [ ] ; : + - * / % ^ < > = ~ ! @ # & | ` ?
-  return (
-    c === 44 || c === 40 || c === 41 || c === 91 || c === 93 || c === 59 || c === 58 || c === 43 || c === 45 || c === 42 ||
-    c === 47 || c === 37 || c === 94 || c === 60 || c === 62 || c === 61 || c === 126 || c === 33 || c === 64 || c === 35 ||
-    c === AMPERSAND || c === 124 || c === 96 || c === 63
-  );
+  return isOpChar(c) || (isSelfChar(c) && c !== DOT);
 }
 
 /** Whether the digits text[start, end) make an integer PostgreSQL's lexer keeps as ICONST. */
@@ -107,7 +96,7 @@ export function lexicalKey(text: string): LexicalKey | null {
     const c = text.charCodeAt(i);
     if (isSpace(c)) {
       i++;
-    } else if (isIdentStart(c)) {
+    } else if (isAsciiIdentStart(c)) {
       i++;
       while (i < n && isIdentChar(text.charCodeAt(i))) i++;
       // a word runs on with `$` or non-ASCII; E'…', B'…', X'…', N'…' are other string kinds

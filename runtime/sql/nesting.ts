@@ -12,23 +12,17 @@
 // `,` and by keywords that separate expressions, AND/OR lists are flat in the tree), set
 // operations and joins. It over-estimates; real statements stay far below the limit.
 
+import { isAsciiIdentStart, isDigit, isOpChar } from './sql-chars.ts';
+
 const OPEN = 1;
 const CASE = 2;
 
 function isIdentStart(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c >= 128;
+  return isAsciiIdentStart(c) || c >= 128;
 }
 
 function isIdentChar(c: number): boolean {
-  return isIdentStart(c) || (c >= 48 && c <= 57) || c === 36;
-}
-
-function isOpChar(c: number): boolean {
-  // + - * / < > = ~ ! @ # % ^ & | ` ?
-  return (
-    c === 43 || c === 45 || c === 42 || c === 47 || c === 60 || c === 62 || c === 61 || c === 126 ||
-    c === 33 || c === 64 || c === 35 || c === 37 || c === 94 || c === 38 || c === 124 || c === 96 || c === 63
-  );
+  return isIdentStart(c) || isDigit(c) || c === 36;
 }
 
 const CHAIN = 1;
