@@ -325,10 +325,10 @@ function classifyFresh(sql: string, ctx: ClassifyContext): Classified {
 }
 
 /** A new text's classification from a template. */
-function fromTemplate(sql: string, t: Template): Classified {
+function fromTemplate(sql: string, t: Template, cacheable: boolean): Classified {
   templateHits++;
   const [s, e] = trimStatement(sql, 0, sql.length);
-  return { result: { statements: [new Statement(sql.slice(s, e), s, e - s, t.nodeType, t.facts, t.limited, [])] }, cacheable: true };
+  return { result: { statements: [new Statement(sql.slice(s, e), s, e - s, t.nodeType, t.facts, t.limited, [])] }, cacheable };
 }
 
 /**
@@ -349,7 +349,7 @@ function classifyByTemplate(sql: string, ctx: ClassifyContext, context: string):
     if (t === UNSHAREABLE) return classifyFresh(sql, ctx);
     if (t !== NOT_LEXICAL) {
       lexicalHits++;
-      return { result: fromTemplate(sql, t).result, cacheable: false };
+      return fromTemplate(sql, t, false);
     }
   }
   const normalized = normalizeSql(sql);
@@ -357,7 +357,7 @@ function classifyByTemplate(sql: string, ctx: ClassifyContext, context: string):
   const tkey = context + '\u0000' + normalized;
   const t = templates.get(tkey);
   if (t === UNSHAREABLE) return classifyFresh(sql, ctx);
-  if (t !== undefined) return fromTemplate(sql, t);
+  if (t !== undefined) return fromTemplate(sql, t, true);
   const made = classifyExemplar(sql, ctx, null);
   templates.set(tkey, made.template, tkey.length);
   return made;

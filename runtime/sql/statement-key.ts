@@ -24,7 +24,7 @@ export function statementKey(statements: readonly (Pick<ClassifiedStatement, 'te
   const hash = createHash('sha256');
   const fingerprints: string[] = [];
   // a classified statement computes its fingerprint once, and the approval's record reads it too
-  // (a copy made with spread facts has none: computed here)
+  // (a plain object without one: computed here)
   for (const { text, fingerprint } of statements) {
     const parsed = parseSql(text);
     fingerprints.push((fingerprint ?? fingerprintSql(text)) || 'unparsed');

@@ -995,7 +995,7 @@ export class PgSession {
     decision: Decision,
     params: (string | Uint8Array | null)[] | null,
   ): ReturnType<PgSession['approvalGate']> {
-    const one = distinctTexts(statements);
+    const one = distinctStatements(statements);
     if (one.length > 1 || !possible.every((p) => p.params !== undefined && sameParams(p.params, params))) {
       return {
         denial: {
@@ -1834,7 +1834,7 @@ function sameParam(x: string | Uint8Array | null, y: string | Uint8Array | null)
  * The statements, each once (the candidates of a re-parsed name): the same text resolved to the
  * same relations and functions. One text classified under two search paths is two statements.
  */
-function distinctTexts(statements: readonly ClassifiedStatement[]): readonly ClassifiedStatement[] {
+function distinctStatements(statements: readonly ClassifiedStatement[]): readonly ClassifiedStatement[] {
   if (statements.length < 2) return statements;
   const byKey = new Map<string, ClassifiedStatement>();
   for (const st of statements) {
