@@ -91,6 +91,25 @@ async function reader(gw: GatewayFixture, groups = ['readers']): Promise<pg.Clie
   return c;
 }
 
+/** Runs `fn` with `rules` as the policy, then restores the file's own rules. */
+async function withRules(gw: GatewayFixture, rules: string, fn: () => Promise<void>): Promise<void> {
+  await gw.reload(rules);
+  try {
+    await fn();
+  } finally {
+    await gw.reload(RULES);
+  }
+}
+
+/** A group that may read public.a and call the two built-ins that run or read what an argument names. */
+const EXPORTERS = `
+group "exporters" {
+  on db {
+    allow read on public.a
+    allow call on pg_catalog.query_to_xml, pg_catalog.table_to_xml
+  }
+}`;
+
 test('the dangerous statements of the corpus: each denied (simple and extended), none leaves a trace', async ({ gw }) => {
   const cases = dangerousCases();
   assert.ok(cases.length >= 40, `only ${cases.length} dangerous cases`);
@@ -261,14 +280,7 @@ test('a denied COPY FROM STDIN whose data was sent blindly behind it changes not
 });
 
 test('an allowed query_to_xml or table_to_xml cannot be handed a query or relation the gateway cannot read: a parameter, a column, an expression', async ({ gw }) => {
-  await gw.reload(`
-group "exporters" {
-  on db {
-    allow read on public.a
-    allow call on pg_catalog.query_to_xml, pg_catalog.table_to_xml
-  }
-}`);
-  try {
+  await withRules(gw, EXPORTERS, async () => {
     const c = await reader(gw, ['exporters']);
     const ok = await c.query("SELECT query_to_xml('SELECT id FROM a WHERE id = 1', true, false, '') AS x");
     assert.match(String(ok.rows[0].x), /<id>1<\/id>/, 'a literal query the policy allows runs');
@@ -285,22 +297,13 @@ group "exporters" {
       assert.not.match(e.message, /top/);
     }
     await c.end();
-  } finally {
-    await gw.reload(RULES);
-  }
+  });
 });
 
 test('texts of one shape with other constants share a decision only when no constant decides it', async ({ gw }) => {
   // the gateway classifies a new text by the template of its shape (spec/gateway.md §5): a
   // constant that names what runs must make each text be read on its own, in either order
-  await gw.reload(`
-group "exporters" {
-  on db {
-    allow read on public.a
-    allow call on pg_catalog.query_to_xml, pg_catalog.table_to_xml
-  }
-}`);
-  try {
+  await withRules(gw, EXPORTERS, async () => {
     const c = await reader(gw, ['exporters']);
     const pairs: [string, string][] = [
       ["SELECT query_to_xml('SELECT id FROM a WHERE id = 2', true, false, '') AS x", "SELECT query_to_xml('SELECT v FROM secrets', true, false, '') AS x"],
@@ -321,19 +324,17 @@ group "exporters" {
     // and the shape whose constants decide nothing is shared: every one of them reads a
     for (let id = 1; id <= 5; id++) assert.equal((await c.query(`SELECT x FROM a WHERE id = ${id}`)).rows, [{ x: id }]);
     await c.end();
-  } finally {
-    await gw.reload(RULES);
-  }
+  });
 });
 
 test('`when limited` is not met by a LIMIT the gateway cannot read: a parameter bound to NULL reads every row', async ({ gw }) => {
-  await gw.reload(`
+  const rules = `
 group "browsers" {
   on db {
     allow read on public.a when limited
   }
-}`);
-  try {
+}`;
+  await withRules(gw, rules, async () => {
     const c = await reader(gw, ['browsers']);
     assert.is((await c.query('SELECT * FROM a ORDER BY id LIMIT 2')).rowCount, 2);
     for (const [sql, params] of [
@@ -346,35 +347,40 @@ group "browsers" {
       assert.is(e.code, '42501', `${sql}: ${e.message}`);
     }
     await c.end();
-  } finally {
-    await gw.reload(RULES);
-  }
+  });
 });
 
 test('a statement pipelined behind SET search_path is classified with the new path: the server resolves it there', async ({ gw }) => {
   await gw.direct("CREATE SCHEMA IF NOT EXISTS evil; CREATE TABLE IF NOT EXISTS evil.a (v text); INSERT INTO evil.a VALUES ('evil-secret')");
-  await gw.reload(`
+  const rules = `
 group "pathers" {
   on db {
     allow read on public.a
     allow set on search_path
   }
-}`);
+}`;
   try {
-    const s = await login(gw, ['pathers']);
-    const rfq = async () => render(await s.until('ReadyForQuery'));
-    // the SET and the read in one write: the read reaches the server before the SET completes
-    s.send(w.query('SET search_path = evil, public'), w.parse('', 'SELECT v FROM a'), w.bind('', '', [], [], []), w.execute('', 0), w.sync());
-    assert.equal(await rfq(), ['CommandComplete SET', 'ReadyForQuery I']);
-    const read = await rfq();
-    assert.match(read[0], /42501 pamc: permission denied: no rule allows select on evil\.a/);
-    assert.not.ok(read.some((m) => m.includes('evil-secret')));
-    s.send(w.query('SET search_path = public'), w.query('SELECT v FROM a'));
-    await rfq();
-    assert.match((await rfq())[0], /42501 pamc: permission denied: no rule allows select on evil\.a/, 'the path stays widened');
-    s.close();
+    await withRules(gw, rules, async () => {
+      const s = await login(gw, ['pathers']);
+      const rfq = async () => render(await s.until('ReadyForQuery'));
+      // the SET and the read in one write: the read reaches the server before the SET completes
+      s.send(w.query('SET search_path = evil, public'), w.parse('', 'SELECT v FROM a'), w.bind('', '', [], [], []), w.execute('', 0), w.sync());
+      assert.equal(await rfq(), ['CommandComplete SET', 'ReadyForQuery I']);
+      const read = await rfq();
+      assert.match(read[0], /42501 pamc: permission denied: no rule allows select on evil\.a/);
+      assert.not.ok(read.some((m) => m.includes('evil-secret')));
+      s.send(w.query('SET search_path = public'), w.query('SELECT v FROM a'));
+      await rfq();
+      assert.match((await rfq())[0], /42501 pamc: permission denied: no rule allows select on evil\.a/, 'the path stays widened');
+      // a shape another session made a template of under the target's path is read again here
+      const other = await reader(gw, ['pathers']);
+      assert.equal((await other.query('SELECT v FROM a WHERE id = 1')).rows, [{ v: 'v' }]);
+      await other.end();
+      s.send(w.query('SELECT v FROM a WHERE id = 2'));
+      assert.match((await rfq())[0], /42501 pamc: permission denied: no rule allows select on evil\.a/, 'the template of another search path');
+      s.close();
+    });
   } finally {
-    await gw.reload(RULES);
     await gw.direct('DROP SCHEMA evil CASCADE');
   }
 });
