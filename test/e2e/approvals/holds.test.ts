@@ -94,6 +94,29 @@ async function agent(gw: GatewayFixture, sub = REQUESTER, groups = ['ops']): Pro
   return { c, requests };
 }
 
+/** A wire-level session of the requester, logged in and idle. */
+async function wireAgent(gw: GatewayFixture): Promise<WireSession> {
+  const s = new WireSession(await open(gw));
+  s.send(loginBytes(gw, await mintToken(['ops'], {}, { sub: REQUESTER })));
+  await s.until('ReadyForQuery');
+  return s;
+}
+
+/**
+ * After a second Parse of a prepared name (which the server refuses) and a Bind of the name:
+ * the Execute is refused as ambiguous, and no approval request is made.
+ */
+async function expectAmbiguousRefusal(s: WireSession): Promise<void> {
+  const first = await s.until('ReadyForQuery');
+  assert.ok(first.some((m) => m.kind === 'ErrorResponse' && m.fields.code === '42P05'), 'the server refuses the second Parse');
+  const second = await s.until('ReadyForQuery');
+  const error = second.find((m) => m.kind === 'ErrorResponse') as { fields: { code: string; message: string } } | undefined;
+  assert.ok(error, JSON.stringify(second.map((m) => m.kind)));
+  assert.is(error!.fields.code, '42501');
+  assert.match(error!.fields.message, 'may run one of several statements or bindings');
+  assert.not.match(error!.fields.message, /request apr_/);
+}
+
 async function api(gw: GatewayFixture, method: string, path: string, token: string | null, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(`${gw.adminUrl}${path}`, {
     method,
@@ -257,9 +280,7 @@ test('a CancelRequest withdraws the held statement (57014) and the session goes 
 });
 
 test('messages pipelined behind a held statement wait for it, and then run in order', async ({ gw }) => {
-  const s = new WireSession(await open(gw));
-  s.send(loginBytes(gw, await mintToken(['ops'], {}, { sub: REQUESTER })));
-  await s.until('ReadyForQuery');
+  const s = await wireAgent(gw);
   // one write: a query that is held, then one that is not
   s.send(w.query('UPDATE held SET v = 11 WHERE id = 1'), w.query('SELECT v FROM held WHERE id = 1'));
   const notice = await s.next();
@@ -401,9 +422,7 @@ group "dba" {}`,
 });
 
 test('a binary bind parameter reaches the approver as its bytes, not as text', async ({ gw }) => {
-  const s = new WireSession(await open(gw));
-  s.send(loginBytes(gw, await mintToken(['ops'], {}, { sub: REQUESTER })));
-  await s.until('ReadyForQuery');
+  const s = await wireAgent(gw);
   s.send(w.parse('', 'UPDATE retried SET v = $1 WHERE id = 1', [23]), w.bind('', '', [1], [[0, 0, 0, 7]], []), w.execute('', 0), w.sync());
   const reply = await s.until('ReadyForQuery');
   const error = reply.find((m) => m.kind === 'ErrorResponse') as { fields: { message: string } };
@@ -416,20 +435,11 @@ test('a binary bind parameter reaches the approver as its bytes, not as text', a
 test('a portal that may run one of several statements is never put to an approver', async ({ gw }) => {
   // s1 is prepared; a second Parse of s1 fails on the server ("already exists") and the Bind
   // behind its Sync binds the first. The approver would be shown one and the other would run.
-  const s = new WireSession(await open(gw));
-  s.send(loginBytes(gw, await mintToken(['ops'], {}, { sub: REQUESTER })));
-  await s.until('ReadyForQuery');
+  const s = await wireAgent(gw);
   s.send(w.parse('s1', 'UPDATE retried SET v = 30 WHERE id = 1'), w.sync());
   assert.equal((await s.until('ReadyForQuery')).map((m) => m.kind), ['ParseComplete', 'ReadyForQuery']);
   s.send(w.parse('s1', 'UPDATE retried SET v = 31 WHERE id = 2'), w.sync(), w.bind('', 's1', [], [], []), w.execute('', 0), w.sync());
-  const first = await s.until('ReadyForQuery');
-  assert.ok(first.some((m) => m.kind === 'ErrorResponse' && m.fields.code === '42P05'), 'the server refuses the second Parse');
-  const second = await s.until('ReadyForQuery');
-  const error = second.find((m) => m.kind === 'ErrorResponse') as { fields: { code: string; message: string } } | undefined;
-  assert.ok(error, JSON.stringify(second.map((m) => m.kind)));
-  assert.is(error!.fields.code, '42501');
-  assert.match(error!.fields.message, 'may run one of several statements or bindings');
-  assert.not.match(error!.fields.message, /request apr_/);
+  await expectAmbiguousRefusal(s);
   s.close();
   assert.is(await gw.direct('SELECT string_agg(v::text, \',\' ORDER BY id) FROM retried'), '60,7');
 });
@@ -444,9 +454,7 @@ group "ops" {
   }
 }`);
   try {
-    const s = new WireSession(await open(gw));
-    s.send(loginBytes(gw, await mintToken(['ops'], {}, { sub: REQUESTER })));
-    await s.until('ReadyForQuery');
+    const s = await wireAgent(gw);
     const text = 'UPDATE retried SET v = 50 WHERE id = 1';
     s.send(w.parse('s2', text), w.sync());
     assert.equal((await s.until('ReadyForQuery')).map((m) => m.kind), ['ParseComplete', 'ReadyForQuery']);
@@ -454,13 +462,7 @@ group "ops" {
     // runs the first (public.retried), the gateway cannot tell which until the server answers
     s.send(w.query('SET search_path = other, public'), w.parse('s2', text), w.sync(), w.bind('', 's2', [], [], []), w.execute('', 0), w.sync());
     await s.until('ReadyForQuery');
-    const first = await s.until('ReadyForQuery');
-    assert.ok(first.some((m) => m.kind === 'ErrorResponse' && m.fields.code === '42P05'), 'the server refuses the second Parse');
-    const second = await s.until('ReadyForQuery');
-    const error = second.find((m) => m.kind === 'ErrorResponse') as { fields: { code: string; message: string } } | undefined;
-    assert.ok(error, JSON.stringify(second.map((m) => m.kind)));
-    assert.match(error!.fields.message, 'may run one of several statements or bindings');
-    assert.not.match(error!.fields.message, /request apr_/);
+    await expectAmbiguousRefusal(s);
     s.close();
   } finally {
     await gw.reload(RULES);
