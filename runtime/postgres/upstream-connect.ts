@@ -26,6 +26,7 @@ import { connect as tlsConnect, type TLSSocket, type ConnectionOptions } from 'n
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BackendReader, BackendMessageType as B } from './protocol/framing.ts';
+import { slabReads } from './slab-reads.ts';
 import { encodeStartupMessage, encodeSSLRequest, encodeCancelRequest } from './protocol/startup.ts';
 import {
   decodeAuthentication,
@@ -230,7 +231,9 @@ function attempt(o: UpstreamOptions, tlsOpts: UpstreamTlsOptions, tryTls: boolea
     };
 
     try {
-      raw = o.socketPath !== undefined ? netConnect({ path: socketFile(o.socketPath, port) }) : netConnect({ host: o.host ?? 'localhost', port });
+      // Without TLS the gateway reads the server's replies into shared slabs (slab-reads.ts).
+      const onread = tryTls ? undefined : slabReads(() => raw);
+      raw = o.socketPath !== undefined ? netConnect({ path: socketFile(o.socketPath, port), onread }) : netConnect({ host: o.host ?? 'localhost', port, onread });
     } catch (err) {
       fail(new UpstreamError('connect-failed', `could not connect to ${target}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`));
       return;

@@ -70,7 +70,8 @@ import {
 } from '../protocol/index.ts';
 import { DENIAL_NAME, denialError, denialSql, isOurDenial, RESERVED_NAME_PREFIX, type DenialText } from './denial.ts';
 import { describeDenial } from './denial-text.ts';
-import { NameRegistry, type Entry } from './registry.ts';
+import { Description, NameRegistry, type Entry } from './registry.ts';
+import { Outgoing } from './outgoing.ts';
 import { pinnedSettingBroken } from './startup-params.ts';
 import type { CatalogSnapshot } from '../masking/catalog.ts';
 import type { ColumnMask } from '../masking/plan.ts';
@@ -575,7 +576,7 @@ export class PgSession {
     if (!e.masks) return [];
     if (e.k === 'query') return this.masking.plan(e.masks[e.index], this.unknownFields(row), null);
     const entry = e.entry;
-    const fields = entry?.fields ?? entry?.statement?.fields ?? this.unknownFields(row);
+    const fields = (entry?.fields ?? entry?.statement?.fields)?.fields ?? this.unknownFields(row);
     e.result.fields = fields;
     const formats = entry?.fieldsFromPortal ? null : (entry?.formats ?? []);
     return this.masking.plan(e.masks[0], fields, formats);
@@ -668,7 +669,7 @@ export class PgSession {
     if (this.ended || !held || held.request.id !== r.id) return;
     this.held = null;
     const out = new Writer(256);
-    const forward: Buffer[] = [];
+    const forward = new Outgoing();
     const waitMs = Date.now() - held.since;
     if (r.status === 'approved') {
       this.resumed = { request: r.id, waitMs };
@@ -840,7 +841,7 @@ export class PgSession {
 
   private drainClient(): void {
     const out = new Writer(256);
-    const forward: Buffer[] = [];
+    const forward = new Outgoing();
     const flush = () => {
       if (out.length > 0) {
         forward.push(out.toBuffer());
@@ -1209,9 +1210,9 @@ export class PgSession {
     this.skipping = true;
   }
 
-  private writeUpstream(chunks: Buffer[]): void {
-    if (chunks.length === 0 || this.ended) return;
-    const data = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+  private writeUpstream(chunks: Outgoing): void {
+    const data = chunks.take();
+    if (data === null || this.ended) return;
     if (!this.upstream.write(data)) this.client.pause();
   }
 
@@ -1246,7 +1247,7 @@ export class PgSession {
   private onServerData(chunk: Buffer): void {
     if (this.ended) return;
     this.br.push(chunk);
-    const out: Buffer[] = [];
+    const out = new Outgoing();
     for (let m = this.br.next(); m !== null; m = this.br.next()) {
       if (m.kind === 'ProtocolError') {
         this.opts.log.error('upstream-protocol-error', { session: this.opts.id, error: m.message });
@@ -1274,10 +1275,13 @@ export class PgSession {
     this.flushRecords();
   }
 
-  private sendClient(out: Buffer[]): void {
+  private sendClient(out: Outgoing): void {
     if (this.rowArena.pending) this.rowArena.take(out);
-    if (out.length === 0 || this.ended) return;
-    if (!this.client.write(out.length === 1 ? out[0] : Buffer.concat(out))) this.upstream.pause();
+    const data = out.take();
+    if (data === null || this.ended) return;
+    // Bytes queued behind a slow client wait as a copy: a view of a read would keep its whole
+    // slab of server replies alive (slab-reads.ts).
+    if (!this.client.write(this.client.writableLength > 0 ? Buffer.from(data) : data)) this.upstream.pause();
     // The socket took every byte (nothing queued): the row arena can be written over again.
     else if (this.client.writableLength === 0) this.rowArena.recycle();
   }
@@ -1336,12 +1340,7 @@ export class PgSession {
         if (type === B.ParameterDescription) return e.internal ? null : m.raw;
         if (type === B.RowDescription || type === B.NoData) {
           // Kept for masking executions that come without a description (postgres.js, pgjdbc).
-          let fields: FieldDescription[] = [];
-          if (type === B.RowDescription) {
-            const rd = decodeRowDescription(m.body);
-            if (rd.kind === 'ProtocolError') return this.unexpected(type, e.k);
-            fields = rd.fields.map((f) => ({ ...f, name: String(f.name) }));
-          }
+          const fields = new Description(type === B.RowDescription ? Buffer.from(m.body) : null);
           for (const entry of e.entries) {
             entry.fields = fields;
             entry.fieldsFromPortal = e.portal;

@@ -331,7 +331,7 @@ export class RowArena {
   }
 
   /** Moves the rows written since the last take to `out`. */
-  take(out: Buffer[]): void {
+  take(out: { push(b: Buffer): unknown }): void {
     if (this.full.length > 0) {
       for (const b of this.full) out.push(b);
       this.full.length = 0;

@@ -1,0 +1,54 @@
+// Outgoing: what one write carries. Relayed messages (views of the chunk they came in) go out as
+// one view of that chunk; anything else is joined — and the bytes are always exactly the pushed
+// ones, in order.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Outgoing } from '../../../runtime/postgres/gateway/outgoing.ts';
+
+const chunk = Buffer.from('0123456789abcdefghij');
+
+function sent(parts: Buffer[]): Buffer | null {
+  const o = new Outgoing();
+  for (const p of parts) o.push(p);
+  return o.take();
+}
+
+test('consecutive views of one chunk go out as one view of it, not a copy', () => {
+  const out = sent([chunk.subarray(2, 5), chunk.subarray(5, 9), chunk.subarray(9, 10)])!;
+  assert.is(out.toString(), '23456789');
+  assert.ok(out.buffer === chunk.buffer, 'a view of the received chunk');
+  assert.is(out.byteOffset, chunk.byteOffset + 2);
+  const whole = sent([chunk]);
+  assert.ok(whole === chunk, 'a single buffer is passed on as it is');
+});
+
+test('views out of order, with a gap, or of another chunk are joined in the order pushed', () => {
+  assert.is(sent([chunk.subarray(5, 8), chunk.subarray(2, 5)])!.toString(), '567234');
+  assert.is(sent([chunk.subarray(0, 2), chunk.subarray(3, 5)])!.toString(), '0134');
+  // another buffer whose offsets would line up: never merged by numbers alone
+  const other = Buffer.from('ABCDEFGHIJ');
+  const a = Buffer.from(chunk.buffer, chunk.byteOffset, 4);
+  const b = Buffer.from(other.buffer, other.byteOffset + 4, 3);
+  assert.is(sent([a, b])!.toString(), '0123EFG');
+  const own = Buffer.from('<denied>');
+  const out = sent([chunk.subarray(0, 3), own, chunk.subarray(3, 6), chunk.subarray(6, 7)])!;
+  assert.is(out.toString(), '012<denied>3456');
+  assert.ok(out.buffer !== chunk.buffer);
+});
+
+test('nothing pushed, or only empty buffers: nothing to write; take() empties the queue', () => {
+  const o = new Outgoing();
+  assert.is(o.take(), null);
+  o.push(Buffer.alloc(0));
+  assert.ok(o.empty);
+  assert.is(o.take(), null);
+  o.push(chunk.subarray(0, 2));
+  o.push(Buffer.from('x'));
+  assert.is(o.take()!.toString(), '01x');
+  assert.ok(o.empty);
+  assert.is(o.take(), null);
+  o.push(chunk.subarray(2, 4));
+  assert.is(o.take()!.toString(), '23', 'a new run after take');
+});
+
+test.run();
