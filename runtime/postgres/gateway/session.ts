@@ -1050,7 +1050,7 @@ export class PgSession {
       this.deny(out, { message: `pamc: prepared statement "${b.statement}" is not one the gateway saw prepared` }, 'extended');
       return null;
     }
-    const statements = possible.length === 1 ? possible[0].statements : possible.flatMap((e) => e.statements);
+    const statements = statementsOf(possible);
     const { decision, denial } = this.decideStatements(statements, false);
     if (denial) {
       this.logStatement(possible[0].text, denial);
@@ -1070,7 +1070,7 @@ export class PgSession {
     if (this.limitUsed.size > 0) this.limitUsed.delete(`p:${b.portal}`);
     // A Bind pipelined behind a Parse of the same name binds that new statement (decisions
     // cover every possibility; masks need the one that runs).
-    if (possible.length > 1) this.boundStatements.set(entry, possible[possible.length - 1].statements);
+    if (statements !== possible[possible.length - 1].statements) this.boundStatements.set(entry, possible[possible.length - 1].statements);
     this.portals.addPending(b.portal, entry);
     this.push({ k: 'bind', name: b.portal, entry });
     return m.raw;
@@ -1087,7 +1087,7 @@ export class PgSession {
       this.deny(out, { message: `pamc: portal "${e.portal}" is not one the gateway saw bound` }, 'extended');
       return null;
     }
-    const statements = this.withRegistryFacts(possible.length === 1 ? possible[0].statements : possible.flatMap((p) => p.statements));
+    const statements = this.withRegistryFacts(statementsOf(possible));
     const decided = this.decideStatements(statements, true);
     let denial = decided.denial;
     const decideUs = this.lastDecision.us;
@@ -1827,6 +1827,17 @@ function sameParams(a: readonly (string | Uint8Array | null)[] | null, b: readon
 function sameParam(x: string | Uint8Array | null, y: string | Uint8Array | null): boolean {
   if (x instanceof Uint8Array && y instanceof Uint8Array) return Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(y);
   return x === y;
+}
+
+/**
+ * What a name may run, over every entry it may hold: one entry's own statements when they all
+ * hold the same ones (the unnamed statement parsed again with the same text, the commonest
+ * case, is decided once, not once per copy).
+ */
+function statementsOf(entries: readonly Entry[]): readonly ClassifiedStatement[] {
+  const first = entries[0].statements;
+  for (let i = 1; i < entries.length; i++) if (entries[i].statements !== first) return entries.flatMap((e) => e.statements);
+  return first;
 }
 
 /**
