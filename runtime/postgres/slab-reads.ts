@@ -31,18 +31,30 @@ const MIN_ROOM = 32 * 1024;
 export function slabReads(socket: () => Socket): OnReadOpts {
   let slab = Buffer.allocUnsafe(0);
   let used = 0;
+  /** the region handed out for the next read, and where it starts in the slab */
+  let handed: Buffer | null = null;
+  let handedAt = 0;
   return {
     buffer(): Buffer {
       if (slab.length - used < MIN_ROOM) {
         slab = Buffer.allocUnsafe(SLAB_BYTES);
         used = 0;
       }
-      return slab.subarray(used);
+      handedAt = used;
+      handed = slab.subarray(used);
+      return handed;
     },
     callback(n: number, buf: Uint8Array): boolean {
-      // `buf` is the region handed out for this read; the next read starts after it.
-      if (buf.buffer === slab.buffer) used = buf.byteOffset - slab.byteOffset + n;
-      socket().emit('data', Buffer.from(buf.buffer, buf.byteOffset, n));
+      let chunk: Buffer;
+      if (buf === handed) {
+        // the next read starts after this one's bytes
+        chunk = slab.subarray(handedAt, handedAt + n);
+        used = handedAt + n;
+      } else {
+        chunk = Buffer.from(buf.subarray(0, n)); // not a region of ours (Node passes back what buffer() gave): a copy is safe
+      }
+      handed = null;
+      socket().emit('data', chunk);
       return true;
     },
   };

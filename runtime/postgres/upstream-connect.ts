@@ -231,7 +231,7 @@ function attempt(o: UpstreamOptions, tlsOpts: UpstreamTlsOptions, tryTls: boolea
     };
 
     try {
-      // Without TLS the gateway reads the server's replies into shared slabs (slab-reads.ts).
+      // Without TLS the server's replies are read into a slab of the socket's own (slab-reads.ts).
       const onread = tryTls ? undefined : slabReads(() => raw);
       raw = o.socketPath !== undefined ? netConnect({ path: socketFile(o.socketPath, port), onread }) : netConnect({ host: o.host ?? 'localhost', port, onread });
     } catch (err) {

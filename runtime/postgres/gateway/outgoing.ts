@@ -3,27 +3,33 @@
 // Most of what the gateway relays is messages passed on as they came, each a view of the chunk
 // it was read in: consecutive views of one chunk become one view of it again (no copy). Only a
 // write that mixes them with bytes of the gateway's own (a denial, a masked row) is joined into
-// a new buffer. Adjacent views are merged by position alone: the merged view holds exactly the
-// bytes of both, whatever wrote them.
+// a new buffer. The caller says which chunk a view is of (`Frame.chunk`); views are merged only
+// when they are of the same chunk and adjacent in it, so the merged view holds exactly the
+// bytes of both. (Comparing `ArrayBuffer`s instead would call V8's slow `.buffer` accessor on
+// every push.)
 
 export class Outgoing {
   private readonly parts: Buffer[] = [];
-  /** the first buffer of the run of adjacent views being extended, or null */
+  /** the first buffer of the run being extended, or null when nothing is queued */
   private run: Buffer | null = null;
-  private runEnd = 0;
+  /** the chunk the run's views are of; null: the run cannot grow */
+  private source: Buffer | null = null;
+  /** the byte offset just past the run */
+  private end = 0;
 
-  push(b: Buffer): void {
+  /** Queues `b`; `source`: the buffer `b` is a view of, when adjacent views of it may be merged. */
+  push(b: Buffer, source: Buffer | null = null): void {
     if (b.length === 0) return;
-    const run = this.run;
-    if (run !== null) {
-      if (b.buffer === run.buffer && b.byteOffset === this.runEnd) {
-        this.runEnd += b.length;
+    if (this.run !== null) {
+      if (source !== null && source === this.source && b.byteOffset === this.end) {
+        this.end += b.length;
         return;
       }
-      this.parts.push(this.runView(run));
+      this.parts.push(this.runView(this.run));
     }
     this.run = b;
-    this.runEnd = b.byteOffset + b.length;
+    this.source = source;
+    this.end = b.byteOffset + b.length;
   }
 
   get empty(): boolean {
@@ -36,6 +42,7 @@ export class Outgoing {
     if (run === null) return null;
     const last = this.runView(run);
     this.run = null;
+    this.source = null;
     if (this.parts.length === 0) return last;
     this.parts.push(last);
     const all = Buffer.concat(this.parts);
@@ -44,7 +51,9 @@ export class Outgoing {
   }
 
   private runView(run: Buffer): Buffer {
-    const length = this.runEnd - run.byteOffset;
-    return length === run.length ? run : Buffer.from(run.buffer, run.byteOffset, length);
+    if (this.end - run.byteOffset === run.length) return run;
+    // grown, so it has a source
+    const base = this.source!.byteOffset;
+    return this.source!.subarray(run.byteOffset - base, this.end - base);
   }
 }

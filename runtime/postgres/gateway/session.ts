@@ -861,7 +861,7 @@ export class PgSession {
       if (raw === 'terminate') {
         // The server answers what came before Terminate, then closes: relay it all, then end.
         flush();
-        forward.push(m.raw);
+        forward.push(m.raw, m.chunk);
         this.writeUpstream(forward);
         this.terminating = true;
         if (this.idle) this.end('terminated');
@@ -872,7 +872,7 @@ export class PgSession {
       if (raw === 'hold') break; // what came before it goes now; what comes after waits
       if (raw !== null) {
         flush();
-        forward.push(raw);
+        forward.push(raw, raw === m.raw ? m.chunk : null);
       }
     }
     flush();
@@ -1263,7 +1263,7 @@ export class PgSession {
       }
       if (reply !== null) {
         if (this.rowArena.pending) this.rowArena.take(out);
-        out.push(reply);
+        out.push(reply, reply === m.raw ? m.chunk : null);
       }
       if (this.draining && this.idle && this.transactionStatus === 'I') {
         this.sendClient(out);
@@ -1480,7 +1480,7 @@ export class PgSession {
         return m.raw;
       case B.CommandComplete: {
         const s = e.statements[e.index];
-        if (s && !e.failed) this.applyEffects(s, decodeCommandComplete(m.body));
+        if (s && !e.failed) this.applyEffects(s);
         if (e.copyIn) {
           this.dropSyncsSwallowedByCopy(e);
           e.copyIn = false;
@@ -1621,7 +1621,7 @@ export class PgSession {
   }
 
   /** What a completed statement did to the session's names, settings and the target's catalog. */
-  private applyEffects(s: ClassifiedStatement, _tag?: unknown): void {
+  private applyEffects(s: ClassifiedStatement): void {
     if (s.facts.some((f) => f.action === 'create' || f.action === 'alter' || f.action === 'drop')) this.opts.invalidateCatalog?.();
     for (const eff of s.effects) {
       switch (eff.kind) {

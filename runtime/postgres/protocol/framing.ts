@@ -91,6 +91,11 @@ export class Frame {
     /** the whole message as received: forward this to pass the message on unchanged */
     readonly raw: Buffer,
     private readonly bodyStart: number,
+    /**
+     * the buffer `raw` is a view of: the chunk it arrived in (shared by the messages of one
+     * chunk, so consecutive ones can go out as one view of it), or `raw` itself
+     */
+    readonly chunk: Buffer = raw,
   ) {}
 
   /** the body after the type byte and length word (startup packets: starting with the code) */
@@ -186,7 +191,7 @@ class MessageReader {
       const total = len + 1;
       if (avail >= total) {
         this.pos = pos + total;
-        return new Frame(type, chunk.subarray(pos, pos + total), 5);
+        return new Frame(type, chunk.subarray(pos, pos + total), 5, chunk);
       }
       return this.startPartial(type, total, avail);
     }
@@ -200,7 +205,7 @@ class MessageReader {
       this.pos = pos + len;
       const raw = chunk.subarray(pos, pos + len);
       this.afterStartupPacket(raw);
-      return new Frame(0, raw, 4);
+      return new Frame(0, raw, 4, chunk);
     }
     return this.startPartial(0, len, avail);
   }

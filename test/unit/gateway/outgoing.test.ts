@@ -7,9 +7,10 @@ import { Outgoing } from '../../../runtime/postgres/gateway/outgoing.ts';
 
 const chunk = Buffer.from('0123456789abcdefghij');
 
-function sent(parts: Buffer[]): Buffer | null {
+/** Pushes each part as a view of `chunk` (what the session says of a relayed message). */
+function sent(parts: Buffer[], source: Buffer | null = chunk): Buffer | null {
   const o = new Outgoing();
-  for (const p of parts) o.push(p);
+  for (const p of parts) o.push(p, source);
   return o.take();
 }
 
@@ -25,13 +26,24 @@ test('consecutive views of one chunk go out as one view of it, not a copy', () =
 test('views out of order, with a gap, or of another chunk are joined in the order pushed', () => {
   assert.is(sent([chunk.subarray(5, 8), chunk.subarray(2, 5)])!.toString(), '567234');
   assert.is(sent([chunk.subarray(0, 2), chunk.subarray(3, 5)])!.toString(), '0134');
-  // another buffer whose offsets would line up: never merged by numbers alone
-  const other = Buffer.from('ABCDEFGHIJ');
-  const a = Buffer.from(chunk.buffer, chunk.byteOffset, 4);
-  const b = Buffer.from(other.buffer, other.byteOffset + 4, 3);
-  assert.is(sent([a, b])!.toString(), '0123EFG');
-  const own = Buffer.from('<denied>');
-  const out = sent([chunk.subarray(0, 3), own, chunk.subarray(3, 6), chunk.subarray(6, 7)])!;
+  // views of two chunks whose offsets line up: never merged by numbers alone
+  const a = Buffer.alloc(10, '0123456789');
+  const b = Buffer.alloc(10, 'ABCDEFGHIJ'); // both unpooled: byteOffset 0
+  const o = new Outgoing();
+  o.push(a.subarray(0, 4), a);
+  o.push(b.subarray(4, 7), b);
+  assert.is(o.take()!.toString(), '0123EFG');
+  // adjacent views pushed without their source (bytes of the gateway's own) are joined, not merged
+  const own = sent([chunk.subarray(0, 3), chunk.subarray(3, 5)], null)!;
+  assert.is(own.toString(), '01234');
+  assert.ok(own.buffer !== chunk.buffer);
+  const denial = Buffer.from('<denied>');
+  const x = new Outgoing();
+  x.push(chunk.subarray(0, 3), chunk);
+  x.push(denial);
+  x.push(chunk.subarray(3, 6), chunk);
+  x.push(chunk.subarray(6, 7), chunk);
+  const out = x.take()!;
   assert.is(out.toString(), '012<denied>3456');
   assert.ok(out.buffer !== chunk.buffer);
 });
@@ -42,13 +54,14 @@ test('nothing pushed, or only empty buffers: nothing to write; take() empties th
   o.push(Buffer.alloc(0));
   assert.ok(o.empty);
   assert.is(o.take(), null);
-  o.push(chunk.subarray(0, 2));
+  o.push(chunk.subarray(0, 2), chunk);
   o.push(Buffer.from('x'));
   assert.is(o.take()!.toString(), '01x');
   assert.ok(o.empty);
   assert.is(o.take(), null);
-  o.push(chunk.subarray(2, 4));
-  assert.is(o.take()!.toString(), '23', 'a new run after take');
+  o.push(chunk.subarray(2, 4), chunk);
+  o.push(chunk.subarray(4, 5), chunk);
+  assert.is(o.take()!.toString(), '234', 'a new run after take');
 });
 
 test.run();
