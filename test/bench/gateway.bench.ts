@@ -31,10 +31,10 @@ net.createServer((c) => {
 }).listen(listen, '127.0.0.1');
 `;
 
-/** User and system CPU a process has used so far, in microseconds (/proc/PID/stat, all its threads). */
-function cpuUs(pid: number): number {
+/** The user and the system CPU a process has used so far, in microseconds (/proc/PID/stat, all its threads). */
+function cpuUs(pid: number): { user: number; system: number } {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+  return { user: (Number(fields[11]) * 1e6) / 100, system: (Number(fields[12]) * 1e6) / 100 };
 }
 
 /** The PID a daemon wrote to its pidfile (PgBouncer runs under runuser, which is not it). */
@@ -130,7 +130,7 @@ unix_socket_dir =
       // the CPU each proxy spends per transaction (its process, every thread): what it costs
       // the machine, apart from how long a transaction waits
       const proxyPids: Record<string, number> = { 'node pipe': pipe.pid!, pgbouncer: await pidFromFile(join(dir, 'pgbouncer.pid')), pamc: gw.pid! };
-      const cpuSamples = new Map<string, number[]>();
+      const cpuSamples = new Map<string, { user: number; system: number }[]>();
       // warm-up: every endpoint, every mode, once
       for (const e of endpoints) for (const m of modes) await pgbench(pgbenchBin, e, db, m, 2, 1);
       for (let r = 0; r < rounds; r++) {
@@ -139,11 +139,15 @@ unix_socket_dir =
             const order = r % 2 === 0 ? endpoints : [...endpoints].reverse();
             for (const e of order) {
               const pid = proxyPids[e.name];
-              const cpu0 = pid === undefined ? 0 : cpuUs(pid);
+              const cpu0 = pid === undefined ? null : cpuUs(pid);
               const tps = await pgbench(pgbenchBin, e, db, m, c, seconds);
               const key = `${m} · ${c} client${c > 1 ? 's' : ''} · ${e.name}`;
               samples.set(key, [...(samples.get(key) ?? []), 1e9 / tps]);
-              if (pid !== undefined) cpuSamples.set(key, [...(cpuSamples.get(key) ?? []), (cpuUs(pid) - cpu0) / (tps * seconds)]);
+              if (pid !== undefined && cpu0 !== null) {
+                const cpu1 = cpuUs(pid);
+                const n = tps * seconds;
+                cpuSamples.set(key, [...(cpuSamples.get(key) ?? []), { user: (cpu1.user - cpu0.user) / n, system: (cpu1.system - cpu0.system) / n }]);
+              }
               b.log(`${key}: ${tps.toFixed(0)} tps`);
             }
           }
@@ -164,8 +168,17 @@ unix_socket_dir =
             note: 'time per transaction (1 / tps); ratio ≤ 1 means at least the pipe’s throughput',
           });
           b.record({ name: k('pamc vs pgbouncer'), samplesNs: samples.get(k('pamc'))!, against: k('pgbouncer'), target: { ratioAtMost: 1.1, label: 'within 10% of PgBouncer' } });
-          const cpu = (e: string) => `${median(cpuSamples.get(k(e))!).toFixed(1)} µs`;
-          b.note(`${m} · ${c} client${c > 1 ? 's' : ''}: CPU per transaction`, `pipe ${cpu('node pipe')}, PgBouncer ${cpu('pgbouncer')}, pamc ${cpu('pamc')}`, 'the proxy process, all threads, from /proc (10 ms ticks over the run)');
+          // medians of the total and of each part, so the parts need not add up to the total
+          const cpu = (e: string) => {
+            const runs = cpuSamples.get(k(e))!;
+            const total = median(runs.map((x) => x.user + x.system));
+            return `${total.toFixed(1)} µs (user ${median(runs.map((x) => x.user)).toFixed(1)}, system ${median(runs.map((x) => x.system)).toFixed(1)})`;
+          };
+          b.note(
+            `${m} · ${c} client${c > 1 ? 's' : ''}: CPU per transaction`,
+            `pipe ${cpu('node pipe')}, PgBouncer ${cpu('pgbouncer')}, pamc ${cpu('pamc')}`,
+            'the proxy process, all threads, from /proc (10 ms ticks over the run); medians of the total and of each part',
+          );
           if (c === 1) {
             const added = (e: string) => median(samples.get(k(e))!) - median(samples.get(k('direct'))!);
             const ratio = added('pamc') / Math.max(1, added('pgbouncer'));
