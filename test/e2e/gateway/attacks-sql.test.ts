@@ -169,6 +169,25 @@ test('a statement prepared while allowed is decided again at Bind and Execute: a
   assert.is((await gw.direct('SELECT count(*) || \':\' || max(x) FROM a')).trim(), '5:5');
 });
 
+test('a Bind pipelined behind a Parse of the same name is decided for every statement the name may hold', async ({ gw }) => {
+  const s = await login(gw, ['writers']);
+  s.send(w.parse('upd', 'UPDATE a SET x = 99 WHERE id = $1'), w.sync());
+  await s.until('ReadyForQuery');
+  await gw.reload(RULES.replace('allow read, insert, update, delete on public.a, public.b', 'allow read on public.a, public.b'));
+  try {
+    // Parsing "upd" again as a read is allowed, but the server refuses it (42P05: the name
+    // exists) and keeps the UPDATE; the Bind behind the Sync binds that UPDATE. When the gateway
+    // reads the Bind, the server has not answered the Parse: either statement may be bound.
+    s.send(w.parse('upd', 'SELECT x FROM a WHERE id = $1'), w.sync(), w.bind('', 'upd', [0], [text('1')], []), w.execute('', 0), w.sync());
+    assert.match(render(await s.until('ReadyForQuery'))[0], /ErrorResponse ERROR 42P05/);
+    assert.match(render(await s.until('ReadyForQuery'))[0], /42501 pamc: permission denied: no rule allows update on public\.a/);
+  } finally {
+    await gw.reload(RULES);
+  }
+  s.close();
+  assert.is((await gw.direct("SELECT count(*) || ':' || max(x) FROM a")).trim(), '5:5');
+});
+
 test('DEALLOCATE ALL and DISCARD ALL forget every name; reusing a name starts afresh', async ({ gw }) => {
   const s = await login(gw, ['readers']);
   const rfq = async () => render(await s.until('ReadyForQuery'));
