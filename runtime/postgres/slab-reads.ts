@@ -1,4 +1,4 @@
-// Reading a socket into shared slabs instead of a new buffer per read.
+// Reading a socket into a slab of its own instead of a new buffer per read.
 //
 //   const socket = net.connect({ host, port, onread: slabReads(() => socket) });
 //   socket.on('data', (chunk) => ...);            // as with any socket
