@@ -7,11 +7,11 @@
 // wraps it in a new ArrayBuffer and Buffer, then passes it through the Readable stream's
 // machinery. A gateway relaying small replies pays that on every one. With `onread` (a public
 // option of net.connect) the kernel writes into memory we hand out: here, the unused tail of
-// the socket's slab. Each read's bytes get the next region and no region is ever written
-// again, so a chunk (and any view of it the caller keeps or queues on another socket) stays
-// valid for as long as it is referenced, exactly like a Buffer from Node's own pool; a slab is
-// freed by the garbage collector when nothing refers to it any more. A view kept for long
-// keeps its whole slab (128 KiB): copy what waits (a write queued behind a slow reader, say).
+// the socket's slab. Each read's bytes get the next region, so a chunk (and any view of it the
+// caller keeps, or queues on another socket) stays valid: a region is written again only after
+// the reader says nothing refers to what it was given (`release()`, below), and a slab that is
+// left is freed by the garbage collector once nothing refers to it. A view kept for long keeps
+// its whole slab (128 KiB): copy what waits (a write queued behind a slow reader, say).
 //
 // One slab per socket, never shared: Node asks for the buffer of a socket's next read right
 // after delivering its previous one, and holds it until that read happens, however many reads
@@ -27,35 +27,58 @@ const SLAB_BYTES = 128 * 1024;
 /** below this much room a new slab is started (a read gets at most the room left) */
 const MIN_ROOM = 32 * 1024;
 
-/** `onread` options that deliver each read as a 'data' event of the socket `socket()` returns. */
-export function slabReads(socket: () => Socket): OnReadOpts {
-  let slab = Buffer.allocUnsafe(0);
-  let used = 0;
+export class SlabReads {
+  private slab = Buffer.allocUnsafe(0);
+  private used = 0;
   /** the region handed out for the next read, and where it starts in the slab */
-  let handed: Buffer | null = null;
-  let handedAt = 0;
-  return {
-    buffer(): Buffer {
-      if (slab.length - used < MIN_ROOM) {
-        slab = Buffer.allocUnsafe(SLAB_BYTES);
-        used = 0;
-      }
-      handedAt = used;
-      handed = slab.subarray(used);
-      return handed;
-    },
-    callback(n: number, buf: Uint8Array): boolean {
-      let chunk: Buffer;
-      if (buf === handed) {
-        // the next read starts after this one's bytes
-        chunk = slab.subarray(handedAt, handedAt + n);
-        used = handedAt + n;
-      } else {
-        chunk = Buffer.from(buf.subarray(0, n)); // not a region of ours (Node passes back what buffer() gave): a copy is safe
-      }
-      handed = null;
-      socket().emit('data', chunk);
-      return true;
-    },
-  };
+  private handed: Buffer | null = null;
+  private handedAt = 0;
+  private delivering = false;
+
+  /** The `onread` options of the socket `socket()` returns: each read becomes its 'data' event. */
+  readonly onread: OnReadOpts;
+
+  constructor(socket: () => Socket) {
+    this.onread = {
+      buffer: () => this.next(),
+      callback: (n: number, buf: Uint8Array): boolean => {
+        let chunk: Buffer;
+        if (buf === this.handed) {
+          // the next read starts after this one's bytes
+          chunk = this.slab.subarray(this.handedAt, this.handedAt + n);
+          this.used = this.handedAt + n;
+        } else {
+          chunk = Buffer.from(buf.subarray(0, n)); // not a region of ours (Node passes back what buffer() gave): a copy is safe
+        }
+        this.handed = null;
+        this.delivering = true;
+        try {
+          socket().emit('data', chunk);
+        } finally {
+          this.delivering = false;
+        }
+        return true;
+      },
+    };
+  }
+
+  /**
+   * Called while handling a chunk ('data'): nothing refers to any chunk delivered so far any more
+   * (everything relayed has been written out, nothing is queued, what is kept was copied), so the
+   * next read may start at the slab's beginning again instead of using up its tail. Does nothing
+   * at other times: the region for the next read is already handed out then.
+   */
+  release(): void {
+    if (this.delivering) this.used = 0;
+  }
+
+  private next(): Buffer {
+    if (this.slab.length - this.used < MIN_ROOM) {
+      this.slab = Buffer.allocUnsafe(SLAB_BYTES);
+      this.used = 0;
+    }
+    this.handedAt = this.used;
+    this.handed = this.slab.subarray(this.used);
+    return this.handed;
+  }
 }

@@ -26,7 +26,7 @@ import { connect as tlsConnect, type TLSSocket, type ConnectionOptions } from 'n
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BackendReader, BackendMessageType as B } from './protocol/framing.ts';
-import { slabReads } from './slab-reads.ts';
+import { SlabReads } from './slab-reads.ts';
 import { encodeStartupMessage, encodeSSLRequest, encodeCancelRequest } from './protocol/startup.ts';
 import {
   decodeAuthentication,
@@ -94,6 +94,8 @@ export interface UpstreamConnection {
   notices: NoticeFields[];
   /** bytes received after ReadyForQuery, put back into the socket with unshift() */
   bufferedBytes: number;
+  /** the socket reads into slabs (no TLS): the reader may let it reuse them (slab-reads.ts) */
+  reads: SlabReads | null;
 }
 
 export type UpstreamErrorCode =
@@ -214,6 +216,7 @@ function attempt(o: UpstreamOptions, tlsOpts: UpstreamTlsOptions, tryTls: boolea
     const port = o.port ?? 5432;
     let socket: Socket | TLSSocket;
     let raw: Socket;
+    let reads: SlabReads | null = null;
     let settled = false;
     let phase: 'connect' | 'ssl-answer' | 'tls' | 'startup' = 'connect';
     let usingTls = false;
@@ -232,7 +235,8 @@ function attempt(o: UpstreamOptions, tlsOpts: UpstreamTlsOptions, tryTls: boolea
 
     try {
       // Without TLS the server's replies are read into a slab of the socket's own (slab-reads.ts).
-      const onread = tryTls ? undefined : slabReads(() => raw);
+      reads = tryTls ? null : new SlabReads(() => raw);
+      const onread = reads?.onread;
       raw = o.socketPath !== undefined ? netConnect({ path: socketFile(o.socketPath, port), onread }) : netConnect({ host: o.host ?? 'localhost', port, onread });
     } catch (err) {
       fail(new UpstreamError('connect-failed', `could not connect to ${target}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`));
@@ -509,6 +513,7 @@ function attempt(o: UpstreamOptions, tlsOpts: UpstreamTlsOptions, tryTls: boolea
                 transactionStatus: z.status,
                 authMethod: method ?? 'trust',
                 tls: usingTls,
+                reads: sock === raw ? reads : null,
                 notices,
                 bufferedBytes: rest.length,
               });

@@ -370,6 +370,7 @@ async function startup(raw: Socket, t: TargetContext, loopback: boolean, log: Lo
       ...(t.approvals ? { approvals: t.approvals } : {}),
       ...(t.recorder ? { recorder: t.recorder } : {}),
       auditId,
+      upstreamReads: upstream.reads,
     },
     reader,
     t.searchPath(),

@@ -114,6 +114,8 @@ export interface SessionOptions {
   /** session records (spec/audit.md), and this session's id in them */
   recorder?: () => Recorder | null;
   auditId?: string | null;
+  /** the upstream socket reads into slabs: told when nothing refers to what it read any more */
+  upstreamReads?: { release(): void } | null;
 }
 
 /** What the session record of a statement needs, kept with its expectation until it completes. */
@@ -1272,6 +1274,9 @@ export class PgSession {
       }
     }
     this.sendClient(out);
+    // Every message of the chunk is handled, and whatever was relayed has left (nothing queued;
+    // what is kept was copied): the upstream socket may read into the same memory again.
+    if (this.client.writableLength === 0) this.opts.upstreamReads?.release();
     this.flushRecords();
   }
 

@@ -14,6 +14,7 @@ import { freePort } from '../../support/ports.ts';
 import { startPostgres, type PostgresServer } from '../../support/postgres-server.ts';
 import { expectError, SHOP_RULES, SHOP_SETUP } from './shop.ts';
 import { login, loginBytes, render, w } from './wire.ts';
+import { BackendReader } from '../../../runtime/postgres/protocol/framing.ts';
 
 const run = promisify(execFile);
 const GROUPS = 10;
@@ -118,12 +119,29 @@ test('a slow client reading a large result: memory stays bounded, every row arri
   await new Promise((r) => socket.once('connect', r));
   let bytes = 0;
   let tail = Buffer.alloc(0);
+  // every row read and checked as it arrives: the gateway relays views of what it read from the
+  // server, and none of them may be written over while it waits for this client
+  const reader = new BackendReader();
+  const xs = Buffer.alloc(1000, 'x');
+  let next = 1;
+  let wrong: string | null = null;
   const done = new Promise<void>((resolve) =>
     socket.on('data', (d: Buffer) => {
       bytes += d.length;
+      reader.push(d);
+      for (let m = reader.next(); m !== null && wrong === null; m = reader.next()) {
+        if (m.kind === 'ProtocolError') wrong = `unreadable at row ${next}: ${m.message}`;
+        else if (m.type === 0x44) {
+          const b = m.body;
+          const n = b.readInt32BE(2);
+          const g = b.toString('latin1', 6, 6 + n);
+          if (g !== String(next) || b.readInt32BE(6 + n) !== 1000 || !b.subarray(10 + n).equals(xs)) wrong = `row ${next} arrived as ${g}`;
+          next++;
+        }
+      }
       tail = Buffer.concat([tail, d]).subarray(-64);
       // the final ReadyForQuery after the result
-      if (tail.includes(Buffer.from(`SELECT ${rows}\u0000Z\u0000\u0000\u0000\u0005I`))) resolve();
+      if (wrong !== null || tail.includes(Buffer.from(`SELECT ${rows}\u0000Z\u0000\u0000\u0000\u0005I`))) resolve();
     }),
   );
   global.gc?.();
@@ -143,6 +161,8 @@ test('a slow client reading a large result: memory stays bounded, every row arri
   socket.resume();
   await done;
   socket.destroy();
+  assert.is(wrong, null);
+  assert.is(next - 1, rows, 'every row, each once, in order');
   const total = rows * 1019;
   assert.ok(received < total / 4, `the client read ${received} of ~${total} bytes while paused`);
   assert.ok(peak < 96 * 1024 * 1024, `RSS grew by ${(peak / 1048576).toFixed(1)} MiB while the client was not reading (result ${(total / 1048576).toFixed(0)} MiB)`);

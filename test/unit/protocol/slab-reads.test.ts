@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { slabReads } from '../../../runtime/postgres/slab-reads.ts';
+import { SlabReads } from '../../../runtime/postgres/slab-reads.ts';
 
 async function serve(onConnection: (c: Socket) => void): Promise<{ server: Server; port: number }> {
   const server = createServer(onConnection);
@@ -13,9 +13,10 @@ async function serve(onConnection: (c: Socket) => void): Promise<{ server: Serve
   return { server, port: (server.address() as AddressInfo).port };
 }
 
-function slabSocket(port: number): Socket {
-  const s: Socket = connect({ port, host: '127.0.0.1', onread: slabReads(() => s) });
-  return s;
+function slabSocket(port: number): Socket & { reads: SlabReads } {
+  const reads = new SlabReads(() => s);
+  const s: Socket = connect({ port, host: '127.0.0.1', onread: reads.onread });
+  return Object.assign(s, { reads });
 }
 
 test('two sockets read 8 MiB each, interleaved: the kept chunks hold exactly what was sent', async () => {
@@ -77,6 +78,45 @@ test('pause stops reading, unshift puts bytes back in front, resume goes on in o
     s.resume();
     await ended;
     assert.is(rest.join(''), '[back]world');
+  } finally {
+    server.close();
+  }
+});
+
+test("release() while handling a chunk: the next read starts at the slab's beginning again; elsewhere it does nothing", async () => {
+  const payload = randomBytes(4 << 20);
+  const { server, port } = await serve((c) => {
+    let off = 0;
+    const more = () => {
+      while (off < payload.length) {
+        const ok = c.write(payload.subarray(off, off + 50_000));
+        off += 50_000;
+        if (!ok) return void c.once('drain', more);
+      }
+      c.end();
+    };
+    more();
+  });
+  try {
+    const s = slabSocket(port);
+    const copies: Buffer[] = [];
+    const memory = new Set<ArrayBufferLike>();
+    const offsets = new Set<number>();
+    await new Promise<void>((resolve, reject) => {
+      s.on('data', (d: Buffer) => {
+        copies.push(Buffer.from(d)); // what a reader keeps, it copies
+        memory.add(d.buffer);
+        offsets.add(d.byteOffset);
+        s.reads.release();
+      });
+      s.on('end', resolve);
+      s.on('error', reject);
+    });
+    s.reads.release(); // not while a chunk is handled: nothing changes, nothing breaks
+    assert.ok(Buffer.concat(copies).equals(payload), 'every byte, in order');
+    assert.ok(copies.length > 10, 'many reads');
+    assert.is(memory.size, 1, 'one slab for the whole stream');
+    assert.equal([...offsets], [0], 'every read at its start');
   } finally {
     server.close();
   }
