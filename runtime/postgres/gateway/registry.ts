@@ -7,7 +7,7 @@
 // place). Confirmation and failure come from the server's replies.
 
 import type { ClassifiedStatement } from '../../sql/facts.ts';
-import { decodeRowDescription, type FieldDescription } from '../protocol/index.ts';
+import type { FieldDescription } from '../protocol/index.ts';
 
 export interface Entry {
   /** the SQL text, for logs */
@@ -17,7 +17,7 @@ export interface Entry {
   /** a SQL cursor (DECLARE): it may outlive its transaction (WITH HOLD) */
   cursor?: boolean;
   /** the result's shape, from a Describe of the statement or portal */
-  fields?: Description;
+  fields?: readonly FieldDescription[];
   /** `fields` came from a Describe of the portal, so they carry the real result formats */
   fieldsFromPortal?: boolean;
   /** a portal's result format codes, from its Bind */
@@ -26,25 +26,6 @@ export interface Entry {
   statement?: Entry;
   /** a portal's bind parameters, for the session record (kept only when records are written) */
   params?: (string | Uint8Array | null)[];
-}
-
-/**
- * A result's shape as the server described it, kept for masking an execution that comes without
- * a description of its own (postgres.js, pgjdbc). Most are never needed: the RowDescription is
- * kept as bytes (a copy) and decoded on first use; no bytes stand for NoData (no columns).
- */
-export class Description {
-  private decoded: readonly FieldDescription[] | null = null;
-  constructor(private readonly body: Buffer | null) {}
-
-  /** The fields; throws when the server's RowDescription cannot be read (the session ends). */
-  get fields(): readonly FieldDescription[] {
-    if (this.decoded !== null) return this.decoded;
-    if (this.body === null) return (this.decoded = []);
-    const rd = decodeRowDescription(this.body);
-    if (rd.kind === 'ProtocolError') throw new Error(`a RowDescription from the server could not be read: ${rd.message}`);
-    return (this.decoded = rd.fields.map((f) => ({ ...f, name: String(f.name) })));
-  }
 }
 
 interface Slot {

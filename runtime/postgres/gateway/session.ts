@@ -70,7 +70,7 @@ import {
 } from '../protocol/index.ts';
 import { DENIAL_NAME, denialError, denialSql, isOurDenial, RESERVED_NAME_PREFIX, type DenialText } from './denial.ts';
 import { describeDenial } from './denial-text.ts';
-import { Description, NameRegistry, type Entry } from './registry.ts';
+import { NameRegistry, type Entry } from './registry.ts';
 import { Outgoing } from './outgoing.ts';
 import { pinnedSettingBroken } from './startup-params.ts';
 import type { CatalogSnapshot } from '../masking/catalog.ts';
@@ -287,6 +287,8 @@ export class PgSession {
   private resumed: { request: string; waitMs: number } | null = null;
   /** the last decision, for the record of the statement it decided */
   private lastDecision: { decision: Decision | null; us: number } = { decision: null, us: 0 };
+  /** the last RowDescription a Describe got (a copy) and its fields: the same statement described again reuses them */
+  private lastDescribed: { body: Buffer; fields: readonly FieldDescription[] } | null = null;
   private readonly labels: { target: string };
   /** row-limit cancel requests not yet delivered to the server (the client's messages wait) */
   private limitCancels = 0;
@@ -578,10 +580,25 @@ export class PgSession {
     if (!e.masks) return [];
     if (e.k === 'query') return this.masking.plan(e.masks[e.index], this.unknownFields(row), null);
     const entry = e.entry;
-    const fields = (entry?.fields ?? entry?.statement?.fields)?.fields ?? this.unknownFields(row);
+    const fields = entry?.fields ?? entry?.statement?.fields ?? this.unknownFields(row);
     e.result.fields = fields;
     const formats = entry?.fieldsFromPortal ? null : (entry?.formats ?? []);
     return this.masking.plan(e.masks[0], fields, formats);
+  }
+
+  /**
+   * The fields of a Describe's RowDescription, null when it cannot be read. Drivers describe the
+   * same statement before every execution (pgbench -M prepared, the unnamed statement parsed
+   * again): the same bytes as last time reuse the fields decoded then.
+   */
+  private describedFields(body: Buffer): readonly FieldDescription[] | null {
+    const last = this.lastDescribed;
+    if (last !== null && last.body.equals(body)) return last.fields;
+    const rd = decodeRowDescription(body);
+    if (rd.kind === 'ProtocolError') return null;
+    const fields = rd.fields.map((f) => ({ ...f, name: String(f.name) }));
+    this.lastDescribed = { body: Buffer.from(body), fields };
+    return fields;
   }
 
   /** Fields of a result the gateway never saw described: their types are unknown (masked as NULL). */
@@ -1345,7 +1362,12 @@ export class PgSession {
         if (type === B.ParameterDescription) return e.internal ? null : m.raw;
         if (type === B.RowDescription || type === B.NoData) {
           // Kept for masking executions that come without a description (postgres.js, pgjdbc).
-          const fields = new Description(type === B.RowDescription ? Buffer.from(m.body) : null);
+          let fields: readonly FieldDescription[] = [];
+          if (type === B.RowDescription) {
+            const described = this.describedFields(m.body);
+            if (described === null) return this.unexpected(type, e.k);
+            fields = described;
+          }
           for (const entry of e.entries) {
             entry.fields = fields;
             entry.fieldsFromPortal = e.portal;
