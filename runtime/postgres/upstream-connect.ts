@@ -513,7 +513,7 @@ function attempt(o: UpstreamOptions, tlsOpts: UpstreamTlsOptions, tryTls: boolea
                 transactionStatus: z.status,
                 authMethod: method ?? 'trust',
                 tls: usingTls,
-                reads: sock === raw ? reads : null,
+                reads,
                 notices,
                 bufferedBytes: rest.length,
               });

@@ -36,11 +36,16 @@ export class Outgoing {
     return this.run === null;
   }
 
-  /** Everything queued, as one buffer (null when nothing is); the queue is empty afterwards. */
-  take(): Buffer | null {
+  /**
+   * Everything queued, as one buffer (null when nothing is); the queue is empty afterwards.
+   * `own`: the caller keeps the bytes beyond this turn (a write that will be queued), so a view
+   * of a received chunk comes as a copy; joined bytes are a copy already.
+   */
+  take(own = false): Buffer | null {
     const run = this.run;
     if (run === null) return null;
-    const last = this.runView(run);
+    const view = this.runView(run);
+    const last = own && this.source !== null && this.parts.length === 0 ? Buffer.from(view) : view;
     this.run = null;
     this.source = null;
     if (this.parts.length === 0) return last;

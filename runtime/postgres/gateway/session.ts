@@ -1291,21 +1291,23 @@ export class PgSession {
       }
     }
     this.sendClient(out);
-    // Every message of the chunk is handled, and whatever was relayed has left (nothing queued;
-    // what is kept was copied): the upstream socket may read into the same memory again.
-    if (this.client.writableLength === 0) this.opts.upstreamReads?.release();
+    // Every message of the chunk is handled and the client's socket took every byte (nothing
+    // queued; what the session keeps it copied): the masked-row arena and the upstream socket's
+    // read slab can be written over again.
+    if (this.client.writableLength === 0) {
+      this.rowArena.recycle();
+      this.opts.upstreamReads?.release();
+    }
     this.flushRecords();
   }
 
   private sendClient(out: Outgoing): void {
     if (this.rowArena.pending) this.rowArena.take(out);
-    const data = out.take();
-    if (data === null || this.ended) return;
     // Bytes queued behind a slow client wait as a copy: a view of a read would keep its whole
     // slab of server replies alive (slab-reads.ts).
-    if (!this.client.write(this.client.writableLength > 0 ? Buffer.from(data) : data)) this.upstream.pause();
-    // The socket took every byte (nothing queued): the row arena can be written over again.
-    else if (this.client.writableLength === 0) this.rowArena.recycle();
+    const data = out.take(this.client.writableLength > 0);
+    if (data === null || this.ended) return;
+    if (!this.client.write(data)) this.upstream.pause();
   }
 
   /** Returns the bytes to send the client for one server message (often its raw bytes), or null. */

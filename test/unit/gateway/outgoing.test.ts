@@ -5,7 +5,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Outgoing } from '../../../runtime/postgres/gateway/outgoing.ts';
 
-const chunk = Buffer.from('0123456789abcdefghij');
+// unpooled (Buffer.alloc): no buffer the code under test allocates can share its memory
+const chunk = Buffer.alloc(20, '0123456789abcdefghij');
 
 /** Pushes each part as a view of `chunk` (what the session says of a relayed message). */
 function sent(parts: Buffer[], source: Buffer | null = chunk): Buffer | null {
@@ -62,6 +63,22 @@ test('nothing pushed, or only empty buffers: nothing to write; take() empties th
   o.push(chunk.subarray(2, 4), chunk);
   o.push(chunk.subarray(4, 5), chunk);
   assert.is(o.take()!.toString(), '234', 'a new run after take');
+});
+
+test("take(own): a view of a received chunk comes as a copy; the gateway's own bytes and joined bytes as they are", () => {
+  const o = new Outgoing();
+  o.push(chunk.subarray(2, 4), chunk);
+  o.push(chunk.subarray(4, 6), chunk);
+  const copy = o.take(true)!;
+  assert.is(copy.toString(), '2345');
+  assert.ok(copy.buffer !== chunk.buffer, 'not a view of the chunk');
+  const own = Buffer.from('<notice>');
+  o.push(own);
+  assert.ok(o.take(true) === own, 'bytes of the gateway\'s own are not copied');
+  o.push(chunk.subarray(0, 1), chunk);
+  o.push(own);
+  const joined = o.take(true)!;
+  assert.is(joined.toString(), '0<notice>');
 });
 
 test.run();
