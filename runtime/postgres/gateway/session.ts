@@ -587,18 +587,17 @@ export class PgSession {
   }
 
   /**
-   * The fields of a Describe's RowDescription, null when it cannot be read. Drivers describe the
-   * same statement before every execution (pgbench -M prepared, the unnamed statement parsed
-   * again): the same bytes as last time reuse the fields decoded then.
+   * The fields of a RowDescription, null when it cannot be read. Drivers run and describe the
+   * same statements over and over (pgbench -M prepared describes before every execution): the
+   * same bytes as last time reuse the fields decoded then.
    */
   private describedFields(body: Buffer): readonly FieldDescription[] | null {
     const last = this.lastDescribed;
     if (last !== null && last.body.equals(body)) return last.fields;
     const rd = decodeRowDescription(body);
     if (rd.kind === 'ProtocolError') return null;
-    const fields = rd.fields.map((f) => ({ ...f, name: String(f.name) }));
-    this.lastDescribed = { body: Buffer.from(body), fields };
-    return fields;
+    this.lastDescribed = { body: Buffer.from(body), fields: rd.fields };
+    return rd.fields;
   }
 
   /** Fields of a result the gateway never saw described: their types are unknown (masked as NULL). */
@@ -1405,10 +1404,10 @@ export class PgSession {
       case B.RowDescription: {
         source.result = newResult();
         if (!source.masks || source.k !== 'query') return m.raw;
-        const rd = decodeRowDescription(m.body);
-        if (rd.kind === 'ProtocolError') throw new Error('a RowDescription from the server could not be read');
-        source.result.masks = this.masking.plan(source.masks[source.index], rd.fields, null);
-        source.result.fields = rd.fields;
+        const fields = this.describedFields(m.body);
+        if (fields === null) throw new Error('a RowDescription from the server could not be read');
+        source.result.masks = this.masking.plan(source.masks[source.index], fields, null);
+        source.result.fields = fields;
         return m.raw;
       }
       case B.DataRow:
