@@ -183,13 +183,31 @@ export interface CommandTag {
   readonly oid?: number;
 }
 
-/** Splits a command tag: `INSERT 0 5` → INSERT, rows 5, oid 0; `UPDATE 2`; `CREATE TABLE` (no rows). */
+/** The number the ASCII digits of `s` from `from` to its end write, or -1 when there are none or another character. */
+function trailingNumber(s: string, from: number): number {
+  if (from >= s.length) return -1;
+  let n = 0;
+  for (let i = from; i < s.length; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+/**
+ * Splits a command tag: `INSERT 0 5` → INSERT, rows 5, oid 0; `UPDATE 2`; `CREATE TABLE` (no
+ * rows). The last space-separated number is the row count and a number before it the OID; any
+ * other text (a server's tag of unknown shape, line breaks included) is the command.
+ */
 export function parseCommandTag(tag: string): CommandTag {
-  const m = /^(.*?)(?: (\d+))?(?: (\d+))?$/.exec(tag)!;
-  const command = m[1]!;
-  if (m[3] !== undefined) return { command, rows: Number(m[3]), oid: Number(m[2]) };
-  if (m[2] !== undefined) return { command, rows: Number(m[2]) };
-  return { command, rows: null };
+  const last = tag.lastIndexOf(' ');
+  const rows = last < 0 ? -1 : trailingNumber(tag, last + 1);
+  if (rows < 0) return { command: tag, rows: null };
+  const before = tag.lastIndexOf(' ', last - 1);
+  const oid = before < 0 ? -1 : trailingNumber(tag.slice(0, last), before + 1);
+  if (oid < 0) return { command: tag.slice(0, last), rows };
+  return { command: tag.slice(0, before), rows, oid };
 }
 
 // --- EmptyQueryResponse ---

@@ -216,6 +216,14 @@ test('RowDescription, DataRow, CommandComplete, EmptyQueryResponse', () => {
   assert.equal(parseCommandTag('SELECT 3'), { command: 'SELECT', rows: 3 });
   assert.equal(parseCommandTag('CREATE TABLE'), { command: 'CREATE TABLE', rows: null });
   assert.equal(parseCommandTag('COPY 1000000'), { command: 'COPY', rows: 1000000 });
+  // tags of shapes PostgreSQL does not send: the last number is the rows, one before it the OID
+  assert.equal(parseCommandTag('FOO 1 2 3'), { command: 'FOO 1', rows: 3, oid: 2 });
+  assert.equal(parseCommandTag('SELECT  5'), { command: 'SELECT ', rows: 5 });
+  assert.equal(parseCommandTag('SELECT 5x'), { command: 'SELECT 5x', rows: null });
+  assert.equal(parseCommandTag(' 7'), { command: '', rows: 7 });
+  assert.equal(parseCommandTag(''), { command: '', rows: null });
+  // a line break in a server's tag is text like any other (a regular expression's '.' stopped at it)
+  assert.equal(parseCommandTag('SELECT\n1 2'), { command: 'SELECT\n1', rows: 2 });
   assert.equal(decodeEmptyQueryResponse(body(b.emptyQueryResponse())), { kind: 'EmptyQueryResponse' });
 });
 
