@@ -1,7 +1,8 @@
 // The gateway's inputs → the bodies of records (everything but `seq` and `prev`), as JSON text.
-// Each body is serialised at once, so the record is a snapshot of the call: the caller may reuse
-// its arrays afterwards. Long values are cut to fixed limits, with the full length and a SHA-256
-// of what was cut away, so a record stays bounded and still pins what happened.
+// A record is a snapshot of the call: the caller may reuse its arrays afterwards. Most bodies are
+// serialised at once; a statement's input is copied (`snapshotStatement`) and serialised by the
+// writer, with the others of its batch. Long values are cut to fixed limits, with the full length
+// and a SHA-256 of what was cut away, so a record stays bounded and still pins what happened.
 
 import { sha256Hex } from './chain.ts';
 import type {
@@ -48,12 +49,13 @@ function errorInfo(e: ErrorInfo | { sqlstate: string; message: string } | null |
   return { code: short(code), message: short(e.message) };
 }
 
-function param(v: string | Uint8Array | null): ParamValue {
+function param(v: string | Uint8Array | ParamValue): ParamValue {
   if (v === null) return null;
   if (typeof v === 'string') {
     if (v.length <= LIMITS.param) return v;
     return { truncated: true, length: v.length, sha256: sha256Hex(v) };
   }
+  if (!(v instanceof Uint8Array)) return v; // already a record's value (a snapshot's)
   if (v.length <= LIMITS.binaryParam) return { base64: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
   return { truncated: true, length: v.length, sha256: sha256Hex(v) };
 }
@@ -108,19 +110,85 @@ function numField(first: boolean, name: string, n: number | undefined): string {
 }
 
 /**
- * The statement record's JSON text, written field by field: the hot path of recording, about
- * twice as fast as JSON.stringify of the object, and byte for byte the same (every string and
- * number goes through JSON.stringify, absent fields are left out as JSON.stringify leaves out
- * undefined).
+ * The parts of a statement record that repeat from one execution of a statement to the next,
+ * kept as JSON text with what they were written from: the next record reuses the text when its
+ * inputs are equal (compared by value, so a caller changing its arrays afterwards changes nothing).
  */
-export function statementBody(session: string, ts: string, s: StatementInput): string {
+const MEMO_MAX = 64;
+const textMemo = { valid: false, protocol: undefined as string | undefined, text: '', json: '' };
+const factsMemo = { valid: false, decision: '', actions: [] as string[], resources: [] as string[], unbounded: [] as boolean[], rules: [] as number[], json: '' };
+let tsMemo = { ts: '', json: '{"ts":"","kind":"statement","session":' };
+
+/** `,"protocol":…,"text":…` (and `textTruncated` when the text is cut). */
+function textPart(s: StatementInput): string {
+  const m = textMemo;
+  if (m.valid && m.text === s.text && m.protocol === s.protocol) return m.json;
   const text = s.text.length <= LIMITS.text ? s.text : cut(s.text, LIMITS.text);
-  let o = '{"ts":' + str(ts) + ',"kind":"statement","session":' + str(session);
-  if (s.query !== undefined) o += ',"query":' + num(s.query);
-  if (s.index !== undefined) o += ',"index":' + num(s.index);
-  if (s.protocol !== undefined) o += ',"protocol":' + str(s.protocol);
+  let o = s.protocol !== undefined ? ',"protocol":' + str(s.protocol) : '';
   o += ',"text":' + q(text);
   if (text !== s.text) o += ',"textTruncated":{"length":' + q(s.text.length) + ',"sha256":' + q(sha256Hex(s.text)) + '}';
+  m.valid = true;
+  m.protocol = s.protocol;
+  m.text = s.text;
+  m.json = o;
+  return o;
+}
+
+/** Whether the facts, decision and rules are those `factsMemo` was written from. */
+function sameFacts(s: StatementInput): boolean {
+  const m = factsMemo;
+  const facts = s.facts;
+  const rules = s.rules;
+  if (!m.valid || m.decision !== s.decision || m.actions.length !== facts.length || m.rules.length !== rules.length) return false;
+  for (let i = 0; i < facts.length; i++) {
+    const f = facts[i];
+    if (f.action !== m.actions[i] || f.resource !== m.resources[i] || (f.unbounded === true) !== m.unbounded[i]) return false;
+  }
+  for (let i = 0; i < rules.length; i++) if (rules[i] !== m.rules[i]) return false;
+  return true;
+}
+
+/** `,"facts":[…]` (and `factsOmitted`), `,"decision":…,"rules":[…]`. */
+function factsPart(s: StatementInput): string {
+  if (sameFacts(s)) return factsMemo.json;
+  const nf = Math.min(s.facts.length, LIMITS.facts);
+  let o = ',"facts":[';
+  for (let i = 0; i < nf; i++) {
+    const f = s.facts[i];
+    if (i > 0) o += ',';
+    o += '{"action":' + str(f.action) + ',"resource":' + str(short(f.resource)) + (f.unbounded === true ? ',"unbounded":true}' : '}');
+  }
+  o += ']';
+  if (s.facts.length > LIMITS.facts) o += ',"factsOmitted":' + q(s.facts.length - LIMITS.facts);
+  o += ',"decision":' + str(s.decision) + ',"rules":[';
+  const nr = Math.min(s.rules.length, LIMITS.facts);
+  for (let i = 0; i < nr; i++) o += (i > 0 ? ',' : '') + num(s.rules[i]);
+  o += ']';
+  const m = factsMemo;
+  m.valid = s.facts.length <= MEMO_MAX && s.rules.length <= MEMO_MAX;
+  if (m.valid) {
+    m.decision = s.decision;
+    m.actions = s.facts.map((f) => f.action);
+    m.resources = s.facts.map((f) => f.resource);
+    m.unbounded = s.facts.map((f) => f.unbounded === true);
+    m.rules = s.rules.slice();
+    m.json = o;
+  }
+  return o;
+}
+
+/**
+ * The statement record's JSON text, written field by field: the hot path of recording, several
+ * times as fast as JSON.stringify of the object, and byte for byte the same (every string and
+ * number goes through JSON.stringify, absent fields are left out as JSON.stringify leaves out
+ * undefined). `statementObject` is the reference a test holds it to.
+ */
+export function statementBody(session: string, ts: string, s: StatementInput): string {
+  if (ts !== tsMemo.ts) tsMemo = { ts, json: '{"ts":' + str(ts) + ',"kind":"statement","session":' };
+  let o = tsMemo.json + str(session);
+  if (s.query !== undefined) o += ',"query":' + num(s.query);
+  if (s.index !== undefined) o += ',"index":' + num(s.index);
+  o += textPart(s);
   const params = s.params ?? null;
   if (params !== null) {
     const n = Math.min(params.length, LIMITS.params);
@@ -134,21 +202,9 @@ export function statementBody(session: string, ts: string, s: StatementInput): s
     if (params.length > LIMITS.params) o += ',"paramsOmitted":' + q(params.length - LIMITS.params);
   }
   if (s.fingerprint != null) o += ',"fingerprint":' + q(s.fingerprint);
-  const nf = Math.min(s.facts.length, LIMITS.facts);
-  o += ',"facts":[';
-  for (let i = 0; i < nf; i++) {
-    const f = s.facts[i];
-    if (i > 0) o += ',';
-    o += '{"action":' + str(f.action) + ',"resource":' + str(short(f.resource)) + (f.unbounded === true ? ',"unbounded":true}' : '}');
-  }
-  o += ']';
-  if (s.facts.length > LIMITS.facts) o += ',"factsOmitted":' + q(s.facts.length - LIMITS.facts);
-  o += ',"decision":' + str(s.decision) + ',"rules":[';
-  const nr = Math.min(s.rules.length, LIMITS.facts);
-  for (let i = 0; i < nr; i++) o += (i > 0 ? ',' : '') + num(s.rules[i]);
-  o += ']';
+  o += factsPart(s);
   if (s.approval != null) o += ',"approval":' + q(s.approval);
-  o += ',"outcome":' + str(s.outcome);
+  o += s.outcome === 'ok' ? ',"outcome":"ok"' : ',"outcome":' + str(s.outcome);
   if (s.rows) {
     const r = s.rows;
     let f = numField(true, 'returned', r.returned);
@@ -171,6 +227,48 @@ export function statementBody(session: string, ts: string, s: StatementInput): s
     o += ',"timing":{' + f + '}';
   }
   return o + '}';
+}
+
+/**
+ * A copy of a statement's input that shares nothing the caller could change: arrays and objects
+ * are copied, binary parameters become the record's value at once (their base64, or length and
+ * hash), strings are immutable and shared. `statementBody` of the copy is `statementBody` of the
+ * input as it was at the call.
+ */
+export function snapshotStatement(s: StatementInput): StatementInput {
+  const params = s.params ?? null;
+  const rows = s.rows ?? null;
+  const limit = s.limit ?? null;
+  const error = s.error ?? null;
+  const timing = s.timing ?? null;
+  return {
+    query: s.query,
+    index: s.index,
+    protocol: s.protocol,
+    text: s.text,
+    params: params === null ? null : params.map((v) => (v === null || typeof v === 'string' ? v : param(v))),
+    fingerprint: s.fingerprint,
+    facts: s.facts.map((f) => ({ action: f.action, resource: f.resource, unbounded: f.unbounded })),
+    decision: s.decision,
+    rules: s.rules.slice(),
+    approval: s.approval,
+    outcome: s.outcome,
+    rows: rows === null ? null : { returned: rows.returned, affected: rows.affected, command: rows.command },
+    masked: s.masked == null ? null : s.masked.slice(),
+    limit: limit === null ? null : { rows: limit.rows, rule: limit.rule, reached: limit.reached },
+    error: error === null ? null : { sqlstate: error.sqlstate, message: error.message },
+    timing: timing === null ? null : { startedAt: timing.startedAt, decideUs: timing.decideUs, waitMs: timing.waitMs, executeMs: timing.executeMs, totalMs: timing.totalMs },
+  };
+}
+
+/** What a queued statement's input holds, in UTF-16 units, for the bound of the recorder's queue. */
+export function statementSize(s: StatementInput): number {
+  let n = 256 + s.text.length + 64 * s.facts.length + 8 * s.rules.length;
+  const params = s.params;
+  if (params) for (const p of params) n += 8 + (typeof p === 'string' ? p.length : p === null ? 0 : 96);
+  if (s.masked) for (const m of s.masked) n += 8 + m.length;
+  if (s.error) n += s.error.message.length;
+  return n;
 }
 
 /**

@@ -60,6 +60,48 @@ test('statementBody is JSON.stringify of statementObject, for 2000 random inputs
   }
 });
 
+test('statementBody reuses nothing of an earlier record that differs: repeats, near repeats, arrays changed in place', () => {
+  const check = (input: StatementInput, ts = '2026-01-01T00:00:00.000Z', session = 's.1', what = '') => {
+    const fast = statementBody(session, ts, input);
+    const reference = JSON.stringify(statementObject(session, ts, input));
+    if (fast !== reference) assert.fixture(fast, reference, what);
+  };
+  const facts = [{ action: 'select', resource: 'public.a' }];
+  const rules = [3];
+  const base: StatementInput = { protocol: 'extended', text: 'SELECT 1', facts, decision: 'allow', rules, outcome: 'ok' };
+  check(base);
+  check(base, '2026-01-01T00:00:00.001Z', 's.2', 'another time and session');
+  check({ ...base, protocol: 'simple' }, undefined, undefined, 'same text, another protocol');
+  check({ ...base, protocol: undefined }, undefined, undefined, 'same text, no protocol');
+  check({ ...base, text: 'SELECT 2' }, undefined, undefined, 'another text');
+  check({ ...base, decision: 'approve' }, undefined, undefined, 'another decision');
+  facts[0] = { action: 'select', resource: 'public.b' };
+  check(base, undefined, undefined, 'a fact replaced in the same array');
+  facts[0].action = 'update';
+  check(base, undefined, undefined, 'a fact changed in place');
+  facts.push({ action: 'delete', resource: 'public.b' });
+  check(base, undefined, undefined, 'a fact added');
+  (facts[1] as { unbounded?: boolean }).unbounded = true;
+  check(base, undefined, undefined, 'a fact made unbounded');
+  rules[0] = 4;
+  check(base, undefined, undefined, 'a rule changed in place');
+  rules.push(5);
+  check(base, undefined, undefined, 'a rule added');
+  check({ ...base, facts: [], rules: [] }, undefined, undefined, 'no facts, no rules');
+  check({ ...base, text: '' }, '', '', 'empty text, time and session');
+  check({ ...base, text: 'x'.repeat(70_000) }, undefined, undefined, 'a text that is cut');
+  check({ ...base, text: 'x'.repeat(70_000) + 'y' }, undefined, undefined, 'another text cut to the same prefix');
+  // random inputs, each followed by copies that differ in one part
+  for (let i = 0; i < 500; i++) {
+    const input = randomInput();
+    check(input, undefined, undefined, `input ${i}`);
+    check({ ...input }, undefined, undefined, `input ${i} again`);
+    check({ ...input, facts: input.facts.map((f) => ({ ...f, resource: f.resource + 'x' })) }, undefined, undefined, `input ${i}, other resources`);
+    check({ ...input, rules: [...input.rules, 1] }, undefined, undefined, `input ${i}, another rule`);
+    check({ ...input, text: input.text + ' ' }, undefined, undefined, `input ${i}, another text`);
+  }
+});
+
 test('the records of well-formed inputs are valid against the schema', () => {
   for (let i = 0; i < 300; i++) {
     const input = randomInput();
