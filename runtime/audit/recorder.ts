@@ -1,7 +1,8 @@
 // The session recorder: the gateway's calls become records in a bounded in-memory queue; one
 // asynchronous writer gives each its place in the hash chain, appends it to the current segment,
 // writes signed checkpoints, rotates segments by size and age, and keeps a clear state when
-// writing fails. Nothing here blocks the caller: a call serialises its record and returns.
+// writing fails. Nothing here blocks the caller: a call serialises its record (a statement: copies
+// its input) and returns.
 // spec/audit.md is the specification; the numbered sections below refer to it.
 
 import { EventEmitter } from 'node:events';
@@ -9,7 +10,7 @@ import { link, mkdir, open, readdir, readFile, unlink, writeFile, type FileHandl
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { approvalBody, connectBody, disconnectBody, policyBody, statementBody } from './build.ts';
+import { approvalBody, connectBody, disconnectBody, policyBody, snapshotStatement, statementBody, statementSize } from './build.ts';
 import { genesisHash, isoTime, isPendingSegment, lineHash, pendingSegmentName, segmentName } from './chain.ts';
 import { signCheckpoint } from './checkpoint.ts';
 import type { SigningKey } from './keys.ts';
@@ -77,7 +78,9 @@ export class RecorderStartError extends Error {}
 
 type GapMarker = { type: 'gap'; lost: number; kinds: Record<string, number>; from: number; to: number };
 type OutageMarker = { type: 'outage'; since: number; error: ErrorInfo };
-type QueueItem = string | GapMarker | OutageMarker;
+/** A statement waiting to be written: a copy of the call's input, serialised by the writer with the rest of its batch. */
+type StatementItem = { type: 'statement'; session: string; at: number; input: StatementInput; size: number };
+type QueueItem = string | StatementItem | GapMarker | OutageMarker;
 
 const BATCH_RECORDS = 4096;
 /** a write waits up to COALESCE_MS for more records, unless COALESCE_RECORDS are queued */
@@ -204,8 +207,13 @@ export class Recorder extends EventEmitter {
     return session;
   }
 
+  /**
+   * The one call per statement. Serialising a record costs more than copying its input: the copy
+   * is queued and the writer serialises a batch at a time, off the path of the session's replies.
+   */
   statement(session: string, s: StatementInput): void {
-    this.push('statement', statementBody(session, isoTime(s.at ?? this.now()), s));
+    const input = snapshotStatement(s);
+    this.push('statement', { type: 'statement', session, at: s.at ?? this.now(), input, size: statementSize(input) });
   }
 
   /** An approval event; `session` is the requesting session when known (null from the API). */
@@ -378,20 +386,21 @@ export class Recorder extends EventEmitter {
   // -------------------------------------------------------------------------------------------
   // The queue (§5.2)
 
-  private push(kind: string, body: string): void {
+  private push(kind: string, item: string | StatementItem): void {
+    const size = typeof item === 'string' ? item.length : item.size;
     if (this.state === 'closing' || this.state === 'closed') {
       this.lostTotal++;
       this.emit('alert', { reason: 'closed', message: `a ${kind} record arrived after the recorder was closed and was not written` });
       return;
     }
-    if (this.queued >= this.maxQueued || this.queuedBytes + body.length > this.maxQueuedBytes) {
+    if (this.queued >= this.maxQueued || this.queuedBytes + size > this.maxQueuedBytes) {
       this.drop(kind);
       return;
     }
     this.openGap = null;
-    this.queue.push(body);
+    this.queue.push(item);
     this.queued++;
-    this.queuedBytes += body.length;
+    this.queuedBytes += size;
     this.kick();
   }
 
@@ -424,8 +433,13 @@ export class Recorder extends EventEmitter {
     };
     // A few records wait a moment so that one write carries many: under load, a write per
     // record costs more than the records themselves.
-    if (this.queued >= COALESCE_RECORDS || this.checkpointDue !== null || this.idleWaiters.length > 0) setImmediate(go);
+    if (this.urgent()) setImmediate(go);
     else setTimeout(go, COALESCE_MS);
+  }
+
+  /** Whether the queue is written now rather than after COALESCE_MS. */
+  private urgent(): boolean {
+    return this.queued >= COALESCE_RECORDS || this.checkpointDue !== null || this.idleWaiters.length > 0;
   }
 
   private idle(): boolean {
@@ -459,6 +473,7 @@ export class Recorder extends EventEmitter {
 
   private itemBody(item: QueueItem, at: number): string {
     if (typeof item === 'string') return item;
+    if (item.type === 'statement') return statementBody(item.session, isoTime(item.at), item.input);
     if (item.type === 'gap') {
       if (item === this.openGap) this.openGap = null;
       return JSON.stringify({ ts: isoTime(item.to), kind: 'gap', lost: item.lost, kinds: item.kinds, from: isoTime(item.from), to: isoTime(item.to) });
@@ -488,6 +503,9 @@ export class Recorder extends EventEmitter {
           break;
         }
         await this.writeBatch(now);
+        // What arrived during the write waits for more, as a first record does (kick): going
+        // on at once would write a handful of records per round trip to the thread pool.
+        if (!this.urgent()) break;
       }
     } catch (e) {
       this.fail(e);
@@ -528,15 +546,15 @@ export class Recorder extends EventEmitter {
       const body = this.itemBody(item, now);
       // the line is `{"seq":…,"prev":"…",` then the body without its opening brace
       const head = `{"seq":${this.seq},"prev":"${this.prev}"`;
-      const lineBytes = head.length + Buffer.byteLength(body) + 1;
+      // encoded first, measured by what was written (room for 3 bytes per UTF-16 unit): one pass over the body
+      const start = bytes;
+      const buf = this.batchRoom(start + head.length + body.length * 3 + 1);
+      buf.write(head, start, 'latin1');
+      const lineBytes = head.length + buf.write(body, start + head.length, 'utf8') + 1;
       if (this.segBytes + bytes + lineBytes + CHECKPOINT_RESERVE > this.maxBytes && this.recordsInSegment + count > 1) {
         rotateAfter = true;
         break;
       }
-      const buf = this.batchRoom(bytes + lineBytes);
-      const start = bytes;
-      buf.write(head, start, 'latin1');
-      buf.write(body, start + head.length, 'utf8');
       buf[start + head.length] = 0x2c; // ',' where the body's '{' was
       bytes += lineBytes;
       buf[bytes - 1] = 0x0a;
@@ -549,6 +567,9 @@ export class Recorder extends EventEmitter {
       if (typeof item === 'string') {
         removed++;
         removedBytes += item.length;
+      } else if (item.type === 'statement') {
+        removed++;
+        removedBytes += item.size;
       } else if (item.type === 'outage') outageWritten = item;
       if (this.sinceCheckpoint + count >= this.everyRecords) {
         this.checkpointDue ??= 'count';

@@ -245,8 +245,8 @@ export interface StatementInput {
   index?: number;
   protocol?: 'simple' | 'extended';
   text: string;
-  /** bind parameters: text-format values as strings, binary-format values as bytes */
-  params?: readonly (string | Uint8Array | null)[] | null;
+  /** bind parameters: text-format values as strings, binary-format values as bytes (or already as the record's value) */
+  params?: readonly (string | Uint8Array | ParamValue)[] | null;
   fingerprint?: string | null;
   facts: readonly { action: string; resource: string; unbounded?: boolean }[];
   decision: 'allow' | 'deny' | 'approve';

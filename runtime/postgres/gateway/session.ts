@@ -818,10 +818,16 @@ export class PgSession {
     const copyOut = parsed !== null && parsed.command === 'COPY' && r.copyOut;
     const returning = parsed !== null && (copyOut || RETURNS_ROWS.test(parsed.command));
     const limit = this.principal()?.limit;
+    let rows: StatementInput['rows'] = null;
+    if (parsed !== null) {
+      if (returning) rows = { command: parsed.command, returned: copyOut ? (parsed.rows ?? 0) : r.rows };
+      else if (parsed.rows !== null) rows = { command: parsed.command, affected: parsed.rows };
+      else rows = { command: parsed.command };
+    }
     this.pendingRecords.push({
       query: a.query,
       protocol: e.k === 'query' ? 'simple' : 'extended',
-      ...(e.k === 'query' && a.statements.length > 1 ? { index } : {}),
+      index: e.k === 'query' && a.statements.length > 1 ? index : undefined,
       text: st ? st.text : a.text,
       params: a.params,
       fingerprint: a.approval ? ((st ?? a.statements[0])?.fingerprint ?? null) : null,
@@ -830,11 +836,11 @@ export class PgSession {
       rules: a.rules,
       approval: a.approval,
       outcome: error ? 'error' : 'ok',
-      rows: parsed ? { command: parsed.command, ...(returning ? { returned: copyOut ? (parsed.rows ?? 0) : r.rows } : parsed.rows !== null ? { affected: parsed.rows } : {}) } : null,
+      rows,
       masked: r.masks && r.masks.length > 0 ? r.masks.map((mk) => r.fields?.[mk.index]?.name ?? `column ${mk.index + 1}`) : null,
       limit: limit ? { rows: limit.rows, rule: limit.rule, reached: r.truncated } : null,
       error,
-      timing: { startedAt: a.startedAt, decideUs: a.decideUs, ...(a.waitMs ? { waitMs: a.waitMs } : {}), executeMs: Math.round((performance.now() - e.started) * 1000) / 1000 },
+      timing: { startedAt: a.startedAt, decideUs: a.decideUs, waitMs: a.waitMs || undefined, executeMs: Math.round((performance.now() - e.started) * 1000) / 1000 },
     });
   }
 

@@ -257,8 +257,42 @@ test('long values are cut with their length and hash; the record is a snapshot o
   r.statement('s.1', { text, params, facts, decision: 'allow', rules: [1], outcome: 'ok' });
   facts.push({ action: 'delete', resource: 'public.t' });
   params[1] = 'changed';
+  // every object of the input changed after the call, a binary parameter's bytes too
+  const bytes = new Uint8Array([1, 2, 3]);
+  const input = {
+    text: 'SELECT $1',
+    params: [bytes],
+    facts: [{ action: 'select', resource: 'public.u' }],
+    decision: 'allow' as const,
+    rules: [2],
+    outcome: 'error' as const,
+    rows: { command: 'SELECT', returned: 1 },
+    masked: ['public.u.email'],
+    limit: { rows: 10, rule: 2, reached: false },
+    error: { sqlstate: '57014', message: 'canceling statement' },
+    timing: { startedAt: 1_764_126_000_000, executeMs: 1.5 },
+  };
+  r.statement('s.1', input);
+  const before = JSON.parse(JSON.stringify({ ...input, params: [{ base64: 'AQID' }] }));
+  bytes.fill(9);
+  input.facts[0].resource = 'public.v';
+  input.rules[0] = 3;
+  input.rows.returned = 2;
+  input.masked[0] = 'public.v.email';
+  input.limit.reached = true;
+  input.error.message = 'changed';
+  input.timing.executeMs = 2;
   await r.close();
   const st = allRecords(dir).find((x) => x.kind === 'statement') as Record<string, any>;
+  const second = allRecords(dir).filter((x) => x.kind === 'statement')[1] as Record<string, any>;
+  assert.equal(second.params, before.params);
+  assert.equal(second.facts, before.facts);
+  assert.equal(second.rules, before.rules);
+  assert.equal(second.rows, before.rows);
+  assert.equal(second.masked, before.masked);
+  assert.equal(second.limit, before.limit);
+  assert.equal(second.error, { code: '57014', message: 'canceling statement' });
+  assert.equal(second.timing, before.timing);
   assert.is(st.text.length, 64 * 1024);
   assert.equal(st.textTruncated, { length: text.length, sha256: sha256Hex(text) });
   assert.equal(st.params[0], { truncated: true, length: 5000, sha256: sha256Hex('p'.repeat(5000)) });
