@@ -5,6 +5,7 @@
 // and a SHA-256 of what was cut away, so a record stays bounded and still pins what happened.
 
 import { sha256Hex } from './chain.ts';
+import { JsonBytes } from './json-bytes.ts';
 import type {
   ApprovalInput,
   ConnectInput,
@@ -89,49 +90,41 @@ export function connectBody(session: string, ts: string, c: ConnectInput): strin
   });
 }
 
-const q = JSON.stringify;
-
-/** Text that JSON writes as is between quotes: nothing to escape (the common case of names, enums, times). */
-const PLAIN = /^[\w.:\- ]*$/;
-
-/** A string as JSON.stringify writes it; plain text without calling it. */
-function str(s: string): string {
-  return PLAIN.test(s) ? '"' + s + '"' : q(s);
-}
-
-/** A number as JSON.stringify writes it (the same shortest round-trip digits; null when not finite). */
-function num(n: number): string {
-  return Number.isFinite(n) ? '' + n : 'null';
-}
-
-/** `,"name":value` for a number that may be absent, as JSON.stringify leaves out undefined. */
-function numField(first: boolean, name: string, n: number | undefined): string {
-  return n === undefined ? '' : (first ? '"' : ',"') + name + '":' + num(n);
-}
-
 /**
  * The parts of a statement record that repeat from one execution of a statement to the next,
- * kept as JSON text with what they were written from: the next record reuses the text when its
+ * kept as bytes with what they were written from: the next record reuses the bytes when its
  * inputs are equal (compared by value, so a caller changing its arrays afterwards changes nothing).
  */
 const MEMO_MAX = 64;
-const textMemo = { valid: false, protocol: undefined as string | undefined, text: '', json: '' };
-const factsMemo = { valid: false, decision: '', actions: [] as string[], resources: [] as string[], unbounded: [] as boolean[], rules: [] as number[], json: '' };
-let tsMemo = { ts: '', json: '{"ts":"","kind":"statement","session":' };
+const textMemo = { valid: false, protocol: undefined as string | undefined, text: '', bytes: Buffer.alloc(0) };
+const factsMemo = { valid: false, decision: '', actions: [] as string[], resources: [] as string[], unbounded: [] as boolean[], rules: [] as number[], bytes: Buffer.alloc(0) };
 
 /** `,"protocol":…,"text":…` (and `textTruncated` when the text is cut). */
-function textPart(s: StatementInput): string {
+function textPart(w: JsonBytes, s: StatementInput): void {
   const m = textMemo;
-  if (m.valid && m.text === s.text && m.protocol === s.protocol) return m.json;
+  if (m.valid && m.text === s.text && m.protocol === s.protocol) {
+    w.bytes(m.bytes);
+    return;
+  }
+  const from = w.pos;
   const text = s.text.length <= LIMITS.text ? s.text : cut(s.text, LIMITS.text);
-  let o = s.protocol !== undefined ? ',"protocol":' + str(s.protocol) : '';
-  o += ',"text":' + q(text);
-  if (text !== s.text) o += ',"textTruncated":{"length":' + q(s.text.length) + ',"sha256":' + q(sha256Hex(s.text)) + '}';
+  if (s.protocol !== undefined) {
+    w.ascii(',"protocol":');
+    w.str(s.protocol);
+  }
+  w.ascii(',"text":');
+  w.str(text);
+  if (text !== s.text) {
+    w.ascii(',"textTruncated":{"length":');
+    w.num(s.text.length);
+    w.ascii(',"sha256":"');
+    w.ascii(sha256Hex(s.text));
+    w.ascii('"}');
+  }
   m.valid = true;
   m.protocol = s.protocol;
   m.text = s.text;
-  m.json = o;
-  return o;
+  m.bytes = Buffer.from(w.buf.subarray(from, w.pos));
 }
 
 /** Whether the facts, decision and rules are those `factsMemo` was written from. */
@@ -149,21 +142,36 @@ function sameFacts(s: StatementInput): boolean {
 }
 
 /** `,"facts":[…]` (and `factsOmitted`), `,"decision":…,"rules":[…]`. */
-function factsPart(s: StatementInput): string {
-  if (sameFacts(s)) return factsMemo.json;
+function factsPart(w: JsonBytes, s: StatementInput): void {
+  if (sameFacts(s)) {
+    w.bytes(factsMemo.bytes);
+    return;
+  }
+  const from = w.pos;
   const nf = Math.min(s.facts.length, LIMITS.facts);
-  let o = ',"facts":[';
+  w.ascii(',"facts":[');
   for (let i = 0; i < nf; i++) {
     const f = s.facts[i];
-    if (i > 0) o += ',';
-    o += '{"action":' + str(f.action) + ',"resource":' + str(short(f.resource)) + (f.unbounded === true ? ',"unbounded":true}' : '}');
+    w.ascii(i > 0 ? ',{"action":' : '{"action":');
+    w.str(f.action);
+    w.ascii(',"resource":');
+    w.str(short(f.resource));
+    w.ascii(f.unbounded === true ? ',"unbounded":true}' : '}');
   }
-  o += ']';
-  if (s.facts.length > LIMITS.facts) o += ',"factsOmitted":' + q(s.facts.length - LIMITS.facts);
-  o += ',"decision":' + str(s.decision) + ',"rules":[';
+  w.byte(0x5d);
+  if (s.facts.length > LIMITS.facts) {
+    w.ascii(',"factsOmitted":');
+    w.num(s.facts.length - LIMITS.facts);
+  }
+  w.ascii(',"decision":');
+  w.str(s.decision);
+  w.ascii(',"rules":[');
   const nr = Math.min(s.rules.length, LIMITS.facts);
-  for (let i = 0; i < nr; i++) o += (i > 0 ? ',' : '') + num(s.rules[i]);
-  o += ']';
+  for (let i = 0; i < nr; i++) {
+    if (i > 0) w.byte(0x2c);
+    w.num(s.rules[i]);
+  }
+  w.byte(0x5d);
   const m = factsMemo;
   m.valid = s.facts.length <= MEMO_MAX && s.rules.length <= MEMO_MAX;
   if (m.valid) {
@@ -172,61 +180,123 @@ function factsPart(s: StatementInput): string {
     m.resources = s.facts.map((f) => f.resource);
     m.unbounded = s.facts.map((f) => f.unbounded === true);
     m.rules = s.rules.slice();
-    m.json = o;
+    m.bytes = Buffer.from(w.buf.subarray(from, w.pos));
   }
-  return o;
+}
+
+/** `,"name":value` (`"name":value` when first) for a number that may be absent, as JSON.stringify leaves out undefined. */
+function numField(w: JsonBytes, first: boolean, name: string, n: number | undefined): boolean {
+  if (n === undefined) return first;
+  w.ascii(first ? '"' : ',"');
+  w.ascii(name);
+  w.ascii('":');
+  w.num(n);
+  return false;
 }
 
 /**
- * The statement record's JSON text, written field by field: the hot path of recording, several
- * times as fast as JSON.stringify of the object, and byte for byte the same (every string and
- * number goes through JSON.stringify, absent fields are left out as JSON.stringify leaves out
- * undefined). `statementObject` is the reference a test holds it to.
+ * The statement record's body (`{"ts":…,"kind":"statement",…}`) as UTF-8, written field by
+ * field into `w`: the hot path of recording. Byte for byte what JSON.stringify of
+ * `statementObject` encodes to (a test holds the two together): every string and number is
+ * written as JSON.stringify writes it, absent fields are left out as it leaves out undefined.
+ * `ts` is RFC 3339 as `isoTime` writes it.
  */
-export function statementBody(session: string, ts: string, s: StatementInput): string {
-  if (ts !== tsMemo.ts) tsMemo = { ts, json: '{"ts":' + str(ts) + ',"kind":"statement","session":' };
-  let o = tsMemo.json + str(session);
-  if (s.query !== undefined) o += ',"query":' + num(s.query);
-  if (s.index !== undefined) o += ',"index":' + num(s.index);
-  o += textPart(s);
+export function writeStatementBody(w: JsonBytes, session: string, ts: string, s: StatementInput): void {
+  w.ascii('{"ts":');
+  w.str(ts);
+  w.ascii(',"kind":"statement","session":');
+  w.str(session);
+  if (s.query !== undefined) {
+    w.ascii(',"query":');
+    w.num(s.query);
+  }
+  if (s.index !== undefined) {
+    w.ascii(',"index":');
+    w.num(s.index);
+  }
+  textPart(w, s);
   const params = s.params ?? null;
   if (params !== null) {
     const n = Math.min(params.length, LIMITS.params);
-    o += ',"params":[';
+    w.ascii(',"params":[');
     for (let i = 0; i < n; i++) {
-      if (i > 0) o += ',';
+      if (i > 0) w.byte(0x2c);
       const p = params[i];
-      o += typeof p === 'string' && p.length <= LIMITS.param ? q(p) : q(param(p));
+      if (p === null) w.ascii('null');
+      else if (typeof p === 'string' && p.length <= LIMITS.param) w.str(p);
+      else w.utf8(JSON.stringify(param(p)));
     }
-    o += ']';
-    if (params.length > LIMITS.params) o += ',"paramsOmitted":' + q(params.length - LIMITS.params);
+    w.byte(0x5d);
+    if (params.length > LIMITS.params) {
+      w.ascii(',"paramsOmitted":');
+      w.num(params.length - LIMITS.params);
+    }
   }
-  if (s.fingerprint != null) o += ',"fingerprint":' + q(s.fingerprint);
-  o += factsPart(s);
-  if (s.approval != null) o += ',"approval":' + q(s.approval);
-  o += s.outcome === 'ok' ? ',"outcome":"ok"' : ',"outcome":' + str(s.outcome);
+  if (s.fingerprint != null) {
+    w.ascii(',"fingerprint":');
+    w.str(s.fingerprint);
+  }
+  factsPart(w, s);
+  if (s.approval != null) {
+    w.ascii(',"approval":');
+    w.str(s.approval);
+  }
+  w.ascii(',"outcome":');
+  w.str(s.outcome);
   if (s.rows) {
     const r = s.rows;
-    let f = numField(true, 'returned', r.returned);
-    f += numField(f === '', 'affected', r.affected);
-    if (r.command !== undefined) f += (f === '' ? '"command":' : ',"command":') + q(r.command);
-    o += ',"rows":{' + f + '}';
+    w.ascii(',"rows":{');
+    let first = numField(w, true, 'returned', r.returned);
+    first = numField(w, first, 'affected', r.affected);
+    if (r.command !== undefined) {
+      w.ascii(first ? '"command":' : ',"command":');
+      w.str(r.command);
+    }
+    w.byte(0x7d);
   }
   const masked = s.masked ?? null;
-  if (masked !== null && masked.length > 0) o += ',"masked":' + q(masked.slice(0, LIMITS.masked).map(short));
-  if (s.limit) o += ',"limit":{"rows":' + num(s.limit.rows) + ',"rule":' + num(s.limit.rule) + ',"reached":' + (s.limit.reached ? 'true' : 'false') + '}';
+  if (masked !== null && masked.length > 0) {
+    w.ascii(',"masked":[');
+    const n = Math.min(masked.length, LIMITS.masked);
+    for (let i = 0; i < n; i++) {
+      if (i > 0) w.byte(0x2c);
+      w.str(short(masked[i]));
+    }
+    w.byte(0x5d);
+  }
+  if (s.limit) {
+    w.ascii(',"limit":{"rows":');
+    w.num(s.limit.rows);
+    w.ascii(',"rule":');
+    w.num(s.limit.rule);
+    w.ascii(s.limit.reached ? ',"reached":true}' : ',"reached":false}');
+  }
   const error = errorInfo(s.error);
-  if (error !== undefined) o += ',"error":{"code":' + q(error.code) + ',"message":' + q(error.message) + '}';
+  if (error !== undefined) {
+    w.ascii(',"error":{"code":');
+    w.str(error.code);
+    w.ascii(',"message":');
+    w.str(error.message);
+    w.byte(0x7d);
+  }
   const t = s.timing ?? null;
   if (t !== null) {
-    let f = numField(true, 'startedAt', t.startedAt);
-    f += numField(f === '', 'decideUs', t.decideUs);
-    f += numField(f === '', 'waitMs', t.waitMs);
-    f += numField(f === '', 'executeMs', t.executeMs);
-    f += numField(f === '', 'totalMs', t.totalMs);
-    o += ',"timing":{' + f + '}';
+    w.ascii(',"timing":{');
+    let first = numField(w, true, 'startedAt', t.startedAt);
+    first = numField(w, first, 'decideUs', t.decideUs);
+    first = numField(w, first, 'waitMs', t.waitMs);
+    first = numField(w, first, 'executeMs', t.executeMs);
+    numField(w, first, 'totalMs', t.totalMs);
+    w.byte(0x7d);
   }
-  return o + '}';
+  w.byte(0x7d);
+}
+
+/** The statement record's body as a string (tests, and callers outside the writer). */
+export function statementBody(session: string, ts: string, s: StatementInput): string {
+  const w = new JsonBytes(512);
+  writeStatementBody(w, session, ts, s);
+  return w.buf.toString('utf8', 0, w.pos);
 }
 
 /**

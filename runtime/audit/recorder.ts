@@ -10,7 +10,8 @@ import { link, mkdir, open, readdir, readFile, unlink, writeFile, type FileHandl
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { approvalBody, connectBody, disconnectBody, policyBody, snapshotStatement, statementBody, statementSize } from './build.ts';
+import { approvalBody, connectBody, disconnectBody, policyBody, snapshotStatement, statementSize, writeStatementBody } from './build.ts';
+import { JsonBytes } from './json-bytes.ts';
 import { genesisHash, isoTime, isPendingSegment, lineHash, pendingSegmentName, segmentName } from './chain.ts';
 import { signCheckpoint } from './checkpoint.ts';
 import type { SigningKey } from './keys.ts';
@@ -130,7 +131,7 @@ export class Recorder extends EventEmitter {
   // the current segment
   private fh: FileHandle | null = null;
   /** where a batch of lines is encoded before it is written (reused: one batch is written at a time) */
-  private batch = Buffer.allocUnsafe(BATCH_BYTES + 64 * 1024);
+  private readonly out = new JsonBytes(BATCH_BYTES + 64 * 1024);
   private segBytes = 0;
   private segOpenedAt = 0;
   private recordsInSegment = 0;
@@ -471,9 +472,9 @@ export class Recorder extends EventEmitter {
     return `{"seq":${seq},"prev":"${prev}",`;
   }
 
-  private itemBody(item: QueueItem, at: number): string {
+  /** The body of a record serialised at the call, or of a marker the writer serialises; statements are written by writeStatementBody. */
+  private itemBody(item: Exclude<QueueItem, StatementItem>, at: number): string {
     if (typeof item === 'string') return item;
-    if (item.type === 'statement') return statementBody(item.session, isoTime(item.at), item.input);
     if (item.type === 'gap') {
       if (item === this.openGap) this.openGap = null;
       return JSON.stringify({ ts: isoTime(item.to), kind: 'gap', lost: item.lost, kinds: item.kinds, from: isoTime(item.from), to: isoTime(item.to) });
@@ -541,26 +542,35 @@ export class Recorder extends EventEmitter {
     let outageWritten: OutageMarker | null = null;
     let removedBytes = 0;
     let removed = 0;
+    const out = this.out;
+    out.pos = 0;
     while (this.head < this.queue.length && count < BATCH_RECORDS && bytes < BATCH_BYTES) {
       const item = this.queue[this.head];
-      const body = this.itemBody(item, now);
       // the line is `{"seq":…,"prev":"…",` then the body without its opening brace
-      const head = `{"seq":${this.seq},"prev":"${this.prev}"`;
-      // encoded first, measured by what was written (room for 3 bytes per UTF-16 unit): one pass over the body
       const start = bytes;
-      const buf = this.batchRoom(start + head.length + body.length * 3 + 1);
-      buf.write(head, start, 'latin1');
-      const lineBytes = head.length + buf.write(body, start + head.length, 'utf8') + 1;
+      out.ascii('{"seq":');
+      out.num(this.seq);
+      out.ascii(',"prev":"');
+      out.ascii(this.prev);
+      out.byte(0x22);
+      const bodyAt = out.pos;
+      if (typeof item !== 'string' && item.type === 'statement') writeStatementBody(out, item.session, isoTime(item.at), item.input);
+      else out.utf8(this.itemBody(item, now));
+      out.byte(0x0a);
+      const lineBytes = out.pos - start;
       if (this.segBytes + bytes + lineBytes + CHECKPOINT_RESERVE > this.maxBytes && this.recordsInSegment + count > 1) {
+        out.pos = start;
         rotateAfter = true;
         break;
       }
-      buf[start + head.length] = 0x2c; // ',' where the body's '{' was
-      bytes += lineBytes;
-      buf[bytes - 1] = 0x0a;
+      const buf = out.buf;
+      buf[bodyAt] = 0x2c; // ',' where the body's '{' was
+      bytes = out.pos;
       this.prev = lineHash(buf.subarray(start, bytes - 1));
-      if (lines !== null) lines.push(head + ',' + body.slice(1));
-      ends.push(this.segBytes + bytes);
+      if (lines !== null) {
+        lines.push(buf.toString('utf8', start, bytes - 1));
+        ends.push(this.segBytes + bytes);
+      }
       count++;
       this.seq++;
       this.head++;
@@ -578,7 +588,7 @@ export class Recorder extends EventEmitter {
     }
     if (count > 0) {
       try {
-        await this.append(this.batch.subarray(0, bytes));
+        await this.append(out.buf.subarray(0, bytes));
       } catch (e) {
         this.seq = startSeq;
         this.prev = startPrev;
@@ -600,16 +610,6 @@ export class Recorder extends EventEmitter {
     }
     if (this.checkpointDue !== null) await this.writeCheckpoint(this.checkpointDue);
     if (rotateAfter) await this.rotate();
-  }
-
-  /** The batch buffer with room for `size` bytes, its content kept (grown when a record is large). */
-  private batchRoom(size: number): Buffer {
-    if (size > this.batch.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(size, this.batch.length * 2));
-      this.batch.copy(bigger);
-      this.batch = bigger;
-    }
-    return this.batch;
   }
 
   private async append(data: string | Uint8Array): Promise<void> {
