@@ -299,6 +299,9 @@ export function statementBody(session: string, ts: string, s: StatementInput): s
   return w.buf.toString('utf8', 0, w.pos);
 }
 
+type ParamInput = NonNullable<StatementInput['params']>[number];
+type Fact = StatementInput['facts'][number];
+
 /**
  * A copy of a statement's input that shares nothing the caller could change: arrays and objects
  * are copied, binary parameters become the record's value at once (their base64, or length and
@@ -316,9 +319,9 @@ export function snapshotStatement(s: StatementInput): StatementInput {
     index: s.index,
     protocol: s.protocol,
     text: s.text,
-    params: params === null ? null : params.map((v) => (v === null || typeof v === 'string' ? v : param(v))),
+    params: params === null ? null : copyParams(params),
     fingerprint: s.fingerprint,
-    facts: s.facts.map((f) => ({ action: f.action, resource: f.resource, unbounded: f.unbounded })),
+    facts: copyFacts(s.facts),
     decision: s.decision,
     rules: s.rules.slice(),
     approval: s.approval,
@@ -329,6 +332,24 @@ export function snapshotStatement(s: StatementInput): StatementInput {
     error: error === null ? null : { sqlstate: error.sqlstate, message: error.message },
     timing: timing === null ? null : { startedAt: timing.startedAt, decideUs: timing.decideUs, waitMs: timing.waitMs, executeMs: timing.executeMs, totalMs: timing.totalMs },
   };
+}
+
+function copyParams(params: NonNullable<StatementInput['params']>): ParamInput[] {
+  const out: ParamInput[] = new Array(params.length);
+  for (let i = 0; i < params.length; i++) {
+    const v = params[i];
+    out[i] = v === null || typeof v === 'string' ? v : param(v);
+  }
+  return out;
+}
+
+function copyFacts(facts: StatementInput['facts']): Fact[] {
+  const out: Fact[] = new Array(facts.length);
+  for (let i = 0; i < facts.length; i++) {
+    const f = facts[i];
+    out[i] = { action: f.action, resource: f.resource, unbounded: f.unbounded };
+  }
+  return out;
 }
 
 /** What a queued statement's input holds, in UTF-16 units, for the bound of the recorder's queue. */

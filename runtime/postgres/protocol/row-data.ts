@@ -183,11 +183,11 @@ export interface CommandTag {
   readonly oid?: number;
 }
 
-/** The number the ASCII digits of `s` from `from` to its end write, or -1 when there are none or another character. */
-function trailingNumber(s: string, from: number): number {
-  if (from >= s.length) return -1;
+/** The number the ASCII digits of `s` from `from` to `end` write, or -1 when there are none or another character. */
+function trailingNumber(s: string, from: number, end: number): number {
+  if (from >= end) return -1;
   let n = 0;
-  for (let i = from; i < s.length; i++) {
+  for (let i = from; i < end; i++) {
     const c = s.charCodeAt(i) - 48;
     if (c < 0 || c > 9) return -1;
     n = n * 10 + c;
@@ -201,13 +201,19 @@ function trailingNumber(s: string, from: number): number {
  * other text (a server's tag of unknown shape, line breaks included) is the command.
  */
 export function parseCommandTag(tag: string): CommandTag {
-  const last = tag.lastIndexOf(' ');
-  const rows = last < 0 ? -1 : trailingNumber(tag, last + 1);
+  const last = spaceBefore(tag, tag.length);
+  const rows = last < 0 ? -1 : trailingNumber(tag, last + 1, tag.length);
   if (rows < 0) return { command: tag, rows: null };
-  const before = tag.lastIndexOf(' ', last - 1);
-  const oid = before < 0 ? -1 : trailingNumber(tag.slice(0, last), before + 1);
+  const before = spaceBefore(tag, last);
+  const oid = before < 0 ? -1 : trailingNumber(tag, before + 1, last);
   if (oid < 0) return { command: tag.slice(0, last), rows };
   return { command: tag.slice(0, before), rows, oid };
+}
+
+/** The index of the last space before `end`, or -1 (a loop: lastIndexOf is a call into the runtime). */
+function spaceBefore(s: string, end: number): number {
+  for (let i = end - 1; i >= 0; i--) if (s.charCodeAt(i) === 32) return i;
+  return -1;
 }
 
 // --- EmptyQueryResponse ---
