@@ -554,7 +554,7 @@ export class Recorder extends EventEmitter {
       out.ascii(this.prev);
       out.byte(0x22);
       const bodyAt = out.pos;
-      if (typeof item !== 'string' && item.type === 'statement') writeStatementBody(out, item.session, isoTime(item.at), item.input);
+      if (typeof item !== 'string' && item.type === 'statement') this.writeStatement(item, bodyAt);
       else out.utf8(this.itemBody(item, now));
       out.byte(0x0a);
       const lineBytes = out.pos - start;
@@ -610,6 +610,23 @@ export class Recorder extends EventEmitter {
     }
     if (this.checkpointDue !== null) await this.writeCheckpoint(this.checkpointDue);
     if (rotateAfter) await this.rotate();
+  }
+
+  /**
+   * A statement's body at `out.pos`. Should its input not serialise (a value of a type the gateway
+   * never passes), the record is lost rather than the writer stuck on it: a `gap` record takes
+   * its place and an alert is raised.
+   */
+  private writeStatement(item: StatementItem, bodyAt: number): void {
+    const ts = isoTime(item.at);
+    try {
+      writeStatementBody(this.out, item.session, ts, item.input);
+    } catch (e) {
+      this.out.pos = bodyAt;
+      this.out.utf8(JSON.stringify({ ts, kind: 'gap', lost: 1, kinds: { statement: 1 }, from: ts, to: ts }));
+      this.lostTotal++;
+      this.emit('alert', { reason: 'unserialisable', message: `a statement record could not be serialised and was not written: ${errorOf(e).message}` });
+    }
   }
 
   private async append(data: string | Uint8Array): Promise<void> {

@@ -304,6 +304,30 @@ test('long values are cut with their length and hash; the record is a snapshot o
   removeDir(dir);
 });
 
+test('a statement whose input does not serialise becomes a gap record; the records around it are written', async () => {
+  const dir = tempDir();
+  const { signing, trusted } = await newKey();
+  const r = await recorder(dir, signing);
+  const alerts: { reason: string }[] = [];
+  r.on('alert', (a) => alerts.push(a));
+  const ok = { text: 'SELECT 1', facts: [], decision: 'allow' as const, rules: [], outcome: 'ok' as const };
+  r.statement('s.1', ok);
+  // a value of a type the gateway never passes: it is copied at the call, and fails when written
+  r.statement('s.1', { ...ok, text: 42 as unknown as string });
+  r.statement('s.1', { ...ok, text: 'SELECT 2' });
+  await r.flush();
+  assert.is(r.status().state, 'open');
+  assert.ok(r.writable);
+  await r.close();
+  const kinds = allRecords(dir).filter((x) => x.kind === 'statement' || x.kind === 'gap');
+  assert.equal(kinds.map((x) => (x.kind === 'gap' ? `gap ${x.lost}` : x.text)), ['SELECT 1', 'gap 1', 'SELECT 2']);
+  for (const x of kinds) assert.equal(schemaErrors(x), []);
+  assert.equal(alerts.map((a) => a.reason), ['unserialisable']);
+  assert.is(r.status().lost, 1);
+  assert.ok((await verifyLog(dir, { keys: trusted })).ok);
+  removeDir(dir);
+});
+
 test('status and the writable state of a healthy recorder', async () => {
   const dir = tempDir();
   const { signing } = await newKey();
