@@ -328,6 +328,28 @@ test('a statement whose input does not serialise becomes a gap record; the recor
   removeDir(dir);
 });
 
+test('a burst far larger than a batch: every statement written once, in order, across rotations, and after it', async () => {
+  const dir = tempDir();
+  const { signing, trusted } = await newKey();
+  // small segments and frequent checkpoints cut the burst into many partial batches
+  const r = await recorder(dir, signing, { rotate: { maxBytes: 1 << 20 }, checkpoint: { everyRecords: 1000 } });
+  const text = (i: number) => `SELECT ${i}, '${'é'.repeat(i % 97)}'`;
+  const record = (i: number) => r.statement('s.1', { query: i, text: text(i), params: [String(i)], facts: [], decision: 'allow', rules: [i % 7], outcome: 'ok' });
+  for (let i = 0; i < 30_000; i++) record(i); // about 7 MiB of records waiting at once
+  await r.flush();
+  assert.is(r.status().queued, 0);
+  for (let i = 30_000; i < 30_100; i++) record(i); // after the burst
+  await r.close();
+  const st = allRecords(dir).filter((x) => x.kind === 'statement') as Record<string, any>[];
+  assert.is(st.length, 30_100);
+  for (let i = 0; i < st.length; i++) {
+    if (st[i].query !== i || st[i].text !== text(i) || st[i].params[0] !== String(i)) assert.unreachable(`record ${i}: ${JSON.stringify(st[i])}`);
+  }
+  assert.ok(segments(dir).length > 3);
+  assert.ok((await verifyLog(dir, { keys: trusted })).ok);
+  removeDir(dir);
+});
+
 test('status and the writable state of a healthy recorder', async () => {
   const dir = tempDir();
   const { signing } = await newKey();
