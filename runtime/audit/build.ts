@@ -106,6 +106,8 @@ function textPart(w: JsonBytes, s: StatementInput): void {
     w.bytes(m.bytes);
     return;
   }
+  // a text too long to be written whole is not kept (the memo would hold all of it)
+  const keep = s.text.length <= LIMITS.text;
   const from = w.pos;
   const text = s.text.length <= LIMITS.text ? s.text : cut(s.text, LIMITS.text);
   if (s.protocol !== undefined) {
@@ -121,10 +123,10 @@ function textPart(w: JsonBytes, s: StatementInput): void {
     w.ascii(sha256Hex(s.text));
     w.ascii('"}');
   }
-  m.valid = true;
+  m.valid = keep;
   m.protocol = s.protocol;
-  m.text = s.text;
-  m.bytes = Buffer.from(w.buf.subarray(from, w.pos));
+  m.text = keep ? s.text : '';
+  m.bytes = keep ? Buffer.from(w.buf.subarray(from, w.pos)) : Buffer.alloc(0);
 }
 
 /** Whether the facts, decision and rules are those `factsMemo` was written from. */
@@ -356,7 +358,8 @@ function copyFacts(facts: StatementInput['facts']): Fact[] {
 export function statementSize(s: StatementInput): number {
   let n = 256 + s.text.length + 64 * s.facts.length + 8 * s.rules.length;
   const params = s.params;
-  if (params) for (const p of params) n += 8 + (typeof p === 'string' ? p.length : p === null ? 0 : 96);
+  // a binary parameter is already its record's value: base64 up to 4 KiB, or length and hash
+  if (params) for (const p of params) n += 8 + (typeof p === 'string' ? p.length : p === null ? 0 : 'base64' in p ? p.base64.length : 96);
   if (s.masked) for (const m of s.masked) n += 8 + m.length;
   if (s.error) n += s.error.message.length;
   return n;
