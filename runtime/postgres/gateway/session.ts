@@ -293,6 +293,8 @@ export class PgSession {
   /** row-limit cancel requests not yet delivered to the server (the client's messages wait) */
   private limitCancels = 0;
   private readonly decisionLabels: Record<Decision['effect'], { target: string; decision: string }>;
+  /** the replies built from the server chunk being handled, not yet written (onServerData) */
+  private serverOut: Outgoing | null = null;
   /** records of statements completed in the server data being handled (flushRecords) */
   private readonly pendingRecords: StatementInput[] = [];
   transactionStatus: TransactionStatus = 'I';
@@ -1272,6 +1274,16 @@ export class PgSession {
     if (this.ended) return;
     this.br.push(chunk);
     const out = new Outgoing();
+    // what this chunk has produced so far goes out ahead of a fatal error found later in it
+    this.serverOut = out;
+    try {
+      this.relayServerMessages(out);
+    } finally {
+      this.serverOut = null;
+    }
+  }
+
+  private relayServerMessages(out: Outgoing): void {
     for (let m = this.br.next(); m !== null; m = this.br.next()) {
       if (m.kind === 'ProtocolError') {
         this.opts.log.error('upstream-protocol-error', { session: this.opts.id, error: m.message });
@@ -1766,6 +1778,10 @@ export class PgSession {
 
   private fatalToClient(sqlstate: string, message: string, reason = 'fatal'): void {
     if (this.ended) return;
+    // the replies of the server's chunk handled before the failure are the client's: they go first
+    const pending = this.serverOut;
+    this.serverOut = null;
+    if (pending !== null) this.sendClient(pending);
     try {
       if (!this.client.destroyed) this.client.write(buildError(sqlstate, message, { severity: 'FATAL' }));
     } catch {
