@@ -1285,24 +1285,20 @@ export class PgSession {
 
   private relayServerMessages(out: Outgoing): void {
     for (let m = this.br.next(); m !== null; m = this.br.next()) {
+      // a fatal error: fatalToClient has written what `out` holds, then the error, and ended the session
       if (m.kind === 'ProtocolError') {
         this.opts.log.error('upstream-protocol-error', { session: this.opts.id, error: m.message });
-        this.sendClient(out);
         this.fatalToClient('08006', 'pamc: the target sent a malformed message');
         return;
       }
       const reply = this.handleServerMessage(m);
       if (reply === APPENDED) continue; // a masked row, already in the row arena
-      if (reply === 'fatal') {
-        this.sendClient(out);
-        return;
-      }
+      if (reply === 'fatal') return;
       if (reply !== null) {
         if (this.rowArena.pending) this.rowArena.take(out);
         out.push(reply, reply === m.raw ? m.chunk : null);
       }
       if (this.draining && this.idle && this.transactionStatus === 'I') {
-        this.sendClient(out);
         this.fatalToClient('57P01', 'pamc: the gateway is shutting down', 'gateway-shutdown');
         return;
       }
