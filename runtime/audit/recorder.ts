@@ -554,7 +554,7 @@ export class Recorder extends EventEmitter {
       out.ascii(this.prev);
       out.byte(0x22);
       const bodyAt = out.pos;
-      if (typeof item !== 'string' && item.type === 'statement') this.writeStatement(item, bodyAt);
+      if (typeof item !== 'string' && item.type === 'statement') this.writeStatement(item, bodyAt, now);
       else out.utf8(this.itemBody(item, now));
       out.byte(0x0a);
       const lineBytes = out.pos - start;
@@ -617,13 +617,12 @@ export class Recorder extends EventEmitter {
    * never passes), the record is lost rather than the writer stuck on it: a `gap` record takes
    * its place and an alert is raised.
    */
-  private writeStatement(item: StatementItem, bodyAt: number): void {
-    const ts = isoTime(item.at);
+  private writeStatement(item: StatementItem, bodyAt: number, now: number): void {
     try {
-      writeStatementBody(this.out, item.session, ts, item.input);
+      writeStatementBody(this.out, item.session, isoTime(item.at), item.input);
     } catch (e) {
       this.out.pos = bodyAt;
-      this.out.utf8(JSON.stringify({ ts, kind: 'gap', lost: 1, kinds: { statement: 1 }, from: ts, to: ts }));
+      this.out.utf8(this.itemBody({ type: 'gap', lost: 1, kinds: { statement: 1 }, from: item.at, to: item.at }, now));
       this.lostTotal++;
       this.emit('alert', { reason: 'unserialisable', message: `a statement record could not be serialised and was not written: ${errorOf(e).message}` });
     }
