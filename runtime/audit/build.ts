@@ -294,20 +294,13 @@ export function writeStatementBody(w: JsonBytes, session: string, ts: string, s:
   w.byte(0x7d);
 }
 
-/** The statement record's body as a string (tests, and callers outside the writer). */
-export function statementBody(session: string, ts: string, s: StatementInput): string {
-  const w = new JsonBytes(512);
-  writeStatementBody(w, session, ts, s);
-  return w.buf.toString('utf8', 0, w.pos);
-}
-
 type ParamInput = NonNullable<StatementInput['params']>[number];
 type Fact = StatementInput['facts'][number];
 
 /**
  * A copy of a statement's input that shares nothing the caller could change: arrays and objects
  * are copied, binary parameters become the record's value at once (their base64, or length and
- * hash), strings are immutable and shared. `statementBody` of the copy is `statementBody` of the
+ * hash), strings are immutable and shared. The record written from the copy is the record of the
  * input as it was at the call.
  */
 export function snapshotStatement(s: StatementInput): StatementInput {
@@ -366,7 +359,7 @@ export function statementSize(s: StatementInput): number {
 }
 
 /**
- * The statement record as an object: the reference for `statementBody`, which writes the same
+ * The statement record as an object: the reference for `writeStatementBody`, which writes the same
  * text without building the object (a test holds the two to the same bytes).
  */
 export function statementObject(session: string, ts: string, s: StatementInput): Record<string, unknown> {

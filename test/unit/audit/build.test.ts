@@ -2,10 +2,18 @@
 // record object (the canonical form verify checks), over random and awkward inputs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { statementBody, statementObject } from '../../../runtime/audit/build.ts';
+import { statementObject, writeStatementBody } from '../../../runtime/audit/build.ts';
+import { JsonBytes } from '../../../runtime/audit/json-bytes.ts';
 import { isoTime } from '../../../runtime/audit/chain.ts';
 import type { StatementInput } from '../../../runtime/audit/records.ts';
 import { schemaErrors } from './helpers.ts';
+
+/** The body the recorder writes for `s`, as text. */
+function statementBody(session: string, ts: string, s: StatementInput): string {
+  const w = new JsonBytes(16);
+  writeStatementBody(w, session, ts, s);
+  return w.buf.toString('utf8', 0, w.pos);
+}
 
 let seed = 42;
 function rnd(n: number): number {
