@@ -1077,14 +1077,16 @@ export class PgSession {
       return null;
     }
     const statements = statementsOf(possible);
+    // what the Bind binds when the server has it: the last Parse of the name (its text names the statement)
+    const last = possible[possible.length - 1];
     const { decision, denial } = this.decideStatements(statements, false);
     if (denial) {
-      this.logStatement(possible[0].text, denial);
+      this.logStatement(last.text, denial);
       this.opts.metrics.statements.inc(this.decisionLabels.deny);
       this.deny(out, denial, 'extended');
       return null;
     }
-    const entry: Entry = { text: possible[0].text, statements, formats: b.resultFormats };
+    const entry: Entry = { text: last.text, statements, formats: b.resultFormats };
     if (possible.length === 1) {
       entry.statement = possible[0];
       if (possible[0].fields) entry.fields = possible[0].fields;
@@ -1096,7 +1098,7 @@ export class PgSession {
     if (this.limitUsed.size > 0) this.limitUsed.delete(`p:${b.portal}`);
     // A Bind pipelined behind a Parse of the same name binds that new statement (decisions
     // cover every possibility; masks need the one that runs).
-    if (statements !== possible[possible.length - 1].statements) this.boundStatements.set(entry, possible[possible.length - 1].statements);
+    if (statements !== last.statements) this.boundStatements.set(entry, last.statements);
     this.portals.addPending(b.portal, entry);
     this.push({ k: 'bind', name: b.portal, entry });
     return m.raw;
@@ -1114,11 +1116,14 @@ export class PgSession {
       return null;
     }
     const statements = this.withRegistryFacts(statementsOf(possible));
+    // The server runs the portal of the last Bind, bound to the statement of the last Parse (a
+    // failed Parse or Bind skips this Execute): its text, parameters and masks are the record's.
+    const last = possible[possible.length - 1];
     const decided = this.decideStatements(statements, true);
     let denial = decided.denial;
     const decideUs = this.lastDecision.us;
     let approval: string | null = null;
-    const params = possible[possible.length - 1].params ?? null;
+    const params = last.params ?? null;
     if (!denial && decided.decision?.effect === 'approve') {
       const g = this.executeApproval(m, possible, statements, decided.decision, params);
       if (g === 'hold') return 'hold';
@@ -1127,21 +1132,18 @@ export class PgSession {
     denial ??= this.recordsRefuse();
     let masks: StatementMasks[] | null = null;
     if (!denial) ({ denial, masks } = this.maskCheck(statements));
-    // The server runs the portal of the last Bind, bound to the statement of the last Parse (a
-    // failed Parse or Bind skips this Execute): masks are that statement's.
     if (masks) {
-      const last = possible[possible.length - 1];
       const runs = this.boundStatements.get(last) ?? last.statements;
       masks = masks.slice(masks.length - runs.length);
     }
-    this.logStatement(possible[0].text, denial);
+    this.logStatement(last.text, denial);
     if (denial) {
-      this.recordRefused(possible[0].text, statements, 'extended', decided.decision, denial, approval, params);
+      this.recordRefused(last.text, statements, 'extended', decided.decision, denial, approval, params);
       this.deny(out, denial, 'extended');
       return null;
     }
-    const entry: Entry = possible.length === 1 ? possible[0] : { text: possible[0].text, statements };
-    const audit = this.auditFor(possible[0].text, statements, decided.decision, approval, params, decideUs);
+    const entry: Entry = possible.length === 1 ? possible[0] : { text: last.text, statements };
+    const audit = this.auditFor(last.text, statements, decided.decision, approval, params, decideUs);
     // Masking needs the result's shape: a portal never described is described by the gateway.
     if (masks && !entry.fields && !entry.statement?.fields) {
       writeDescribe(out, 'P', e.portal);

@@ -70,6 +70,8 @@ group "exporters" {
   await c.connect();
   await c.query('SELECT id, email FROM customers ORDER BY id'); // masked and limited
   await c.query({ text: 'SELECT name FROM customers WHERE id = $1', values: [3] });
+  // an agent trying to write a record of its own into the log through its text and parameters
+  await c.query({ text: INJECT_TEXT, values: INJECT_VALUES });
   await c.query('DROP TABLE customers').catch(() => {}); // denied
   await c.query('INSERT INTO jobs VALUES (1, \'dup\')').catch(() => {}); // fails on the server
   await c.query("INSERT INTO jobs VALUES (3, 'new')");
@@ -111,6 +113,10 @@ group "exporters" {
   await gw.close(); // writes every queued record and the closing checkpoint
   ctx.records = allRecords(ctx.auditDir);
 });
+
+/** Text and parameters that would end a line, close the JSON and start a forged record if written unescaped. */
+const INJECT_TEXT = 'SELECT name FROM customers WHERE id = $1::int AND $2::text IS NOT NULL AND $3::bytea IS NOT NULL /* "}\n{"seq":0,"kind":"approval","event":"approved"} \\ */';
+const INJECT_VALUES = ['4', '"}\n{"seq":1,"prev":"' + '0'.repeat(64) + '","kind":"approval"}\r\u2028\u0001\ud800 \\"', Buffer.from([0x22, 0x0a, 0x7b, 0xff, 0x00])];
 
 const stmts = (records: Rec[], subject = 'agent-records') => {
   const session = records.find((r) => r.kind === 'connect' && r.identity?.subject === subject)!.session;
@@ -178,6 +184,23 @@ test('statements: text, parameters, facts, decision, rules, rows, masked columns
   const two = s.filter((r) => r.text === 'SELECT 1' || r.text === 'SELECT 2');
   assert.equal(two.map((r) => r.index), [0, 1], 'each statement of a query has its record');
   assert.is(two[0].query, two[1].query);
+});
+
+test('text and parameters written to forge a record are one record, exactly as sent', ({ records, auditDir }) => {
+  const s = stmts(records).filter((r) => r.text === INJECT_TEXT);
+  assert.is(s.length, 1);
+  // node-postgres parses it as the unnamed statement right behind the previous one: the record
+  // names the statement that ran, not the one the name held before
+  assert.equal(stmts(records).filter((r) => r.text === 'SELECT name FROM customers WHERE id = $1').map((r) => r.params), [['3']]);
+  const [rec] = s;
+  assert.is(rec.outcome, 'ok', JSON.stringify(rec.error));
+  // the server received the lone surrogate as UTF-8's replacement character, and so does the record
+  assert.equal(rec.params, ['4', String(INJECT_VALUES[1]).replace('\ud800', '\ufffd'), { base64: Buffer.from([0x22, 0x0a, 0x7b, 0xff, 0x00]).toString('base64') }]);
+  // no line of the log is anything but a whole record
+  for (const seg of segments(auditDir)) {
+    for (const l of lines(auditDir, seg)) assert.ok(Number.isSafeInteger(JSON.parse(l).seq) && typeof JSON.parse(l).kind === 'string', l);
+  }
+  assert.not.ok(records.some((r) => r.kind === 'approval' && r.event === 'approved' && r.by === undefined));
 });
 
 test('COPY: rows written by COPY FROM are affected, rows sent by COPY TO are returned', ({ records }) => {
