@@ -26,6 +26,12 @@ export interface Entry {
   statement?: Entry;
   /** a portal's bind parameters, for the session record (kept only when records are written) */
   params?: (string | Uint8Array | null)[];
+  /**
+   * A portal bound while its statement's name could hold several statements (a Parse of the name
+   * not yet answered): all of them, in order. `statement` is set once the server confirms the
+   * Bind, to the one the name held then.
+   */
+  candidates?: readonly Entry[];
 }
 
 interface Slot {
@@ -64,22 +70,11 @@ export class NameRegistry {
     if (s.confirmed === null && s.pending.length === 0) this.slots.delete(name);
   }
 
-  /** Created by a statement whose completion the server reported (SQL PREPARE, DECLARE). */
-  set(name: string, e: Entry): void {
-    const s = this.slot(name);
-    s.confirmed = e;
-  }
-
   remove(name: string): void {
     const s = this.slots.get(name);
     if (!s) return;
     s.confirmed = null;
     if (s.pending.length === 0) this.slots.delete(name);
-  }
-
-  /** A cursor declared by a completed DECLARE. */
-  setCursor(name: string, e: Entry): void {
-    this.set(name, { ...e, cursor: true });
   }
 
   /** The end of a transaction: protocol portals are gone; cursors are kept until CLOSE. */
@@ -112,12 +107,58 @@ export class NameRegistry {
     return s.confirmed ? (s.pending.length > 0 ? [s.confirmed, ...s.pending] : [s.confirmed]) : s.pending;
   }
 
-  has(name: string): boolean {
-    const s = this.slots.get(name);
-    return s !== undefined && s.confirmed !== null;
+  /** What the server holds under the name as far as its replies so far tell: null when nothing. */
+  current(name: string): Entry | null {
+    return this.slots.get(name)?.confirmed ?? null;
   }
 
   get size(): number {
     return this.slots.size;
   }
+}
+
+/**
+ * The statements of several entries a name may hold, for a decision that covers every one: the
+ * shared list when they share one (a statement parsed again with the same text), else each
+ * entry's in turn. `waysOf` reads this layout.
+ */
+export function statementsOf(entries: readonly Entry[]): readonly ClassifiedStatement[] {
+  const first = entries[0].statements;
+  for (let i = 1; i < entries.length; i++) if (entries[i].statements !== first) return entries.flatMap((e) => e.statements);
+  return first;
+}
+
+/** One way an Execute may run: the portal, the statement bound into it, and where their statements sit in the Execute's list. */
+export interface Way {
+  portal: Entry;
+  statement: Entry | undefined;
+  from: number;
+  to: number;
+}
+
+/**
+ * Every way an Execute of a portal name may run, given the portals the name may hold: each
+ * portal with each statement its Bind may have bound. Positions index `statementsOf(portals)`.
+ */
+export function waysOf(portals: readonly Entry[]): Way[] {
+  const ways: Way[] = [];
+  const shared = portals.every((p) => p.statements === portals[0].statements);
+  let at = 0;
+  for (const p of portals) {
+    const base = shared ? 0 : at;
+    at += p.statements.length;
+    const cands = p.candidates;
+    if (!cands) {
+      ways.push({ portal: p, statement: p.statement, from: base, to: base + p.statements.length });
+      continue;
+    }
+    const sharedCands = cands.every((c) => c.statements === cands[0].statements);
+    let inner = 0;
+    for (const c of cands) {
+      const from = base + (sharedCands ? 0 : inner);
+      inner += c.statements.length;
+      ways.push({ portal: p, statement: c, from, to: from + c.statements.length });
+    }
+  }
+  return ways;
 }

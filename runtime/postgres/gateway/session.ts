@@ -70,7 +70,7 @@ import {
 } from '../protocol/index.ts';
 import { DENIAL_NAME, denialError, denialSql, isOurDenial, RESERVED_NAME_PREFIX, type DenialText } from './denial.ts';
 import { describeDenial } from './denial-text.ts';
-import { NameRegistry, type Entry } from './registry.ts';
+import { NameRegistry, statementsOf, waysOf, type Entry, type Way } from './registry.ts';
 import { Outgoing } from './outgoing.ts';
 import { pinnedSettingBroken } from './startup-params.ts';
 import type { CatalogSnapshot } from '../masking/catalog.ts';
@@ -172,7 +172,7 @@ const newResult = (): ResultState => ({ masks: null, fields: null, masker: null,
  */
 type Expect =
   | { k: 'parse'; name: string; entry: Entry }
-  | { k: 'bind'; name: string; entry: Entry }
+  | { k: 'bind'; name: string; statement: string; entry: Entry }
   | {
       k: 'describe';
       /** the statement or portal entries the description is for */
@@ -184,6 +184,14 @@ type Expect =
   | {
       k: 'execute';
       entry: Entry | null;
+      /** what it runs: the statements of every way it may run until the server's replies tell which (resolveRun) */
+      statements: readonly ClassifiedStatement[];
+      /** the ways it may run when its portal or statement name held several things when it was sent; null once one */
+      ways: Way[] | null;
+      /** the way it ran, once resolved (resolveRun) */
+      ran: Way | null;
+      /** names its statements create, pending until it completes */
+      creates: Creation[] | null;
       started: number;
       rows: number;
       copyEnds: number;
@@ -194,6 +202,8 @@ type Expect =
       remaining: number | null;
       /** rows this Execute asked the server for, counted against the limit until it completes */
       reserved: number;
+      /** what its rows count against (null: no limit) */
+      limitKey: LimitKey | null;
       portal: string;
       audit: StatementAudit | null;
     }
@@ -216,6 +226,8 @@ type Expect =
       cancelledForLimit: boolean;
       audit: StatementAudit | null;
       failedRecorded?: boolean;
+      /** names its statements create, pending until each completes */
+      creates: Creation[] | null;
     }
   | { k: 'suppress'; type: number }
   | { k: 'denied'; denial: DenialText };
@@ -272,13 +284,12 @@ export class PgSession {
   /** masked rows waiting to be sent, in order with the messages around them */
   private readonly rowArena = new RowArena();
   /**
-   * Rows forwarded, and rows asked for by Executes still in flight, per portal (`p:name`) or SQL
-   * cursor (`c:name`): the row limit counts a result fetched in pieces, pipelined or not, together.
+   * Rows forwarded, and rows asked for by Executes still in flight, per protocol portal (its
+   * Bind's entry: each Bind makes a new one) or SQL cursor (`c:name`, however it is read): the
+   * row limit counts a result fetched in pieces, pipelined or not, together.
    */
-  private readonly limitUsed = new Map<string, number>();
-  private readonly limitPending = new Map<string, number>();
-  /** a portal's statements, when its Bind could have bound several (see onBind) */
-  private readonly boundStatements = new WeakMap<Entry, readonly ClassifiedStatement[]>();
+  private readonly limitUsed = new Map<LimitKey, number>();
+  private readonly limitPending = new Map<LimitKey, number>();
   /** how many schemas the pinned search path has (more: the session set another) */
   private readonly pinnedPathLength: number;
   /** a statement held for approval: nothing after it is read until its request settles */
@@ -611,9 +622,7 @@ export class PgSession {
   /** Errors and notices of a statement that reads masked columns can quote values: withheld. */
   private redacted(m: Frame, e: Expect | undefined): Buffer {
     // Only what runs reads data: errors at Parse and Bind quote the client's own text and values.
-    if (!e || (e.k !== 'query' && e.k !== 'execute') || !e.masks || e.masks.length === 0) return m.raw;
-    const sm = e.masks[Math.min(e.k === 'query' ? e.index : 0, e.masks.length - 1)];
-    if (!sm.redact) return m.raw;
+    if (!e || (e.k !== 'query' && e.k !== 'execute') || !this.withholds(e)) return m.raw;
     const isError = m.type === B.ErrorResponse;
     const d = isError ? decodeErrorResponse(m.body) : decodeNoticeResponse(m.body);
     if (d.kind === 'ProtocolError') return m.raw;
@@ -801,9 +810,18 @@ export class PgSession {
 
   /** An error's message as the record keeps it: withheld like the client's when it may quote masked values. */
   private recordedError(f: NoticeFields, e: Extract<Expect, { k: 'execute' | 'query' }>): string {
+    return this.withholds(e) ? 'pamc: the error text is withheld because the statement reads masked columns' : f.message;
+  }
+
+  /**
+   * Whether the statement running may quote masked values in errors and notices. An Execute not
+   * known to have run one way (its Bind failed, say) may if any of its ways may.
+   */
+  private withholds(e: Extract<Expect, { k: 'execute' | 'query' }>): boolean {
     const masks = e.masks;
-    const sm = masks && masks.length > 0 ? masks[Math.min(e.k === 'query' ? e.index : 0, masks.length - 1)] : null;
-    return sm?.redact ? 'pamc: the error text is withheld because the statement reads masked columns' : f.message;
+    if (!masks || masks.length === 0) return false;
+    if (e.k === 'execute' && !this.resolveRun(e)) return masks.some((x) => x.redact);
+    return masks[Math.min(e.k === 'query' ? e.index : 0, masks.length - 1)].redact;
   }
 
   /**
@@ -814,6 +832,14 @@ export class PgSession {
     const a = e.audit;
     if (!a || !this.recorder()) return;
     const st = e.k === 'query' ? a.statements[index] : undefined;
+    // an Execute records what ran: the statement bound into the portal the server ran
+    let text = a.text;
+    let params = a.params;
+    if (e.k === 'execute' && this.resolveRun(e) && e.ran !== null) {
+      text = e.ran.statement?.text ?? e.ran.portal.text;
+      params = e.ran.portal.params ?? null;
+    }
+    const statements = e.k === 'execute' ? e.statements : a.statements;
     const parsed = tag ? parseCommandTag(tag) : null;
     const r = e.result;
     // COPY's tag counts the rows it sent (TO) or wrote (FROM)
@@ -830,10 +856,10 @@ export class PgSession {
       query: a.query,
       protocol: e.k === 'query' ? 'simple' : 'extended',
       index: e.k === 'query' && a.statements.length > 1 ? index : undefined,
-      text: st ? st.text : a.text,
-      params: a.params,
-      fingerprint: a.approval ? ((st ?? a.statements[0])?.fingerprint ?? null) : null,
-      facts: st ? st.facts : a.statements.length === 1 ? a.statements[0].facts : a.statements.flatMap((x) => x.facts),
+      text: st ? st.text : text,
+      params,
+      fingerprint: a.approval ? ((st ?? statements[0])?.fingerprint ?? null) : null,
+      facts: st ? st.facts : statements.length === 1 ? statements[0].facts : statements.flatMap((x) => x.facts),
       decision: a.decision,
       rules: a.rules,
       approval: a.approval,
@@ -1001,6 +1027,7 @@ export class PgSession {
       result: newResult(),
       cancelledForLimit: false,
       audit,
+      creates: this.pendingCreations(statements),
     });
     this.rfqPushed++;
     this.widenSearchPath(statements);
@@ -1091,16 +1118,15 @@ export class PgSession {
       entry.statement = possible[0];
       if (possible[0].fields) entry.fields = possible[0].fields;
       if (possible[0].cursor) entry.cursor = true;
-    }
+    } else entry.candidates = possible.slice();
     // the parameters go into the session record, and into an approval (shown to the approver,
     // part of the statement a retry grant covers)
     if (this.recorder() || decision?.effect === 'approve') entry.params = b.params.map((v, i) => (v === null ? null : bindParamFormat(b, i) === 1 ? new Uint8Array(v) : v.toString('utf8')));
-    if (this.limitUsed.size > 0) this.limitUsed.delete(`p:${b.portal}`);
-    // A Bind pipelined behind a Parse of the same name binds that new statement (decisions
-    // cover every possibility; masks need the one that runs).
-    if (statements !== last.statements) this.boundStatements.set(entry, last.statements);
+    // A Bind pipelined behind a Parse of the same name binds the new statement if that Parse
+    // succeeds, and what the name held before if it fails (42P05 for a name in use) or is skipped
+    // after an error: the decision covers every candidate; the BindComplete tells which it was.
     this.portals.addPending(b.portal, entry);
-    this.push({ k: 'bind', name: b.portal, entry });
+    this.push({ k: 'bind', name: b.portal, statement: b.statement, entry });
     return m.raw;
   }
 
@@ -1132,10 +1158,6 @@ export class PgSession {
     denial ??= this.recordsRefuse();
     let masks: StatementMasks[] | null = null;
     if (!denial) ({ denial, masks } = this.maskCheck(statements));
-    if (masks) {
-      const runs = this.boundStatements.get(last) ?? last.statements;
-      masks = masks.slice(masks.length - runs.length);
-    }
     this.logStatement(last.text, denial);
     if (denial) {
       this.recordRefused(last.text, statements, 'extended', decided.decision, denial, approval, params);
@@ -1153,9 +1175,11 @@ export class PgSession {
     const limit = this.principal()?.limit?.rows ?? null;
     let remaining: number | null = null;
     let reserved = 0;
+    let key: LimitKey | null = null;
     let raw: Buffer | null = m.raw;
     if (limit !== null) {
-      const key = this.limitKey(e.portal, statements);
+      // the portal of the last Bind, if the name may hold several (resolveRun corrects it)
+      key = limitKey(e.portal, last, statements);
       remaining = Math.max(0, limit - (this.limitUsed.get(key) ?? 0) - (this.limitPending.get(key) ?? 0));
       reserved = e.maxRows;
       if (e.maxRows === 0 || e.maxRows > remaining) {
@@ -1163,11 +1187,15 @@ export class PgSession {
         reserved = remaining + 1;
         raw = null;
       }
-      this.limitPending.set(key, (this.limitPending.get(key) ?? 0) + reserved);
+      this.reserve(key, reserved);
     }
     this.push({
       k: 'execute',
       entry,
+      statements,
+      ways: possible.length > 1 || possible[0].candidates ? waysOf(possible) : null,
+      ran: null,
+      creates: this.pendingCreations(statements),
       started: performance.now(),
       rows: 0,
       copyEnds: this.copyEnds,
@@ -1176,6 +1204,7 @@ export class PgSession {
       result: newResult(),
       remaining,
       reserved,
+      limitKey: key,
       portal: e.portal,
       audit,
     });
@@ -1221,6 +1250,7 @@ export class PgSession {
         result: newResult(),
         cancelledForLimit: false,
         audit: null,
+        creates: null,
       });
       this.rfqPushed++;
       return;
@@ -1260,6 +1290,9 @@ export class PgSession {
   }
 
   private pop(): void {
+    const e = this.expect[this.head];
+    // what its statements would have created and did not is gone (a failure, a skip)
+    if ((e.k === 'execute' || e.k === 'query') && e.creates !== null) for (const c of e.creates) c.names.fail(c.name, c.entry);
     this.head++;
     if (this.head === this.expect.length) {
       this.expect.length = 0;
@@ -1363,6 +1396,16 @@ export class PgSession {
         return this.unexpected(type, e.k);
       case 'bind':
         if (type === B.BindComplete) {
+          // every reply before this one is in: the statement name holds what the Bind bound
+          const bound = this.statements.current(e.statement);
+          const cands = e.entry.candidates;
+          if (cands) {
+            if (!e.entry.statement && bound !== null && cands.includes(bound)) e.entry.statement = bound;
+          } else if (e.entry.statement !== bound) {
+            // not the statement its Bind was decided for: the results of its Executes end the session
+            e.entry.candidates = e.entry.statement ? [e.entry.statement] : [];
+            e.entry.statement = undefined;
+          }
           this.portals.confirm(e.name, e.entry);
           this.pop();
           return m.raw;
@@ -1435,7 +1478,7 @@ export class PgSession {
         const cr = decodeCopyOutResponse(m.body);
         if (cr.kind === 'ProtocolError') throw new Error('a CopyOutResponse from the server could not be read');
         const index = source.k === 'query' ? source.index : 0;
-        const st = source.k === 'query' ? source.statements[index] : source.entry?.statements[0];
+        const st = source.statements[index];
         const masks = this.masking.planCopy(source.masks[index], cr.columnFormats.length, st);
         if (masks.length > 0) {
           const format = st ? copyFormat(st.text) : copyFormat('');
@@ -1462,7 +1505,53 @@ export class PgSession {
     return tail.length > 0 ? Buffer.concat([encodeCopyData(tail), m.raw]) : m.raw;
   }
 
+  /**
+   * Which way an Execute ran, once the server's replies before its result are in: the portal its
+   * name holds, and the statement confirmed into that portal at its BindComplete. When its names
+   * were ambiguous as it was sent, its masks, effects and record follow the way it ran. False
+   * when the replies name none of the ways its decision covered.
+   */
+  private resolveRun(e: Extract<Expect, { k: 'execute' }>): boolean {
+    if (e.ran !== null) return true;
+    const portal = this.portals.current(e.portal);
+    if (portal === null) return false;
+    const unbound = portal.candidates !== undefined && portal.statement === undefined;
+    const ways = e.ways;
+    if (ways === null) {
+      // one way when it was sent: that portal, bound as its Bind was decided
+      if (portal !== e.entry || unbound) return false;
+      e.ran = { portal, statement: portal.statement, from: 0, to: e.statements.length };
+      return true;
+    }
+    const way = unbound ? undefined : ways.find((w) => w.portal === portal && (w.statement === undefined || w.statement === portal.statement));
+    if (way === undefined) return false;
+    e.ways = null;
+    e.ran = way;
+    e.statements = e.statements.slice(way.from, way.to);
+    if (e.masks) e.masks = e.masks.slice(way.from, way.to);
+    const key = e.limitKey;
+    if (e.remaining !== null && key !== null) {
+      const ran = limitKey(e.portal, way.portal, e.statements);
+      if (ran !== key) {
+        // another portal than the one its limit was reserved on: counted against that one, and
+        // never more rows than either allows
+        this.reserve(key, -e.reserved);
+        const limit = this.principal()?.limit?.rows ?? e.remaining;
+        e.remaining = Math.min(e.remaining, Math.max(0, limit - (this.limitUsed.get(ran) ?? 0) - (this.limitPending.get(ran) ?? 0)));
+        e.limitKey = ran;
+        this.reserve(ran, e.reserved);
+      }
+    }
+    return true;
+  }
+
   private onExecuteReply(m: Frame, e: Extract<Expect, { k: 'execute' }>): Buffer | null | 'fatal' {
+    if (e.ran === null && !this.resolveRun(e)) {
+      // a result of something the decision did not cover: nothing of it reaches the client
+      this.opts.log.error('unresolved-execution', { session: this.opts.id, portal: e.portal });
+      this.fatalToClient('XX000', 'pamc: the gateway cannot tell which statement the target ran; the session is closed');
+      return 'fatal';
+    }
     switch (m.type) {
       case B.DataRow:
         e.rows++;
@@ -1476,7 +1565,8 @@ export class PgSession {
       case B.CopyDone:
         return this.copyDone(m, e.result);
       case B.CommandComplete: {
-        if (e.entry) for (const s of e.entry.statements) this.applyEffects(s);
+        const base = e.ran?.from ?? 0;
+        for (let i = 0; i < e.statements.length; i++) this.applyEffects(e.statements[i], base + i, e.creates);
         if (e.copyIn) this.dropSyncsSwallowedByCopy(e);
         if (e.audit) {
           const t = decodeCommandComplete(m.body);
@@ -1524,7 +1614,7 @@ export class PgSession {
         return m.raw;
       case B.CommandComplete: {
         const s = e.statements[e.index];
-        if (s && !e.failed) this.applyEffects(s);
+        if (s && !e.failed) this.applyEffects(s, e.index, e.creates);
         if (e.copyIn) {
           this.dropSyncsSwallowedByCopy(e);
           e.copyIn = false;
@@ -1643,47 +1733,68 @@ export class PgSession {
     // and a cursor the gateway forgets is refused on FETCH, so cursors are kept until CLOSE.
     if (r.status === 'I') {
       this.portals.clearProtocolPortals();
-      for (const k of [...this.limitUsed.keys()]) if (k.startsWith('p:')) this.limitUsed.delete(k);
+      for (const k of [...this.limitUsed.keys()]) if (typeof k !== 'string') this.limitUsed.delete(k);
     }
   }
 
-  /** What the row limit counts an Execute's rows against: its SQL cursor, or its portal. */
-  private limitKey(portal: string, statements: readonly ClassifiedStatement[]): string {
-    const cursor = fetchCursor(statements);
-    return cursor !== null ? `c:${cursor}` : `p:${portal}`;
+  /** Moves an Execute's reservation to another key of the row limit. */
+  private reserve(key: LimitKey, rows: number): void {
+    const pending = (this.limitPending.get(key) ?? 0) + rows;
+    if (pending > 0) this.limitPending.set(key, pending);
+    else this.limitPending.delete(key);
   }
 
   /** An Execute finished (or was skipped): its rows are counted, its reservation released. */
   private countPortalRows(e: Extract<Expect, { k: 'execute' }>): void {
-    if (e.remaining === null) return;
-    const key = this.limitKey(e.portal, e.entry?.statements ?? []);
+    const key = e.limitKey;
+    if (e.remaining === null || key === null) return;
     this.limitUsed.set(key, (this.limitUsed.get(key) ?? 0) + e.result.rows);
-    const pending = (this.limitPending.get(key) ?? 0) - e.reserved;
-    if (pending > 0) this.limitPending.set(key, pending);
-    else this.limitPending.delete(key);
+    this.reserve(key, -e.reserved);
     e.remaining = null;
   }
 
-  /** What a completed statement did to the session's names, settings and the target's catalog. */
-  private applyEffects(s: ClassifiedStatement): void {
+  /**
+   * The names statements about to be forwarded create (SQL PREPARE and DECLARE, in a query or
+   * through Execute), pending from now on: a Bind, Execute or FETCH pipelined behind them is
+   * decided for what the name held before and for the new one, and what runs is told by the
+   * replies (resolveRun). Confirmed when the statement completes, dropped when it does not.
+   */
+  private pendingCreations(statements: readonly ClassifiedStatement[]): Creation[] | null {
+    let out: Creation[] | null = null;
+    for (let at = 0; at < statements.length; at++) {
+      const s = statements[at];
+      for (const eff of s.effects) {
+        let c: Creation;
+        if (eff.kind === 'prepare') c = { at, names: this.statements, name: eff.name, entry: { text: eff.statement.text, statements: [eff.statement] } };
+        else if (eff.kind === 'declare') c = { at, names: this.portals, name: eff.name, entry: { text: s.text, statements: [s], cursor: true } };
+        else continue;
+        c.names.addPending(c.name, c.entry);
+        (out ??= []).push(c);
+      }
+    }
+    return out;
+  }
+
+  /** What a completed statement (at `at` among its message's) did to the session's names, settings and the target's catalog. */
+  private applyEffects(s: ClassifiedStatement, at: number, creates: Creation[] | null): void {
     if (s.facts.some((f) => f.action === 'create' || f.action === 'alter' || f.action === 'drop')) this.opts.invalidateCatalog?.();
     for (const eff of s.effects) {
       switch (eff.kind) {
         case 'prepare':
-          if (!this.statements.has(eff.name)) this.statements.set(eff.name, { text: eff.statement.text, statements: [eff.statement] });
+        case 'declare': {
+          const c = creates?.find((x) => x.at === at && x.name === eff.name);
+          if (c !== undefined) c.names.confirm(c.name, c.entry);
+          if (eff.kind === 'declare') this.limitUsed.delete(`c:${eff.name}`);
           break;
+        }
         case 'deallocate':
           if (eff.name === null) this.statements.clear();
           else this.statements.remove(eff.name);
           break;
-        case 'declare':
-          this.portals.setCursor(eff.name, { text: s.text, statements: [s] });
-          this.limitUsed.delete(`c:${eff.name}`);
-          break;
         case 'close':
           if (eff.name === null) {
             this.portals.clearCursors();
-            for (const k of [...this.limitUsed.keys()]) if (k.startsWith('c:')) this.limitUsed.delete(k);
+            for (const k of [...this.limitUsed.keys()]) if (typeof k === 'string') this.limitUsed.delete(k);
           } else {
             this.portals.remove(eff.name);
             this.limitUsed.delete(`c:${eff.name}`);
@@ -1872,20 +1983,30 @@ function sameParams(a: readonly (string | Uint8Array | null)[] | null, b: readon
   return a.length === b.length && a.every((x, i) => sameParam(x, b[i]));
 }
 
+/** A name a forwarded statement creates (SQL PREPARE, DECLARE): `at` is its place among its message's statements. */
+interface Creation {
+  at: number;
+  names: NameRegistry;
+  name: string;
+  entry: Entry;
+}
+
+/** What the row limit counts against: a protocol portal (the entry of its Bind), or a SQL cursor by name. */
+type LimitKey = Entry | string;
+
+/**
+ * What an Execute's rows count against: the SQL cursor it reads (a FETCH, or the cursor's own
+ * portal: DECLARE … WITH HOLD outlives its transaction), or the protocol portal.
+ */
+function limitKey(name: string, portal: Entry, statements: readonly ClassifiedStatement[]): LimitKey {
+  const cursor = fetchCursor(statements);
+  if (cursor !== null) return `c:${cursor}`;
+  return portal.cursor ? `c:${name}` : portal;
+}
+
 function sameParam(x: string | Uint8Array | null, y: string | Uint8Array | null): boolean {
   if (x instanceof Uint8Array && y instanceof Uint8Array) return Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(y);
   return x === y;
-}
-
-/**
- * What a name may run, over every entry it may hold: one entry's own statements when they all
- * hold the same ones (the unnamed statement parsed again with the same text, the commonest
- * case, is decided once, not once per copy).
- */
-function statementsOf(entries: readonly Entry[]): readonly ClassifiedStatement[] {
-  const first = entries[0].statements;
-  for (let i = 1; i < entries.length; i++) if (entries[i].statements !== first) return entries.flatMap((e) => e.statements);
-  return first;
 }
 
 /**

@@ -444,6 +444,27 @@ test('a portal that may run one of several statements is never put to an approve
   assert.is(await gw.direct('SELECT string_agg(v::text, \',\' ORDER BY id) FROM retried'), '60,7');
 });
 
+test('a Bind pipelined behind an approved SQL PREPARE of its name never runs the new statement unapproved', async ({ gw }) => {
+  // The name held a harmless SELECT. The query replacing it is held, approved and forwarded; the
+  // Bind and Execute behind it are read before the server has answered it: the name may hold
+  // either statement, so the Execute is decided for both (and not put to an approver as one).
+  const s = await wireAgent(gw);
+  s.send(w.parse('s3', 'SELECT 1'), w.sync());
+  await s.until('ReadyForQuery');
+  s.send(w.query('DEALLOCATE s3; PREPARE s3 AS UPDATE held SET v = 99 WHERE id = 1'), w.bind('', 's3', [], [], []), w.execute('', 0), w.sync());
+  const notice = await s.next();
+  const id = /request (apr_\S+)/.exec(notice.kind === 'NoticeResponse' ? notice.fields.message : '')![1];
+  await api(gw, 'POST', `/approvals/${id}/approve`, await approver('alice'), {});
+  assert.equal(render(await s.until('ReadyForQuery')), ['CommandComplete DEALLOCATE', 'CommandComplete PREPARE', 'ReadyForQuery I']);
+  const second = await s.until('ReadyForQuery');
+  const error = second.find((m) => m.kind === 'ErrorResponse') as { fields: { code: string; message: string } } | undefined;
+  assert.ok(error, JSON.stringify(render(second)));
+  assert.is(error!.fields.code, '42501');
+  assert.match(error!.fields.message, 'may run one of several statements or bindings');
+  s.close();
+  assert.not.equal(await gw.direct('SELECT v FROM held WHERE id = 1'), '99');
+});
+
 test('one text resolved under two search paths is two statements: never put to an approver as one', async ({ gw }) => {
   await gw.direct('CREATE SCHEMA IF NOT EXISTS other; CREATE TABLE IF NOT EXISTS other.retried (id int PRIMARY KEY, v int)');
   await gw.reload(`${RULES}

@@ -11,7 +11,9 @@ import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mintToken, startGateway, type GatewayFixture } from '../../support/gateway.ts';
+import { WireSession } from '../../support/pg-session.ts';
 import { allRecords, lines, schemaErrors, segments } from '../../unit/audit/helpers.ts';
+import { loginBytes, open, text, w } from '../gateway/wire.ts';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '../../..');
@@ -104,6 +106,24 @@ group "exporters" {
   });
   copy.child.stdin?.end('10\tcopied\n11\tcopied\n\\.\n');
   assert.match((await copy).stdout, /^COPY 2\n1\n2\n3\n10\n11\n$/);
+  // An agent parses a harmless text under a name in use and runs the name behind a Sync: the
+  // server refuses the Parse (42P05) and binds what the name held. Then the same with the
+  // unnamed statement: a Parse skipped after an error leaves the earlier one in place.
+  const raw = new WireSession(await open(gw));
+  raw.send(loginBytes(gw, await gw.token(['agents'], {}, 'agent-wire')));
+  await raw.until('ReadyForQuery');
+  raw.send(w.parse('kept', 'SELECT name FROM customers WHERE id = $1'), w.sync());
+  await raw.until('ReadyForQuery');
+  raw.send(w.parse('kept', 'SELECT 42'), w.sync(), w.bind('', 'kept', [0], [text('7')], []), w.execute('', 0), w.sync());
+  await raw.until('ReadyForQuery');
+  await raw.until('ReadyForQuery');
+  raw.send(w.parse('', 'SELECT id FROM customers WHERE id = $1'), w.bind('', '', [0], [text('8')], []), w.execute('', 0), w.sync());
+  await raw.until('ReadyForQuery');
+  raw.send(w.parse('z', 'SELECT 1/0'), w.bind('', 'z', [], [], []), w.execute('', 0), w.parse('', 'SELECT 43'), w.sync());
+  raw.send(w.bind('', '', [0], [text('9')], []), w.execute('', 0), w.sync());
+  await raw.until('ReadyForQuery');
+  await raw.until('ReadyForQuery');
+  raw.close();
   // a token that does not verify
   const bad = new pg.Client({ ...(await gw.clientConfig(['agents'])), password: 'not-a-token' });
   await bad.connect().then(
@@ -201,6 +221,19 @@ test('text and parameters written to forge a record are one record, exactly as s
     for (const l of lines(auditDir, seg)) assert.ok(Number.isSafeInteger(JSON.parse(l).seq) && typeof JSON.parse(l).kind === 'string', l);
   }
   assert.not.ok(records.some((r) => r.kind === 'approval' && r.event === 'approved' && r.by === undefined));
+});
+
+test('a statement run behind a Parse of its name that failed is recorded as what ran, not as the refused text', ({ records }) => {
+  const s = stmts(records, 'agent-wire').filter((r) => r.outcome === 'ok');
+  assert.equal(
+    s.map((r) => [r.text, r.params, r.rows]),
+    [
+      ['SELECT name FROM customers WHERE id = $1', ['7'], { returned: 1, command: 'SELECT' }],
+      ['SELECT id FROM customers WHERE id = $1', ['8'], { returned: 1, command: 'SELECT' }],
+      ['SELECT id FROM customers WHERE id = $1', ['9'], { returned: 1, command: 'SELECT' }],
+    ],
+  );
+  assert.ok(s[0].facts.every((f: Rec) => f.resource === 'public.customers'), JSON.stringify(s[0].facts));
 });
 
 test('COPY: rows written by COPY FROM are affected, rows sent by COPY TO are returned', ({ records }) => {

@@ -199,6 +199,69 @@ test('wire: the unnamed statement parsed again in one pipeline, executed with an
   ]);
 });
 
+test('wire: a Parse that fails (42P05 for a name in use) or is skipped after an error leaves the earlier statement, and the Bind behind the Sync runs it masked', async ({ envs }) => {
+  const secret = "SELECT id, upper(ssn), email || '' FROM customers ORDER BY id";
+  const harmless = 'SELECT id, name, name FROM customers ORDER BY id';
+  const { messages, hits } = await wire(envs.default, async (s) => {
+    s.send(P(secret, 's1'), w.sync());
+    await s.until('ReadyForQuery');
+    // with and without a Describe of the portal
+    for (const describe of [[], [w.describe('P', '')]]) {
+      s.send(P(harmless, 's1'), w.sync(), B('', 's1'), ...describe, w.execute('', 0), w.sync());
+      await s.until('ReadyForQuery');
+      await s.until('ReadyForQuery');
+    }
+    // the unnamed statement: a Parse behind an error in its pipeline is skipped, not run
+    s.send(P(secret), B(), w.execute('', 0), w.sync());
+    await s.until('ReadyForQuery');
+    s.send(P('SELECT 1/0', 'z'), B('', 'z'), w.execute('', 0), P(harmless), w.sync(), B(), w.execute('', 0), w.sync());
+    await s.until('ReadyForQuery');
+    await s.until('ReadyForQuery');
+  });
+  assert.equal(hits, []);
+  const errors = messages.filter((m) => m.kind === 'ErrorResponse').map((m) => (m as { fields: { code: string } }).fields.code);
+  assert.equal(errors, ['42P05', '42P05', '22012']);
+  const rows = rowsOf(messages).map((r) => r.map((v) => v?.toString() ?? null));
+  assert.is(rows.length, 12);
+  for (let i = 0; i < 12; i += 3) assert.equal(rows.slice(i, i + 2), [['1', '***', '***'], ['2', '***', '***']]);
+});
+
+test('wire: a DECLARE run behind a refused Parse of its name declares the earlier cursor, and FETCH from it is masked', async ({ envs }) => {
+  const { messages, hits } = await wire(envs.default, async (s) => {
+    s.send(P("DECLARE c1 CURSOR WITH HOLD FOR SELECT id, upper(ssn), email || '' FROM customers ORDER BY id", 'd1'), w.sync());
+    await s.until('ReadyForQuery');
+    s.send(P('DECLARE c1 CURSOR WITH HOLD FOR SELECT id, name, name FROM customers ORDER BY id', 'd1'), w.sync(), B('', 'd1'), w.execute('', 0), w.sync());
+    await s.until('ReadyForQuery');
+    await s.until('ReadyForQuery');
+    s.send(w.query('FETCH 2 FROM c1'));
+    await s.until('ReadyForQuery');
+    s.send(w.query('CLOSE c1'));
+    await s.until('ReadyForQuery');
+  });
+  assert.equal(hits, []);
+  assert.equal(rowsOf(messages).map((r) => r.map((v) => v?.toString() ?? null)), [['1', '***', '***'], ['2', '***', '***']]);
+});
+
+test('wire: a statement or cursor created again by SQL in a query that a Bind or Execute is pipelined behind runs masked as what the server then holds', async ({ envs }) => {
+  const secret = "SELECT id, upper(ssn), email || '' FROM customers ORDER BY id";
+  const { messages, hits } = await wire(envs.default, async (s) => {
+    s.send(P('SELECT id, name, name FROM customers ORDER BY id', 's2'), w.sync());
+    await s.until('ReadyForQuery');
+    s.send(w.query(`DEALLOCATE s2; PREPARE s2 AS ${secret}`), B('', 's2'), w.execute('', 0), w.sync());
+    await s.until('ReadyForQuery');
+    await s.until('ReadyForQuery');
+    s.send(w.query('DECLARE c2 CURSOR WITH HOLD FOR SELECT id, name, name FROM customers ORDER BY id'));
+    await s.until('ReadyForQuery');
+    s.send(w.query(`CLOSE c2; DECLARE c2 CURSOR WITH HOLD FOR ${secret}`), w.execute('c2', 2), w.sync());
+    await s.until('ReadyForQuery');
+    await s.until('ReadyForQuery');
+  });
+  assert.equal(hits, []);
+  assert.equal(messages.filter((m) => m.kind === 'ErrorResponse'), []);
+  const rows = rowsOf(messages).map((r) => r.map((v) => v?.toString() ?? null));
+  assert.equal(rows, [['1', '***', '***'], ['2', '***', '***'], ['3', null, null], ['1', '***', '***'], ['2', '***', '***']]);
+});
+
 test('wire: two statements bound in turn to one portal name, binary results chosen at Bind after a statement Describe', async ({ envs }) => {
   const { messages, hits } = await wire(envs.default, async (s) => {
     s.send(P('SELECT id, name FROM customers WHERE id = 1', 's1'), P('SELECT salary, balance, ssn, upper(ssn) FROM customers WHERE id = 1', 's2'), w.describe('S', 's2'), w.sync());

@@ -171,6 +171,37 @@ test('extended protocol: the Execute fetches at most N; a portal fetched in piec
   s.close();
 });
 
+test('pipelined transactions on one portal name: each Execute counts only its own portal (the last Sync ended the earlier one)', async ({ gw }) => {
+  const s = await session(gw);
+  const small = () => [w.bind('', '', [], [], []), w.execute('', 0), w.sync()];
+  s.send(w.parse('', 'SELECT g FROM big WHERE g <= 3 ORDER BY g'), ...small(), ...small(), w.parse('z', 'SELECT 1/0'), w.bind('', 'z', [], [], []), w.execute('', 0), w.sync(), w.parse('', 'SELECT g FROM big WHERE g <= 4 ORDER BY g'), ...small(), w.parse('', 'SELECT g FROM big ORDER BY g'), ...small());
+  const got: string[] = [];
+  for (let i = 0; i < 5; i++) got.push(...shape(await s.until('ReadyForQuery')));
+  assert.equal(got, [
+    'ParseComplete', 'BindComplete', '3 rows', 'CommandComplete SELECT 3', 'ReadyForQuery I',
+    'BindComplete', '3 rows', 'CommandComplete SELECT 3', 'ReadyForQuery I',
+    'ParseComplete', 'Error 22012 division by zero', 'ReadyForQuery I',
+    'ParseComplete', 'BindComplete', '4 rows', 'CommandComplete SELECT 4', 'ReadyForQuery I',
+    'ParseComplete', 'BindComplete', `${N} rows`, 'Notice limit', `CommandComplete SELECT ${N}`, 'ReadyForQuery I',
+  ]);
+  s.close();
+});
+
+test('a cursor WITH HOLD read by protocol Execute and by FETCH, across transactions: N rows in all', async ({ gw }) => {
+  const s = await session(gw);
+  s.send(w.query('BEGIN; DECLARE c CURSOR WITH HOLD FOR SELECT g FROM big ORDER BY g; COMMIT'));
+  await s.until('ReadyForQuery');
+  const got: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    s.send(w.execute('c', 4), w.sync());
+    got.push(...shape(await s.until('ReadyForQuery')));
+  }
+  s.send(w.query('FETCH 5 FROM c'));
+  got.push(...shape(await s.until('ReadyForQuery')));
+  assert.equal(got, ['4 rows', 'PortalSuspended', 'ReadyForQuery I', '4 rows', 'PortalSuspended', 'ReadyForQuery I', '2 rows', 'Notice limit', 'CommandComplete SELECT 2', 'ReadyForQuery I', 'RowDescription', 'Notice limit', 'CommandComplete FETCH 0', 'ReadyForQuery I']);
+  s.close();
+});
+
 test('SQL cursors: FETCHes of one cursor count together, MOVE reads nothing', async ({ gw }) => {
   const s = await session(gw);
   s.send(w.query('BEGIN; DECLARE c SCROLL CURSOR FOR SELECT g FROM big ORDER BY g'));
