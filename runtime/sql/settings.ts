@@ -11,9 +11,13 @@ import { TEXT_SETTINGS } from './catalog.ts';
 import { quoteIdent } from './names.ts';
 import { constText, nodeOf, type Obj } from './walk.ts';
 
-/** PostgreSQL's encoding name comparison: case-insensitive, ignoring non-alphanumerics. */
-function encodingKey(value: string): string {
-  return value.toLowerCase().replace(/[^a-z0-9]/g, '');
+/**
+ * PostgreSQL's encoding name comparison (clean_encoding_name): ASCII letters and digits only,
+ * lowercased — `'utf-8'`, quotes included, is UTF8. Non-ASCII characters are dropped before
+ * lowercasing, as the server does byte by byte (JavaScript would lowercase the Kelvin sign to k).
+ */
+export function encodingKey(value: string): string {
+  return value.replace(/[^A-Za-z0-9]/g, '').toLowerCase();
 }
 
 /** Spellings of true that PostgreSQL's parse_bool accepts (prefixes of true/yes, on, 1). */

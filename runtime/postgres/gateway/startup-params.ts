@@ -3,6 +3,8 @@
 // they are allowlisted; the settings that decide how the server reads statement text are
 // pinned; `options` (arbitrary `-c` settings) and `replication` are refused.
 
+import { encodingKey } from '../../sql/settings.ts';
+
 export interface StartupDecision {
   ok: true;
   /** parameters to send upstream, pinned ones included */
@@ -24,7 +26,8 @@ const PASSED_THROUGH = new Set(['application_name', 'datestyle', 'timezone', 'ex
 
 /** Client encodings whose bytes the gateway's UTF-8 parser reads exactly as the server will. */
 function isSafeClientEncoding(value: string): boolean {
-  const v = value.toLowerCase().replace(/[-_\s]/g, '');
+  // spelled as the server accepts it: asyncpg sends `'utf-8'`, quotes included
+  const v = encodingKey(value);
   // `auto` is libpq's request to follow the locale; it resolves client-side, never reaches here.
   return v === 'utf8' || v === 'unicode' || v === 'sqlascii';
 }

@@ -2,14 +2,16 @@
 // (test/e2e/clients/*.py): psycopg2 (literals interpolated client-side, implicit BEGIN,
 // executemany, large objects through the FunctionCall message), psycopg 3 (unnamed extended
 // protocol with binary parameters, named statements after 5 runs and with prepare=True,
-// binary results, pipeline mode) and SQLAlchemy on psycopg2 (reflection reads the catalog).
+// binary results, pipeline mode), SQLAlchemy on psycopg2 (reflection reads the catalog) and
+// asyncpg (named statements it prepares and caches, binary everything, its own startup
+// parameters: `client_encoding` `'utf-8'`, quotes included).
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startGateway, type GatewayFixture } from '../../support/gateway.ts';
 import { CLIENTS, libpqEnv, PYTHON, runSteps, SHOP_RULES, SHOP_SETUP } from './shop.ts';
 
-const test = suite<{ gw: GatewayFixture }>('clients: psycopg2, psycopg 3, SQLAlchemy');
+const test = suite<{ gw: GatewayFixture }>('clients: psycopg2, psycopg 3, SQLAlchemy, asyncpg');
 
 test.before(async (ctx) => {
   ctx.gw = await startGateway({ setup: SHOP_SETUP, rules: SHOP_RULES });
@@ -64,6 +66,24 @@ test('SQLAlchemy: reflection through the catalog set, queries, a denial', async 
   assert.is((s.denied.error as { code: string }).code, '42501');
   assert.match((s.denied.error as { message: string }).message, /no rule allows delete on public\.orders/);
   assert.is(s['after-denial'].value, 100);
+});
+
+test('asyncpg: named statements it caches, binary parameters and results, executemany, a cursor, binary COPY, denials', async ({ gw }) => {
+  const s = await runSteps(PYTHON, [`${CLIENTS}asyncpg_client.py`], await libpqEnv(gw, ['clerks']));
+  assert.equal(s.params.rows, [[2, 'new', '3.00']]);
+  assert.equal(s.cached.rows, Array(5).fill('new'));
+  assert.is((s.denied.error as { code: string }).code, '42501');
+  assert.match((s.denied.error as { message: string }).message, /^pamc: permission denied: no rule allows select on public\.secrets/);
+  assert.is(s['after-denial'].value, 42);
+  assert.match((s['multi-denied'].error as { message: string }).message, /no rule allows delete on public\.secrets\nDETAIL:  statement 2 of 2; none of them ran/);
+  assert.is(s['multi-none-ran'].note, null, 'the UPDATE before the denied statement did not run');
+  assert.is(s.executemany.count, 3);
+  assert.equal(s.cursor.rows, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.equal(s.prepared.counts, [5, 7]);
+  assert.equal([s['copy-in'].result, s['copy-in'].count], ['COPY 2', 2]);
+  assert.is((s['tx-denied'].error as { code: string }).code, '42501');
+  assert.is(s['tx-rolled-back'].note, null, 'the transaction the denial failed was rolled back');
+  assert.is(s['still-working'].value, 'still here');
 });
 
 test.run();
