@@ -141,6 +141,15 @@ test('psycopg 3: text, then binary results after it prepares the statement, on t
   assert.is(problems.length, 0, `\n${problems.join('\n')}`);
 });
 
+test('asyncpg: named statements it prepares and caches, binary results of every type, on the driver subset', async ({ envs }) => {
+  const env = envs.default;
+  const problems = await driverRun(env, 'asyncpg', async (queries) => {
+    const out = await runWithInput(PYTHON, [`${CLIENT_PROGRAMS}asyncpg_queries.py`], JSON.stringify({ host: env.tap.host, port: env.tap.port, database: env.gw.database, password: env.token, queries }));
+    return jsonLines<DriverResult>(out);
+  });
+  assert.is(problems.length, 0, `\n${problems.join('\n')}`);
+});
+
 test('pgjdbc: seven runs of each prepared statement (binary and no Describe after the fifth), on the driver subset', async ({ envs }) => {
   const env = envs.default;
   const problems = await driverRun(env, 'pgjdbc', async (queries) => {

@@ -256,6 +256,12 @@ const pythonRunner =
     return new Map(lines.map((l) => [l.id, l]));
   };
 
+const asyncpgRunner: Runner = async (gw, group, queries) => {
+  const input = { driver: 'asyncpg', host: gw.host, port: gw.port, database: gw.database, password: await gw.token([group]), queries };
+  const lines = jsonLines<{ id: string } & Decoded>(await runWithInput(PYTHON, [`${CLIENT_PROGRAMS}matrix_client.py`], JSON.stringify(input)));
+  return new Map(lines.map((l) => [l.id, l]));
+};
+
 const jdbcRunner: Runner = async (gw, group, queries) => {
   const url = `jdbc:postgresql://${gw.host}:${gw.port}/${gw.database}`;
   const input = queries.map((q) => JSON.stringify(q)).join('\n') + '\n';
@@ -269,6 +275,7 @@ const CLIENTS: Record<string, { run: Runner; formats: ('text' | 'binary')[] }> =
   'postgres.js': { run: postgresJsRunner, formats: ['text'] },
   psycopg2: { run: pythonRunner('psycopg2'), formats: ['text'] },
   'psycopg 3': { run: pythonRunner('psycopg'), formats: ['text', 'binary'] },
+  asyncpg: { run: asyncpgRunner, formats: ['binary'] },
   pgjdbc: { run: jdbcRunner, formats: ['text', 'binary'] },
 };
 
