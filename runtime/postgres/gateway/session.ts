@@ -203,7 +203,7 @@ type Expect =
       /** rows this Execute asked the server for, counted against the limit until it completes */
       reserved: number;
       /** what its rows count against (null: no limit) */
-      limitKey: LimitKey | null;
+      limitKey: Entry | null;
       portal: string;
       audit: StatementAudit | null;
     }
@@ -284,12 +284,13 @@ export class PgSession {
   /** masked rows waiting to be sent, in order with the messages around them */
   private readonly rowArena = new RowArena();
   /**
-   * Rows forwarded, and rows asked for by Executes still in flight, per protocol portal (its
-   * Bind's entry: each Bind makes a new one) or SQL cursor (`c:name`, however it is read): the
-   * row limit counts a result fetched in pieces, pipelined or not, together.
+   * Rows forwarded, and rows asked for by Executes still in flight, per portal: the entry of a
+   * Bind or a DECLARE (each makes a new one), however it is read — Executes, FETCHes — and for
+   * as long as it lives: the row limit counts a result fetched in pieces, pipelined or not,
+   * together. Weak: a portal the registries forget takes its counts with it.
    */
-  private readonly limitUsed = new Map<LimitKey, number>();
-  private readonly limitPending = new Map<LimitKey, number>();
+  private readonly limitUsed = new WeakMap<Entry, number>();
+  private readonly limitPending = new WeakMap<Entry, number>();
   /** how many schemas the pinned search path has (more: the session set another) */
   private readonly pinnedPathLength: number;
   /** a statement held for approval: nothing after it is read until its request settles */
@@ -532,16 +533,17 @@ export class PgSession {
   private relayRow(m: Frame, e: Extract<Expect, { k: 'execute' | 'query' }>): Buffer | null {
     const r = e.result;
     let limit: number | null;
-    let cursor: string | null = null;
+    let cursor: Entry | null = null;
     if (e.k === 'execute') limit = e.remaining;
     else {
       if (r.limit === undefined) r.limit = this.principal()?.limit?.rows ?? null;
       limit = r.limit;
-      // A SQL cursor is one result fetched in pieces: its FETCHes count together.
+      // A portal is one result fetched in pieces: FETCHes count with its Executes.
       const st = limit !== null ? e.statements[e.index] : undefined;
-      cursor = st ? fetchCursor([st]) : null;
+      const name = st ? fetchCursor([st]) : null;
+      cursor = name !== null ? this.portals.current(name) : null;
     }
-    const used = cursor !== null ? (this.limitUsed.get(`c:${cursor}`) ?? 0) : r.rows;
+    const used = cursor !== null ? (this.limitUsed.get(cursor) ?? 0) : r.rows;
     if (limit !== null && used >= limit) {
       if (!r.truncated) {
         r.truncated = true;
@@ -563,7 +565,7 @@ export class PgSession {
     }
     r.rows++;
     e.rows++;
-    if (cursor !== null) this.limitUsed.set(`c:${cursor}`, used + 1);
+    if (cursor !== null) this.limitUsed.set(cursor, used + 1);
     if (r.masks === null) r.masks = this.lateMasks(e, m);
     if (r.masks.length === 0) return m.raw;
     r.masker ??= new RowMasker(r.masks, this.opts.maskContext?.() ?? { hashKey: null });
@@ -1175,11 +1177,11 @@ export class PgSession {
     const limit = this.principal()?.limit?.rows ?? null;
     let remaining: number | null = null;
     let reserved = 0;
-    let key: LimitKey | null = null;
+    let key: Entry | null = null;
     let raw: Buffer | null = m.raw;
     if (limit !== null) {
       // the portal of the last Bind, if the name may hold several (resolveRun corrects it)
-      key = limitKey(e.portal, last, statements);
+      key = this.limitKey(last, statements, false);
       remaining = Math.max(0, limit - (this.limitUsed.get(key) ?? 0) - (this.limitPending.get(key) ?? 0));
       reserved = e.maxRows;
       if (e.maxRows === 0 || e.maxRows > remaining) {
@@ -1521,6 +1523,7 @@ export class PgSession {
       // one way when it was sent: that portal, bound as its Bind was decided
       if (portal !== e.entry || unbound) return false;
       e.ran = { portal, statement: portal.statement, from: 0, to: e.statements.length };
+      this.settleLimit(e);
       return true;
     }
     const way = unbound ? undefined : ways.find((w) => w.portal === portal && (w.statement === undefined || w.statement === portal.statement));
@@ -1529,20 +1532,39 @@ export class PgSession {
     e.ran = way;
     e.statements = e.statements.slice(way.from, way.to);
     if (e.masks) e.masks = e.masks.slice(way.from, way.to);
-    const key = e.limitKey;
-    if (e.remaining !== null && key !== null) {
-      const ran = limitKey(e.portal, way.portal, e.statements);
-      if (ran !== key) {
-        // another portal than the one its limit was reserved on: counted against that one, and
-        // never more rows than either allows
-        this.reserve(key, -e.reserved);
-        const limit = this.principal()?.limit?.rows ?? e.remaining;
-        e.remaining = Math.min(e.remaining, Math.max(0, limit - (this.limitUsed.get(ran) ?? 0) - (this.limitPending.get(ran) ?? 0)));
-        e.limitKey = ran;
-        this.reserve(ran, e.reserved);
-      }
-    }
+    this.settleLimit(e);
     return true;
+  }
+
+  /**
+   * An Execute's share of the row limit once its result comes: every earlier reading of its
+   * portal has completed (by Execute or FETCH), so the rows left are the limit less what they
+   * read — never more than it reserved when it was sent. When the portal that runs is another
+   * than the one it reserved on (its name was ambiguous), the reservation moves to it.
+   */
+  private settleLimit(e: Extract<Expect, { k: 'execute' }>): void {
+    const key = e.limitKey;
+    if (e.remaining === null || key === null || e.ran === null) return;
+    const ran = this.limitKey(e.ran.portal, e.statements, true);
+    if (ran !== key) {
+      this.reserve(key, -e.reserved);
+      e.limitKey = ran;
+      this.reserve(ran, e.reserved);
+    }
+    const limit = this.principal()?.limit?.rows ?? e.remaining;
+    e.remaining = Math.min(e.remaining, Math.max(0, limit - (this.limitUsed.get(ran) ?? 0)));
+  }
+
+  /**
+   * What an Execute's rows count against: the portal of the SQL cursor a FETCH reads (what the
+   * name holds when the result comes, or the last thing it may hold when it is sent), or its own.
+   */
+  private limitKey(portal: Entry, statements: readonly ClassifiedStatement[], atReply: boolean): Entry {
+    const cursor = fetchCursor(statements);
+    if (cursor === null) return portal;
+    if (atReply) return this.portals.current(cursor) ?? portal;
+    const held = this.portals.possible(cursor);
+    return held.length > 0 ? held[held.length - 1] : portal;
   }
 
   private onExecuteReply(m: Frame, e: Extract<Expect, { k: 'execute' }>): Buffer | null | 'fatal' {
@@ -1731,14 +1753,11 @@ export class PgSession {
     if (r.status === 'I' && this.masking.transactionEnded(this.rfqSeen)) this.opts.invalidateCatalog?.();
     // Portals live until the end of their transaction; cursors declared WITH HOLD survive it,
     // and a cursor the gateway forgets is refused on FETCH, so cursors are kept until CLOSE.
-    if (r.status === 'I') {
-      this.portals.clearProtocolPortals();
-      for (const k of [...this.limitUsed.keys()]) if (typeof k !== 'string') this.limitUsed.delete(k);
-    }
+    if (r.status === 'I') this.portals.clearProtocolPortals();
   }
 
   /** Moves an Execute's reservation to another key of the row limit. */
-  private reserve(key: LimitKey, rows: number): void {
+  private reserve(key: Entry, rows: number): void {
     const pending = (this.limitPending.get(key) ?? 0) + rows;
     if (pending > 0) this.limitPending.set(key, pending);
     else this.limitPending.delete(key);
@@ -1784,7 +1803,6 @@ export class PgSession {
         case 'declare': {
           const c = creates?.find((x) => x.at === at && x.name === eff.name);
           if (c !== undefined) c.names.confirm(c.name, c.entry);
-          if (eff.kind === 'declare') this.limitUsed.delete(`c:${eff.name}`);
           break;
         }
         case 'deallocate':
@@ -1792,13 +1810,8 @@ export class PgSession {
           else this.statements.remove(eff.name);
           break;
         case 'close':
-          if (eff.name === null) {
-            this.portals.clearCursors();
-            for (const k of [...this.limitUsed.keys()]) if (typeof k === 'string') this.limitUsed.delete(k);
-          } else {
-            this.portals.remove(eff.name);
-            this.limitUsed.delete(`c:${eff.name}`);
-          }
+          if (eff.name === null) this.portals.clearCursors();
+          else this.portals.remove(eff.name);
           break;
         case 'discard':
           if (eff.what.toUpperCase() === 'ALL') {
@@ -1989,19 +2002,6 @@ interface Creation {
   names: NameRegistry;
   name: string;
   entry: Entry;
-}
-
-/** What the row limit counts against: a protocol portal (the entry of its Bind), or a SQL cursor by name. */
-type LimitKey = Entry | string;
-
-/**
- * What an Execute's rows count against: the SQL cursor it reads (a FETCH, or the cursor's own
- * portal: DECLARE … WITH HOLD outlives its transaction), or the protocol portal.
- */
-function limitKey(name: string, portal: Entry, statements: readonly ClassifiedStatement[]): LimitKey {
-  const cursor = fetchCursor(statements);
-  if (cursor !== null) return `c:${cursor}`;
-  return portal.cursor ? `c:${name}` : portal;
 }
 
 function sameParam(x: string | Uint8Array | null, y: string | Uint8Array | null): boolean {

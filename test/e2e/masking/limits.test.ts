@@ -202,6 +202,23 @@ test('a cursor WITH HOLD read by protocol Execute and by FETCH, across transacti
   s.close();
 });
 
+test('a protocol portal read by Execute and then by SQL FETCH counts as one result: N rows in all', async ({ gw }) => {
+  const s = await session(gw);
+  s.send(w.query('BEGIN'));
+  await s.until('ReadyForQuery');
+  s.send(w.parse('', 'SELECT g FROM big ORDER BY g'), w.bind('pf', '', [], [], []), w.execute('pf', 6), w.sync());
+  assert.equal(shape(await s.until('ReadyForQuery')), ['ParseComplete', 'BindComplete', '6 rows', 'PortalSuspended', 'ReadyForQuery T']);
+  s.send(w.query('FETCH 3 FROM pf'));
+  assert.equal(shape(await s.until('ReadyForQuery')), ['RowDescription', '3 rows', 'CommandComplete FETCH 3', 'ReadyForQuery T']);
+  s.send(w.query('FETCH 2 FROM pf'));
+  assert.equal(shape(await s.until('ReadyForQuery')), ['RowDescription', '1 rows', 'Notice limit', 'CommandComplete FETCH 1', 'ReadyForQuery T']);
+  s.send(w.execute('pf', 0), w.sync());
+  assert.equal(shape(await s.until('ReadyForQuery')), ['Notice limit', 'CommandComplete SELECT 0', 'ReadyForQuery T']);
+  s.send(w.query('COMMIT'));
+  await s.until('ReadyForQuery');
+  s.close();
+});
+
 test('SQL cursors: FETCHes of one cursor count together, MOVE reads nothing', async ({ gw }) => {
   const s = await session(gw);
   s.send(w.query('BEGIN; DECLARE c SCROLL CURSOR FOR SELECT g FROM big ORDER BY g'));
