@@ -271,6 +271,24 @@ test('wire: a statement or cursor created again by SQL in a query that a Bind or
   assert.equal(rows, [['1', '***', '***'], ['2', '***', '***'], ['3', null, null], ['1', '***', '***'], ['2', '***', '***']]);
 });
 
+test('wire: a protocol portal read by Execute, then by SQL FETCH after MOVE, is masked both ways', async ({ envs }) => {
+  const { messages, hits } = await wire(envs.default, async (s) => {
+    s.send(w.query('BEGIN'));
+    await s.until('ReadyForQuery');
+    s.send(P("SELECT id, upper(ssn), email || '' FROM customers ORDER BY id", 'pm'), B('pm', 'pm'), w.execute('pm', 1), w.sync());
+    await s.until('ReadyForQuery');
+    s.send(w.query('FETCH 1 FROM pm'));
+    await s.until('ReadyForQuery');
+    s.send(w.query('MOVE 0 IN pm; FETCH FORWARD 2 FROM pm'));
+    await s.until('ReadyForQuery');
+    s.send(w.query('COMMIT'));
+    await s.until('ReadyForQuery');
+  });
+  assert.equal(hits, []);
+  assert.equal(messages.filter((m) => m.kind === 'ErrorResponse'), []);
+  assert.equal(rowsOf(messages).map((r) => r.map((v) => v?.toString() ?? null)), [['1', '***', '***'], ['2', '***', '***'], ['3', null, null]]);
+});
+
 test('wire: two statements bound in turn to one portal name, binary results chosen at Bind after a statement Describe', async ({ envs }) => {
   const { messages, hits } = await wire(envs.default, async (s) => {
     s.send(P('SELECT id, name FROM customers WHERE id = 1', 's1'), P('SELECT salary, balance, ssn, upper(ssn) FROM customers WHERE id = 1', 's2'), w.describe('S', 's2'), w.sync());
