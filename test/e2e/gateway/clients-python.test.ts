@@ -2,9 +2,10 @@
 // (test/e2e/clients/*.py): psycopg2 (literals interpolated client-side, implicit BEGIN,
 // executemany, large objects through the FunctionCall message), psycopg 3 (unnamed extended
 // protocol with binary parameters, named statements after 5 runs and with prepare=True,
-// binary results, pipeline mode), SQLAlchemy on psycopg2 (reflection reads the catalog) and
+// binary results, pipeline mode), SQLAlchemy on psycopg2 (reflection reads the catalog),
 // asyncpg (named statements it prepares and caches, binary everything, its own startup
-// parameters: `client_encoding` `'utf-8'`, quotes included).
+// parameters: `client_encoding` `'utf-8'`, quotes included) and SQLAlchemy's asyncio engine on
+// asyncpg.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -84,6 +85,19 @@ test('asyncpg: named statements it caches, binary parameters and results, execut
   assert.is((s['tx-denied'].error as { code: string }).code, '42501');
   assert.is(s['tx-rolled-back'].note, null, 'the transaction the denial failed was rolled back');
   assert.is(s['still-working'].value, 'still here');
+});
+
+test("SQLAlchemy's asyncio engine on asyncpg: its connect-time queries, reflection, a denial, pooled connections", async ({ gw }) => {
+  const s = await runSteps(PYTHON, [`${CLIENTS}sqlalchemy_asyncpg_client.py`], await libpqEnv(gw, ['analysts']));
+  assert.equal(s.tables.tables, ['order_items', 'orders', 'secrets']);
+  assert.equal(s.query.rows, [
+    [1, 'new', '1.50'],
+    [2, 'new', '3.00'],
+  ]);
+  assert.is((s.denied.error as { code: string }).code, '42501');
+  assert.match((s.denied.error as { message: string }).message, /pamc: permission denied: no rule allows delete on public\.orders/);
+  assert.is(s['after-denial'].value, 100);
+  assert.equal([s['pooled-0'].value, s['pooled-1'].value, s['pooled-2'].value], [0, 1, 2]);
 });
 
 test.run();
