@@ -26,6 +26,7 @@ interface PgQueryWasm {
   _wasm_free_parse_result(ptr: number): void;
   _wasm_fingerprint(ptr: number): number;
   _wasm_normalize_query(ptr: number): number;
+  _wasm_parse_plpgsql(ptr: number): number;
   _wasm_free_string(ptr: number): void;
   getValue(ptr: number, type: 'i32'): number;
   UTF8ToString(ptr: number): string;
@@ -205,6 +206,35 @@ function parseChecked(text: string): ParseOutcome {
     return { error: { message: `the SQL parser failed: ${(e as Error).message}`, position: 0 } };
   } finally {
     if (resultPtr !== 0) m._wasm_free_parse_result(resultPtr);
+    if (queryPtr !== 0) m._free(queryPtr);
+  }
+}
+
+/**
+ * libpg_query's PL/pgSQL tree of the DO blocks and CREATE FUNCTION … LANGUAGE plpgsql
+ * statements of the text (its JSON: `{ plpgsql_funcs: [...] }`), or why there is none.
+ */
+export function parsePlpgsql(text: string): { tree: unknown; error?: undefined } | { tree?: undefined; error: string } {
+  const refused = refuseText(text);
+  if (refused !== null) return { error: refused };
+  const m = active;
+  if (m === null) return { error: 'the SQL parser is not available' };
+  let queryPtr = 0;
+  let resultPtr = 0;
+  try {
+    queryPtr = writeString(m, text);
+    resultPtr = m._wasm_parse_plpgsql(queryPtr);
+    const result = resultPtr !== 0 ? readString(m, resultPtr) : '';
+    // success is a JSON object; anything else is the parser's error message
+    if (!result.startsWith('{')) return { error: result || 'the PL/pgSQL body does not parse' };
+    return { tree: JSON.parse(result) as unknown };
+  } catch (e) {
+    queryPtr = 0;
+    resultPtr = 0;
+    retire();
+    return { error: `the SQL parser failed: ${(e as Error).message}` };
+  } finally {
+    if (resultPtr !== 0) m._wasm_free_string(resultPtr);
     if (queryPtr !== 0) m._free(queryPtr);
   }
 }

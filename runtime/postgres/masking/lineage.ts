@@ -1010,7 +1010,10 @@ function analyze(acc: Acc, stmt: unknown): StatementLineage['outputs'] {
       return 'opaque';
     }
     case 'DoStmt':
+      // What the block does with the values it reads (variables, INSERT elsewhere, RAISE) is
+      // not traced, even when its SQL decided it (spec/facts.md): it may write any of them.
       markOpaque(acc, 'a DO block is opaque');
+      acc.writesOpaque = true;
       return 'clean';
     case 'RenameStmt':
     case 'AlterObjectSchemaStmt':

@@ -2,7 +2,8 @@
 // notifications, EXPLAIN, CALL, DO, LOCK, TRUNCATE, maintenance, LOAD, CHECKPOINT.
 
 import { relationFacts, relationKeys } from '../expressions.ts';
-import type { SessionEffect } from '../facts.ts';
+import { FORBIDDEN, type Fact, type SessionEffect } from '../facts.ts';
+import { doBlockSql } from '../plpgsql.ts';
 import { quoteIdent } from '../names.ts';
 import { renderSetValue, settingViolation } from '../settings.ts';
 import { statementLimited } from './dml.ts';
@@ -163,17 +164,43 @@ export const CheckPointStmt: Handler = (w, s, type) => {
   walkFields(w, type, s);
 };
 
-/** DO: the body is opaque; running it needs `do` on its language. */
+/**
+ * DO: a PL/pgSQL block that runs only SQL the gateway reads (no EXECUTE, no statement that
+ * changes what the session's names or settings are) has the facts of that SQL; any other block
+ * is opaque, and running it needs `do` on its language.
+ */
 export const DoStmt: Handler = (w, s, type) => {
   walkFields(w, type, s);
   let language = 'plpgsql';
+  let body: string | null = null;
   for (const a of Array.isArray(s.args) ? s.args : []) {
     const d = nodeOf(a, 'DefElem');
     if (d === null) continue;
     if (d.defname === 'language') language = String(nodeOf(d.arg, 'String')?.sval ?? '');
+    else if (d.defname === 'as') body = String(nodeOf(d.arg, 'String')?.sval ?? '');
   }
-  fact(w, 'do', quoteIdent(language));
+  const facts = language === 'plpgsql' && body !== null ? blockFacts(w, body) : null;
+  if (facts === null) fact(w, 'do', quoteIdent(language));
+  else for (const f of facts) addFact(w, f);
 };
+
+/** Effects a statement inside a DO block may have: none the gateway keeps track of. */
+const BLOCK_EFFECTS = new Set<SessionEffect['kind']>(['listen', 'unlisten']);
+
+/** The facts of the SQL a PL/pgSQL block runs, or null when the block is opaque. */
+function blockFacts(w: Walker, body: string): Fact[] | null {
+  const inner = doBlockSql(body);
+  if (inner.sql === undefined) return null;
+  const facts: Fact[] = [];
+  for (const sql of inner.sql) {
+    for (const st of w.classifyText(sql, { searchPath: w.ctx.searchPath }, w.nesting)) {
+      if (st.effects.some((e) => !BLOCK_EFFECTS.has(e.kind))) return null;
+      if (st.facts.some((f) => f.action === FORBIDDEN)) return null;
+      facts.push(...st.facts);
+    }
+  }
+  return facts;
+}
 
 export const CallStmt: Handler = (w, s, type) => {
   const call = s.funccall as Obj | undefined;

@@ -86,5 +86,18 @@ async def main():
     step("still-working", value=await conn.fetchval("SELECT 'still here'"))
     await conn.close()
 
+    # a pool of one connection: each release resets it (pg_advisory_unlock_all(), CLOSE ALL, a DO
+    # block that runs UNLISTEN * when the session listens, RESET ALL) and hands it out again
+    pool = await asyncpg.create_pool(
+        host=os.environ["PAMC_HOST"], port=int(os.environ["PAMC_PORT"]), database=os.environ["PAMC_DB"],
+        user="agent", password=os.environ["PGPASSWORD"], ssl=False, min_size=1, max_size=1,
+    )
+    pooled = []
+    for i in range(3):
+        async with pool.acquire() as c:
+            pooled.append(await c.fetchval("SELECT count(*) FROM orders WHERE id <= $1", i + 1))
+    await pool.close()
+    step("pool", counts=pooled)
+
 
 asyncio.run(main())

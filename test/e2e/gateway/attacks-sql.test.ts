@@ -188,6 +188,18 @@ test('a Bind pipelined behind a Parse of the same name is decided for every stat
   assert.is((await gw.direct("SELECT count(*) || ':' || max(x) FROM a")).trim(), '5:5');
 });
 
+test('a DO block is decided as the SQL it runs: a DELETE hidden in one is denied, an allowed one runs, EXECUTE keeps it opaque', async ({ gw }) => {
+  const s = await login(gw, ['readers']);
+  s.send(w.query('DO $$ BEGIN IF (SELECT count(*) FROM a) > 0 THEN DELETE FROM b; END IF; END $$'));
+  assert.match(render(await s.until('ReadyForQuery'))[0], /42501 pamc: permission denied: no rule allows delete on public\.b/);
+  s.send(w.query("DO $$ DECLARE n int; BEGIN SELECT count(*) INTO n FROM a; RAISE NOTICE 'rows: %', n; END $$"));
+  assert.equal(render(await s.until('ReadyForQuery')), ['NoticeResponse NOTICE 00000 rows: 5', 'CommandComplete DO', 'ReadyForQuery I']);
+  s.send(w.query("DO $$ BEGIN EXECUTE 'SELECT 1'; END $$"));
+  assert.equal(render(await s.until('ReadyForQuery')), ['ErrorResponse ERROR 42501 pamc: permission denied: no rule allows do on plpgsql', 'ReadyForQuery I']);
+  s.close();
+  assert.is((await gw.direct('SELECT count(*) FROM b')).trim(), '5');
+});
+
 test('DEALLOCATE ALL and DISCARD ALL forget every name; reusing a name starts afresh', async ({ gw }) => {
   const s = await login(gw, ['readers']);
   const rfq = async () => render(await s.until('ReadyForQuery'));

@@ -85,6 +85,7 @@ test('asyncpg: named statements it caches, binary parameters and results, execut
   assert.is((s['tx-denied'].error as { code: string }).code, '42501');
   assert.is(s['tx-rolled-back'].note, null, 'the transaction the denial failed was rolled back');
   assert.is(s['still-working'].value, 'still here');
+  assert.equal(s.pool.counts, [1, 2, 3], "the pool's reset of a connection given back passes (a DO block decided as what it runs)");
 });
 
 test("SQLAlchemy's asyncio engine on asyncpg: its connect-time queries, reflection, a denial, pooled connections", async ({ gw }) => {

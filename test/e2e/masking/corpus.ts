@@ -67,6 +67,10 @@ export const CORPUS: LeakCase[] = [
   { id: 'error-view-cast', category: 'error', steps: ['SELECT s::int FROM v_nested'], expect: 'error', code: '22P02' },
   { id: 'error-opaque-function', category: 'error', steps: ['SELECT leak_fn()::int'], expect: 'error', code: '22P02' },
   { id: 'notice-from-function', category: 'error', steps: ['SELECT leak_notice()'], expect: 'masked' },
+  // a DO block is decided as the SQL it runs, but what it does with the values is opaque
+  { id: 'do-raise-notice', category: 'error', steps: ["DO $$ BEGIN RAISE NOTICE '%', (SELECT ssn FROM customers WHERE id = 1); END $$"], expect: 'refused', reason: /DO block is opaque/ },
+  { id: 'do-copy-into-table', category: 'insert-select', steps: ['DO $$ DECLARE v text; BEGIN SELECT ssn INTO v FROM customers WHERE id = 1; INSERT INTO scratch (t) VALUES (v); END $$', 'SELECT t FROM scratch'], expect: 'refused', reason: /DO block is opaque/ },
+  { id: 'do-unrelated', category: 'insert-select', steps: ["DO $$ BEGIN INSERT INTO scratch (t) VALUES ('x'); END $$"], expect: 'refused', reason: /DO block is opaque/ },
   { id: 'error-explain-analyze', category: 'error', steps: ['EXPLAIN ANALYZE SELECT ssn::int FROM customers'], expect: 'error', code: '22P02' },
 
   // ---------------------------------------------------------------- expressions
