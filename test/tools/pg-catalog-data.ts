@@ -138,7 +138,8 @@ export function validateBuiltinSets(catalog: PgCatalog, sets: BuiltinSets): stri
           errors.push(`functions.${setName}: \`${member}\` is not a pg_catalog function of the server`);
         if (section === 'settings') {
           if (member !== member.toLowerCase()) errors.push(`settings.${setName}: \`${member}\` must be lower case`);
-          if (!settings.has(member)) errors.push(`settings.${setName}: \`${member}\` is not a setting of the server`);
+          // `all`: the key of RESET ALL (and of SHOW ALL)
+          if (!settings.has(member) && member !== 'all') errors.push(`settings.${setName}: \`${member}\` is not a setting of the server`);
         }
       }
     }

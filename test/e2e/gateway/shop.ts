@@ -30,8 +30,6 @@ group "clerks" {
     allow copy_in on public.orders
     allow read on catalog
     allow listen, notify on jobs
-    # RESET ALL: asyncpg's pool resets a connection it is given back
-    allow set on all
   }
 }
 group "bench" {

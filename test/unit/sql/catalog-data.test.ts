@@ -69,6 +69,7 @@ test('settings sets', () => {
   for (const s of ['application_name', 'extra_float_digits', 'datestyle', 'intervalstyle', 'timezone', 'statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout', 'client_min_messages', 'bytea_output'])
     assert.ok(harmless.has(s), s);
   assert.not.ok(harmless.has('search_path'));
+  assert.ok(harmless.has('all'), 'RESET ALL (DISCARD ALL, which does more, is in the baseline too)');
   const text = new Set(expandSet(sets.settings, 'text_settings'));
   assert.ok(text.has('client_encoding') && text.has('standard_conforming_strings') && text.has('backslash_quote'));
   const privileged = new Set(expandSet(sets.settings, 'privileged_settings'));
