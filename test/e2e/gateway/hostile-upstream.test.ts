@@ -24,6 +24,20 @@ const welcome = () =>
     ready(),
   ]);
 
+/**
+ * What the fake server answers to the extended protocol: yes to everything, as if every Parse,
+ * Bind and Close succeeded (a Describe is a text column, an Execute one row whose value must
+ * never reach a client the gateway cannot vouch for).
+ */
+const EXTENDED: Record<string, () => Buffer> = {
+  P: () => w.parseComplete(),
+  B: () => w.bindComplete(),
+  C: () => w.closeComplete(),
+  D: () => w.rowDescription([field('name')]),
+  E: () => Buffer.concat([w.dataRow([text('from-a-statement-the-server-had-no-longer')]), w.commandComplete('SELECT 1')]),
+  S: () => ready(),
+};
+
 /** The fake server: logs every session in, then answers each Query with the reply its text selects. */
 function fakeServer(replies: Map<string, Buffer>): Promise<Server> {
   const server = createServer((sock: Socket) => {
@@ -53,7 +67,11 @@ function fakeServer(replies: Map<string, Buffer>): Promise<Server> {
         const body = pending.subarray(5, len + 1);
         pending = pending.subarray(len + 1);
         if (type === 'X') return void sock.end();
-        if (type !== 'Q') continue;
+        if (type !== 'Q') {
+          const answer = EXTENDED[type];
+          if (answer) sock.write(answer());
+          continue;
+        }
         const sql = body.subarray(0, body.length - 1).toString('utf8');
         const reply = [...replies].find(([key]) => sql.includes(key))?.[1];
         sock.write(reply ?? Buffer.concat([w.commandComplete('SELECT 0'), ready()]));
@@ -150,5 +168,22 @@ for (const c of CASES) {
     await stillServes(ctx);
   });
 }
+
+test('a server that binds a statement the gateway saw closed: the Execute ends the session, its row never reaches the client (XX000)', async (ctx) => {
+  const s = await login(ctx.gw, ['analysts']);
+  s.send(w.parse('s1', 'SELECT name FROM orders'), w.sync());
+  assert.equal(render(await s.until('ReadyForQuery')), ['ParseComplete', 'ReadyForQuery I']);
+  // PostgreSQL would refuse the Bind (s1 is gone); this server binds something anyway
+  s.send(w.close('S', 's1'), w.bind('', 's1', [], [], []), w.execute('', 0), w.sync());
+  const out: string[] = [];
+  try {
+    for (;;) out.push(...render([await s.next(5000)]));
+  } catch (e) {
+    assert.is((e as Error).message, 'connection closed');
+  }
+  s.close();
+  assert.equal(out, ['CloseComplete', 'BindComplete', 'ErrorResponse FATAL XX000 pamc: the gateway cannot tell which statement the target ran; the session is closed']);
+  await stillServes(ctx);
+});
 
 test.run();
