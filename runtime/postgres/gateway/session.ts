@@ -149,6 +149,8 @@ interface ResultState {
   truncated: boolean;
   /** the row limit of a simple query's result (undefined: not looked up yet) */
   limit: number | null | undefined;
+  /** the portal a simple query's FETCH reads, whose rows count together (looked up with `limit`) */
+  cursor: Entry | null;
   copy: CopyMasker | null;
   /** the result is a COPY TO stream (its command tag counts rows sent, not written) */
   copyOut: boolean;
@@ -163,7 +165,7 @@ const RETURNS_ROWS = /^(SELECT|FETCH|SHOW|EXPLAIN)/;
 /** client bytes buffered behind a held statement before its socket is paused */
 const HELD_BUFFER_BYTES = 1 << 20;
 
-const newResult = (): ResultState => ({ masks: null, fields: null, masker: null, rows: 0, truncated: false, limit: undefined, copy: null, copyOut: false });
+const newResult = (): ResultState => ({ masks: null, fields: null, masker: null, rows: 0, truncated: false, limit: undefined, cursor: null, copy: null, copyOut: false });
 
 /**
  * What the server will answer to one forwarded message. `copyEnds` (on the messages that can
@@ -536,12 +538,15 @@ export class PgSession {
     let cursor: Entry | null = null;
     if (e.k === 'execute') limit = e.remaining;
     else {
-      if (r.limit === undefined) r.limit = this.principal()?.limit?.rows ?? null;
+      if (r.limit === undefined) {
+        r.limit = this.principal()?.limit?.rows ?? null;
+        // A portal is one result fetched in pieces: FETCHes count with its Executes.
+        const st = r.limit !== null ? e.statements[e.index] : undefined;
+        const name = st ? fetchCursor([st]) : null;
+        r.cursor = name !== null ? this.portals.current(name) : null;
+      }
       limit = r.limit;
-      // A portal is one result fetched in pieces: FETCHes count with its Executes.
-      const st = limit !== null ? e.statements[e.index] : undefined;
-      const name = st ? fetchCursor([st]) : null;
-      cursor = name !== null ? this.portals.current(name) : null;
+      cursor = r.cursor;
     }
     const used = cursor !== null ? (this.limitUsed.get(cursor) ?? 0) : r.rows;
     if (limit !== null && used >= limit) {
