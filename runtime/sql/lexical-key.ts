@@ -20,7 +20,7 @@
 // (and not, say, an array bound or the precision of float(p)) is checked on the first text of a
 // key, with the parser's own tree (classify.ts, classifyExemplar).
 
-import { isAsciiIdentStart, isDigit, isOpChar, isSelfChar } from './sql-chars.ts';
+import { isAsciiIdentStart, isDigit, isOpChar, isSelfChar, isSpace, quotedEnd } from './sql-chars.ts';
 
 export interface LexicalKey {
   key: string;
@@ -46,11 +46,6 @@ function isIdentChar(c: number): boolean {
   return isAsciiIdentStart(c) || isDigit(c);
 }
 
-/** Space, tab, newline, carriage return, form feed (not vertical tab: lexers disagree on it). */
-function isSpace(c: number): boolean {
-  return c === 32 || c === 9 || c === 10 || c === 13 || c === 12;
-}
-
 /** Operator characters and punctuation, but the dot (scanned on its own). */
 function isPunctuation(c: number): boolean {
   return isOpChar(c) || (isSelfChar(c) && c !== DOT);
@@ -62,26 +57,6 @@ function fitsInt32(text: string, start: number, end: number): boolean {
   while (s < end - 1 && text.charCodeAt(s) === 48) s++;
   const len = end - s;
   return len < 10 || (len === 10 && text.slice(s, end) <= '2147483647');
-}
-
-/** End of the quoted run that opens at text[start] (`'` or `"`, doubled to escape), or -1. */
-function quotedEnd(text: string, start: number, quote: number): number {
-  const n = text.length;
-  let i = start + 1;
-  while (i < n) {
-    const c = text.charCodeAt(i);
-    if (c === quote) {
-      if (i + 1 < n && text.charCodeAt(i + 1) === quote) {
-        i += 2;
-        continue;
-      }
-      return i + 1;
-    }
-    // NUL ends a C string early; a lone surrogate is not text (the parser refuses both)
-    if (c === 0 || (c >= 0xd800 && c <= 0xdfff)) return -1;
-    i++;
-  }
-  return -1;
 }
 
 /** The lexical key of `text`, or null when the text leaves the subset this scanner reads. */

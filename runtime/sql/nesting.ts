@@ -12,18 +12,10 @@
 // `,` and by keywords that separate expressions, AND/OR lists are flat in the tree), set
 // operations and joins. It over-estimates; real statements stay far below the limit.
 
-import { isAsciiIdentStart, isDigit, isOpChar } from './sql-chars.ts';
+import { isIdentChar, isIdentStart, isOpChar } from './sql-chars.ts';
 
 const OPEN = 1;
 const CASE = 2;
-
-function isIdentStart(c: number): boolean {
-  return isAsciiIdentStart(c) || c >= 128;
-}
-
-function isIdentChar(c: number): boolean {
-  return isIdentStart(c) || isDigit(c) || c === 36;
-}
 
 const CHAIN = 1;
 const RESET = 2;

@@ -5,6 +5,7 @@
 // has no such list: it stays opaque.
 
 import { parsePlpgsql } from './parser.ts';
+import { isIdentChar, isIdentStart, isSpace, quotedEnd } from './sql-chars.ts';
 
 export type BodySql = { sql: string[]; opaque?: undefined } | { sql?: undefined; opaque: string };
 
@@ -19,6 +20,10 @@ const RAW_PARSE_PLPGSQL_ASSIGN1 = 3;
 const RAW_PARSE_PLPGSQL_ASSIGN3 = 5;
 
 const MAX_DEPTH = 200;
+
+const DOUBLE_QUOTE = 34;
+const DOT = 46;
+const EQUALS = 61;
 
 /** The SQL of the body of `DO [LANGUAGE plpgsql] '<body>'`. */
 export function doBlockSql(body: string): BodySql {
@@ -71,34 +76,26 @@ function expression(expr: unknown, out: string[]): string | null {
  * too) is not read.
  */
 function assignedValue(text: string): string | null {
-  let i = 0;
   const n = text.length;
+  let i = 0;
   const space = () => {
-    while (i < n && /\s/.test(text[i]!)) i++;
+    while (i < n && isSpace(text.charCodeAt(i))) i++;
   };
   for (;;) {
     space();
-    if (text[i] === '"') {
-      i++;
-      for (;;) {
-        if (i >= n) return null;
-        if (text[i] === '"') {
-          if (text[i + 1] === '"') i += 2;
-          else break;
-        } else i++;
-      }
-      i++;
+    if (text.charCodeAt(i) === DOUBLE_QUOTE) {
+      i = quotedEnd(text, i, DOUBLE_QUOTE);
+      if (i < 0) return null;
     } else {
-      const start = i;
-      while (i < n && /[\p{L}\p{N}_$]/u.test(text[i]!)) i++;
-      if (i === start) return null;
+      if (!isIdentStart(text.charCodeAt(i))) return null;
+      while (i < n && isIdentChar(text.charCodeAt(i))) i++;
     }
     space();
-    if (text[i] !== '.') break;
+    if (text.charCodeAt(i) !== DOT) break;
     i++;
   }
   if (text.startsWith(':=', i)) i += 2;
-  else if (text[i] === '=') i += 1;
+  else if (text.charCodeAt(i) === EQUALS) i += 1;
   else return null;
   const value = text.slice(i).trim();
   return value === '' ? null : value;

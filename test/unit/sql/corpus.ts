@@ -346,6 +346,7 @@ export const corpus: Case[] = [
   { sql: 'DO $$ BEGIN SET search_path = evil; END $$', facts: ['do plpgsql'] },
   { sql: "DO $$ BEGIN PERFORM set_config('search_path', 'evil', false); END $$", facts: ['do plpgsql'] },
   { sql: 'DO $$ BEGIN PREPARE p AS SELECT 1; END $$', facts: ['do plpgsql'] },
+  { sql: 'DO $$ DECLARE r record; "Q""x" int; näme int; BEGIN r.x := (SELECT 1 FROM a); "Q""x" = (SELECT 2 FROM b); näme := (SELECT 3 FROM c); END $$', facts: ['select public.a', 'select public.b', 'select public.c'], why: 'qualified, quoted and non-ASCII targets, := and =' },
   { sql: 'DO $$ DECLARE v int[]; BEGIN v[(SELECT 1 FROM a)] := 1; END $$', facts: ['do plpgsql'], why: 'a subscripted assignment target is not read' },
   { sql: 'DO $$ BEGIN SELEC 1; END $$', facts: ['do plpgsql'], why: 'a body that does not parse is opaque' },
   { sql: "DO LANGUAGE plpgsql $x$ BEGIN INSERT INTO a VALUES ('$pamc$'); END $x$", facts: ['insert public.a'] },
