@@ -109,14 +109,14 @@ function textPart(w: JsonBytes, s: StatementInput): void {
   // a text too long to be written whole is not kept (the memo would hold all of it)
   const keep = s.text.length <= LIMITS.text;
   const from = w.pos;
-  const text = s.text.length <= LIMITS.text ? s.text : cut(s.text, LIMITS.text);
+  const text = keep ? s.text : cut(s.text, LIMITS.text);
   if (s.protocol !== undefined) {
     w.ascii(',"protocol":');
     w.str(s.protocol);
   }
   w.ascii(',"text":');
   w.str(text);
-  if (text !== s.text) {
+  if (!keep) {
     w.ascii(',"textTruncated":{"length":');
     w.num(s.text.length);
     w.ascii(',"sha256":"');
