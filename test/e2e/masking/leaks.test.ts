@@ -185,6 +185,12 @@ async function wire(env: Env, run: (s: WireSession) => Promise<void>): Promise<{
 }
 
 const rowsOf = (ms: Decoded[]) => ms.filter((m) => m.kind === 'DataRow').map((m) => (m as { values: (Uint8Array | null)[] }).values.map((v) => (v === null ? null : Buffer.from(v))));
+/** The rows as text (NULL as null). */
+const textRows = (ms: Decoded[]) => rowsOf(ms).map((r) => r.map((v) => v?.toString() ?? null));
+/** Masked columns read through expressions (no column origin in the RowDescription to fall back on). */
+const DERIVED_SECRETS = "SELECT id, upper(ssn), email || '' FROM customers ORDER BY id";
+/** The same shape reading nothing masked: what an agent parses to have the secret one masked as it. */
+const HARMLESS = 'SELECT id, name, name FROM customers ORDER BY id';
 const P = (sql: string, name = '') => w.parse(name, sql);
 const B = (portal = '', statement = '', formats: number[] = []) => w.bind(portal, statement, [], [], formats);
 
@@ -197,7 +203,7 @@ test('wire: the unnamed statement parsed again in one pipeline, executed with an
     await s.until('ReadyForQuery');
   });
   assert.equal(hits, []);
-  const rows = rowsOf(messages).map((r) => r.map((v) => v?.toString() ?? null));
+  const rows = textRows(messages);
   assert.equal(rows.slice(3, 5), [
     ['***', '0'],
     ['***', '0'],
@@ -209,37 +215,35 @@ test('wire: the unnamed statement parsed again in one pipeline, executed with an
 });
 
 test('wire: a Parse that fails (42P05 for a name in use) or is skipped after an error leaves the earlier statement, and the Bind behind the Sync runs it masked', async ({ envs }) => {
-  const secret = "SELECT id, upper(ssn), email || '' FROM customers ORDER BY id";
-  const harmless = 'SELECT id, name, name FROM customers ORDER BY id';
   const { messages, hits } = await wire(envs.default, async (s) => {
-    s.send(P(secret, 's1'), w.sync());
+    s.send(P(DERIVED_SECRETS, 's1'), w.sync());
     await s.until('ReadyForQuery');
     // with and without a Describe of the portal
     for (const describe of [[], [w.describe('P', '')]]) {
-      s.send(P(harmless, 's1'), w.sync(), B('', 's1'), ...describe, w.execute('', 0), w.sync());
+      s.send(P(HARMLESS, 's1'), w.sync(), B('', 's1'), ...describe, w.execute('', 0), w.sync());
       await s.until('ReadyForQuery');
       await s.until('ReadyForQuery');
     }
     // the unnamed statement: a Parse behind an error in its pipeline is skipped, not run
-    s.send(P(secret), B(), w.execute('', 0), w.sync());
+    s.send(P(DERIVED_SECRETS), B(), w.execute('', 0), w.sync());
     await s.until('ReadyForQuery');
-    s.send(P('SELECT 1/0', 'z'), B('', 'z'), w.execute('', 0), P(harmless), w.sync(), B(), w.execute('', 0), w.sync());
+    s.send(P('SELECT 1/0', 'z'), B('', 'z'), w.execute('', 0), P(HARMLESS), w.sync(), B(), w.execute('', 0), w.sync());
     await s.until('ReadyForQuery');
     await s.until('ReadyForQuery');
   });
   assert.equal(hits, []);
   const errors = messages.filter((m) => m.kind === 'ErrorResponse').map((m) => (m as { fields: { code: string } }).fields.code);
   assert.equal(errors, ['42P05', '42P05', '22012']);
-  const rows = rowsOf(messages).map((r) => r.map((v) => v?.toString() ?? null));
+  const rows = textRows(messages);
   assert.is(rows.length, 12);
   for (let i = 0; i < 12; i += 3) assert.equal(rows.slice(i, i + 2), [['1', '***', '***'], ['2', '***', '***']]);
 });
 
 test('wire: a DECLARE run behind a refused Parse of its name declares the earlier cursor, and FETCH from it is masked', async ({ envs }) => {
   const { messages, hits } = await wire(envs.default, async (s) => {
-    s.send(P("DECLARE c1 CURSOR WITH HOLD FOR SELECT id, upper(ssn), email || '' FROM customers ORDER BY id", 'd1'), w.sync());
+    s.send(P(`DECLARE c1 CURSOR WITH HOLD FOR ${DERIVED_SECRETS}`, 'd1'), w.sync());
     await s.until('ReadyForQuery');
-    s.send(P('DECLARE c1 CURSOR WITH HOLD FOR SELECT id, name, name FROM customers ORDER BY id', 'd1'), w.sync(), B('', 'd1'), w.execute('', 0), w.sync());
+    s.send(P(`DECLARE c1 CURSOR WITH HOLD FOR ${HARMLESS}`, 'd1'), w.sync(), B('', 'd1'), w.execute('', 0), w.sync());
     await s.until('ReadyForQuery');
     await s.until('ReadyForQuery');
     s.send(w.query('FETCH 2 FROM c1'));
@@ -248,26 +252,25 @@ test('wire: a DECLARE run behind a refused Parse of its name declares the earlie
     await s.until('ReadyForQuery');
   });
   assert.equal(hits, []);
-  assert.equal(rowsOf(messages).map((r) => r.map((v) => v?.toString() ?? null)), [['1', '***', '***'], ['2', '***', '***']]);
+  assert.equal(textRows(messages), [['1', '***', '***'], ['2', '***', '***']]);
 });
 
 test('wire: a statement or cursor created again by SQL in a query that a Bind or Execute is pipelined behind runs masked as what the server then holds', async ({ envs }) => {
-  const secret = "SELECT id, upper(ssn), email || '' FROM customers ORDER BY id";
   const { messages, hits } = await wire(envs.default, async (s) => {
-    s.send(P('SELECT id, name, name FROM customers ORDER BY id', 's2'), w.sync());
+    s.send(P(HARMLESS, 's2'), w.sync());
     await s.until('ReadyForQuery');
-    s.send(w.query(`DEALLOCATE s2; PREPARE s2 AS ${secret}`), B('', 's2'), w.execute('', 0), w.sync());
+    s.send(w.query(`DEALLOCATE s2; PREPARE s2 AS ${DERIVED_SECRETS}`), B('', 's2'), w.execute('', 0), w.sync());
     await s.until('ReadyForQuery');
     await s.until('ReadyForQuery');
-    s.send(w.query('DECLARE c2 CURSOR WITH HOLD FOR SELECT id, name, name FROM customers ORDER BY id'));
+    s.send(w.query(`DECLARE c2 CURSOR WITH HOLD FOR ${HARMLESS}`));
     await s.until('ReadyForQuery');
-    s.send(w.query(`CLOSE c2; DECLARE c2 CURSOR WITH HOLD FOR ${secret}`), w.execute('c2', 2), w.sync());
+    s.send(w.query(`CLOSE c2; DECLARE c2 CURSOR WITH HOLD FOR ${DERIVED_SECRETS}`), w.execute('c2', 2), w.sync());
     await s.until('ReadyForQuery');
     await s.until('ReadyForQuery');
   });
   assert.equal(hits, []);
   assert.equal(messages.filter((m) => m.kind === 'ErrorResponse'), []);
-  const rows = rowsOf(messages).map((r) => r.map((v) => v?.toString() ?? null));
+  const rows = textRows(messages);
   assert.equal(rows, [['1', '***', '***'], ['2', '***', '***'], ['3', null, null], ['1', '***', '***'], ['2', '***', '***']]);
 });
 
@@ -275,7 +278,7 @@ test('wire: a protocol portal read by Execute, then by SQL FETCH after MOVE, is 
   const { messages, hits } = await wire(envs.default, async (s) => {
     s.send(w.query('BEGIN'));
     await s.until('ReadyForQuery');
-    s.send(P("SELECT id, upper(ssn), email || '' FROM customers ORDER BY id", 'pm'), B('pm', 'pm'), w.execute('pm', 1), w.sync());
+    s.send(P(DERIVED_SECRETS, 'pm'), B('pm', 'pm'), w.execute('pm', 1), w.sync());
     await s.until('ReadyForQuery');
     s.send(w.query('FETCH 1 FROM pm'));
     await s.until('ReadyForQuery');
@@ -286,7 +289,7 @@ test('wire: a protocol portal read by Execute, then by SQL FETCH after MOVE, is 
   });
   assert.equal(hits, []);
   assert.equal(messages.filter((m) => m.kind === 'ErrorResponse'), []);
-  assert.equal(rowsOf(messages).map((r) => r.map((v) => v?.toString() ?? null)), [['1', '***', '***'], ['2', '***', '***'], ['3', null, null]]);
+  assert.equal(textRows(messages), [['1', '***', '***'], ['2', '***', '***'], ['3', null, null]]);
 });
 
 test('wire: two statements bound in turn to one portal name, binary results chosen at Bind after a statement Describe', async ({ envs }) => {
@@ -316,7 +319,7 @@ test('wire: a portal fetched in pieces (PortalSuspended), several results in one
   });
   assert.equal(hits, []);
   assert.is(messages.filter((m) => m.kind === 'PortalSuspended').length, 2);
-  assert.equal(rowsOf(messages).map((r) => r.map((v) => v?.toString() ?? null)), [
+  assert.equal(textRows(messages), [
     ['***', 'q***@corp-example.net'],
     ['***', 'z***@mailbox-example.org'],
     [null, null],
