@@ -211,32 +211,46 @@ function parseChecked(text: string): ParseOutcome {
 }
 
 /**
+ * A libpg_query call on the text that returns a string it allocates (freed here): the string
+ * ('' when it returned none), or null when there is no parser or the module failed (the
+ * instance is then retired and the spare takes over).
+ */
+function stringCall(text: string, call: (m: PgQueryWasm, queryPtr: number) => number): string | null {
+  const m = active;
+  if (m === null) return null;
+  let queryPtr = 0;
+  let resultPtr = 0;
+  try {
+    queryPtr = writeString(m, text);
+    resultPtr = call(m, queryPtr);
+    return resultPtr !== 0 ? readString(m, resultPtr) : '';
+  } catch {
+    queryPtr = 0;
+    resultPtr = 0;
+    retire();
+    return null;
+  } finally {
+    if (resultPtr !== 0) m._wasm_free_string(resultPtr);
+    if (queryPtr !== 0) m._free(queryPtr);
+  }
+}
+
+const PLPGSQL = (m: PgQueryWasm, ptr: number) => m._wasm_parse_plpgsql(ptr);
+const FINGERPRINT_CALL = (m: PgQueryWasm, ptr: number) => m._wasm_fingerprint(ptr);
+const NORMALIZE = (m: PgQueryWasm, ptr: number) => m._wasm_normalize_query(ptr);
+
+/**
  * libpg_query's PL/pgSQL tree of the DO blocks and CREATE FUNCTION … LANGUAGE plpgsql
  * statements of the text (its JSON: `{ plpgsql_funcs: [...] }`), or why there is none.
  */
 export function parsePlpgsql(text: string): { tree: unknown; error?: undefined } | { tree?: undefined; error: string } {
   const refused = refuseText(text);
   if (refused !== null) return { error: refused };
-  const m = active;
-  if (m === null) return { error: 'the SQL parser is not available' };
-  let queryPtr = 0;
-  let resultPtr = 0;
-  try {
-    queryPtr = writeString(m, text);
-    resultPtr = m._wasm_parse_plpgsql(queryPtr);
-    const result = resultPtr !== 0 ? readString(m, resultPtr) : '';
-    // success is a JSON object; anything else is the parser's error message
-    if (!result.startsWith('{')) return { error: result || 'the PL/pgSQL body does not parse' };
-    return { tree: JSON.parse(result) as unknown };
-  } catch (e) {
-    queryPtr = 0;
-    resultPtr = 0;
-    retire();
-    return { error: `the SQL parser failed: ${(e as Error).message}` };
-  } finally {
-    if (resultPtr !== 0) m._wasm_free_string(resultPtr);
-    if (queryPtr !== 0) m._free(queryPtr);
-  }
+  const result = stringCall(text, PLPGSQL);
+  if (result === null) return { error: 'the SQL parser failed' };
+  // success is a JSON object; anything else is the parser's error message
+  if (!result.startsWith('{')) return { error: result || 'the PL/pgSQL body does not parse' };
+  return { tree: JSON.parse(result) as unknown };
 }
 
 const FINGERPRINT = /^[0-9a-f]{16}$/;
@@ -244,24 +258,8 @@ const FINGERPRINT = /^[0-9a-f]{16}$/;
 /** libpg_query's fingerprint of the text, or '' when it does not parse. */
 export function fingerprintSql(text: string): string {
   if (refuseText(text) !== null || text.length === 0) return '';
-  const m = active;
-  if (m === null) return '';
-  let queryPtr = 0;
-  let resultPtr = 0;
-  try {
-    queryPtr = writeString(m, text);
-    resultPtr = m._wasm_fingerprint(queryPtr);
-    const result = readString(m, resultPtr);
-    return FINGERPRINT.test(result) ? result : '';
-  } catch {
-    queryPtr = 0;
-    resultPtr = 0;
-    retire();
-    return '';
-  } finally {
-    if (resultPtr !== 0) m._wasm_free_string(resultPtr);
-    if (queryPtr !== 0) m._free(queryPtr);
-  }
+  const result = stringCall(text, FINGERPRINT_CALL);
+  return result !== null && FINGERPRINT.test(result) ? result : '';
 }
 
 /** How libpg_query's normalize reports a failure instead of a text. */
@@ -274,23 +272,6 @@ const NORMALIZE_FAILED = /^(syntax error|deparse error|ERROR)/;
  */
 export function normalizeSql(text: string): string | null {
   if (text.length === 0 || refuseText(text) !== null) return null;
-  const m = active;
-  if (m === null) return null;
-  let queryPtr = 0;
-  let resultPtr = 0;
-  try {
-    queryPtr = writeString(m, text);
-    resultPtr = m._wasm_normalize_query(queryPtr);
-    if (resultPtr === 0) return null;
-    const result = readString(m, resultPtr);
-    return NORMALIZE_FAILED.test(result) ? null : result;
-  } catch {
-    queryPtr = 0;
-    resultPtr = 0;
-    retire();
-    return null;
-  } finally {
-    if (resultPtr !== 0) m._wasm_free_string(resultPtr);
-    if (queryPtr !== 0) m._free(queryPtr);
-  }
+  const result = stringCall(text, NORMALIZE);
+  return result === null || result === '' || NORMALIZE_FAILED.test(result) ? null : result;
 }
