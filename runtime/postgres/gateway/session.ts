@@ -501,11 +501,20 @@ export class PgSession {
    */
   private maskCheck(statements: readonly ClassifiedStatement[]): { denial: DenialText | null; masks: StatementMasks[] | null } {
     const p = this.principal();
-    if (p?.limit && statements.some((st) => st.facts.some((f) => f.action === 'copy_out'))) {
-      return {
-        denial: { message: `pamc: permission denied: COPY … TO STDOUT is refused for an identity with a row limit (${p.limit.rows} rows)`, hint: 'read with SELECT' },
-        masks: null,
-      };
+    if (p?.limit) {
+      // the limit cuts results: a COPY stream and a DO block's notices are not results
+      if (statements.some((st) => st.facts.some((f) => f.action === 'copy_out'))) {
+        return {
+          denial: { message: `pamc: permission denied: COPY … TO STDOUT is refused for an identity with a row limit (${p.limit.rows} rows)`, hint: 'read with SELECT' },
+          masks: null,
+        };
+      }
+      if (statements.some((st) => st.nodeType === 'DoStmt')) {
+        return {
+          denial: { message: `pamc: permission denied: DO blocks are refused for an identity with a row limit (${p.limit.rows} rows): a block can send rows as notices`, hint: 'read with SELECT' },
+          masks: null,
+        };
+      }
     }
     // Their transaction ends at the next ReadyForQuery at the earliest.
     const c = this.masking.check(statements, this.rfqPushed + 1);

@@ -219,6 +219,18 @@ test('a protocol portal read by Execute and then by SQL FETCH counts as one resu
   s.close();
 });
 
+test('a DO block is refused for an identity with a row limit: it could send every row as a notice', async ({ gw }) => {
+  const s = await session(gw);
+  s.send(w.query("DO $$ DECLARE r record; BEGIN FOR r IN SELECT g FROM big LOOP RAISE NOTICE 'row %', r.g; END LOOP; END $$"));
+  const out = shape(await s.until('ReadyForQuery'));
+  assert.equal(out.filter((l) => l.startsWith('Notice row')), [], 'no row came as a notice');
+  assert.equal(out.length, 2, out.join(' | '));
+  assert.match(out[0], /^Error 42501 pamc: permission denied: DO blocks are refused for an identity with a row limit \(10 rows\)/);
+  s.send(w.query('SELECT 1 AS one'));
+  assert.equal(shape(await s.until('ReadyForQuery')), ['RowDescription', '1 rows', 'CommandComplete SELECT 1', 'ReadyForQuery I']);
+  s.close();
+});
+
 test('SQL cursors: FETCHes of one cursor count together, MOVE reads nothing', async ({ gw }) => {
   const s = await session(gw);
   s.send(w.query('BEGIN; DECLARE c SCROLL CURSOR FOR SELECT g FROM big ORDER BY g'));
