@@ -12,6 +12,13 @@ export type BodySql = { sql: string[]; opaque?: undefined } | { sql?: undefined;
 /** Statements whose SQL is a string built while the block runs. */
 const DYNAMIC = new Set(['PLpgSQL_stmt_dynexecute', 'PLpgSQL_stmt_dynfors']);
 
+/**
+ * Statements on cursor variables: their portals are the session's, named by the variable's
+ * value (a bound cursor's own name, or any string: `k refcursor := 'c'`), so the block could
+ * read, close or replace a cursor the gateway knows under that name.
+ */
+const SESSION_PORTALS = new Set(['PLpgSQL_stmt_open', 'PLpgSQL_stmt_close', 'PLpgSQL_stmt_fetch', 'PLpgSQL_stmt_forc']);
+
 /** libpg_query's RawParseMode of an expression: how PostgreSQL reads its text. */
 const RAW_PARSE_DEFAULT = 0;
 const RAW_PARSE_TYPE_NAME = 1;
@@ -48,6 +55,7 @@ function collect(node: unknown, out: string[], depth: number): string | null {
   if (node === null || typeof node !== 'object') return null;
   for (const [key, value] of Object.entries(node)) {
     if (DYNAMIC.has(key) || key === 'dynquery') return 'the block runs SQL it builds at run time (EXECUTE)';
+    if (SESSION_PORTALS.has(key)) return 'the block opens, reads or closes cursors, which are portals of the session';
     const why = key === 'PLpgSQL_expr' ? expression(value, out) : collect(value, out, depth + 1);
     if (why !== null) return why;
   }
