@@ -104,6 +104,8 @@ export interface GatewayFixtureOptions {
   files?: Record<string, string>;
   /** start the admin listener (health, metrics, the approvals API) on a free port */
   admin?: boolean;
+  /** options of the fixture's CREATE DATABASE (e.g. another encoding) */
+  databaseOptions?: string;
 }
 
 function policyText(pg: PostgresServer, database: string, rules: string, targetSettings = '', upstream?: { host: string; port: number }, blocks = ''): string {
@@ -141,7 +143,7 @@ function compileOrThrow(text: string) {
 export async function startGateway(options: GatewayFixtureOptions): Promise<GatewayFixture> {
   const pg = options.server ?? (await startPostgres());
   const database = `e2e_${randomBytes(4).toString('hex')}`;
-  await pg.psql(`CREATE DATABASE ${database} OWNER ${pg.users.scram.user}`);
+  await pg.psql(`CREATE DATABASE ${database} OWNER ${pg.users.scram.user} ${options.databaseOptions ?? ''}`);
   const direct = (sql: string) => pg.psql(sql, { user: pg.users.scram, database });
   if (options.setup) await direct(options.setup);
   process.env.PAMC_E2E_PASSWORD = pg.users.scram.password;

@@ -331,6 +331,16 @@ async function startup(raw: Socket, t: TargetContext, loopback: boolean, log: Lo
     recordConnect(identity, { code: '08006', message: 'the target is unavailable' });
     throw Object.assign(new Refusal('08006', `pamc: target "${t.name}" is unavailable`), { socket });
   }
+  // The classifier reads SQL as a UTF8 database does. Another database encoding cuts long names
+  // at other bytes and (single-byte encodings) folds the case of letters outside ASCII, so the
+  // server would resolve names the gateway decided differently: refused, never guessed.
+  const encoding = upstream.parameters.get('server_encoding') ?? '(not reported)';
+  if (encoding !== 'UTF8') {
+    upstream.socket.destroy();
+    log.error('upstream-encoding', { subject: identity.subject, detail: `the database's encoding is ${encoding}; pamc serves UTF8 databases only` });
+    recordConnect(identity, { code: '0A000', message: `the target database's encoding is ${encoding}, not UTF8` });
+    throw Object.assign(new Refusal('0A000', `pamc: target "${t.name}" cannot be served: its database encoding is ${encoding}, and pamc reads SQL as a UTF8 database does`), { socket });
+  }
 
   channel.detach();
   clearTimeout(timer);

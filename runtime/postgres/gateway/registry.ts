@@ -5,8 +5,12 @@
 // So a name maps to what the server has confirmed plus what is still pending; a decision about
 // a name covers every possibility (a pending Parse may fail and leave the old statement in
 // place). Confirmation and failure come from the server's replies.
+//
+// Names are filed as the server files them (nameKey): its tables of prepared statements and
+// portals compare only the first 63 bytes of a name, so two names that share those are one.
 
 import type { ClassifiedStatement } from '../../sql/facts.ts';
+import { MAX_IDENTIFIER_BYTES } from '../../sql/names.ts';
 import type { FieldDescription } from '../protocol/index.ts';
 
 export interface Entry {
@@ -34,6 +38,26 @@ export interface Entry {
   candidates?: readonly Entry[];
 }
 
+/**
+ * The name under which the server holds a prepared statement or portal called `name`. Its hash
+ * tables are keyed by NAMEDATALEN bytes and compare the first 63 (`strncmp`), so a longer
+ * protocol-level name is the same as any other with the same first 63 bytes — even when the
+ * cut falls inside a character. SQL names (PREPARE, DECLARE, EXECUTE, FETCH …) arrive already
+ * cut by the parser at a character boundary, and map to themselves. A cut through a character
+ * keeps its leading bytes after a NUL, which no name can contain, so distinct byte prefixes
+ * stay distinct keys.
+ */
+export function nameKey(name: string): string {
+  // a UTF-16 unit is at most 3 UTF-8 bytes
+  if (name.length * 3 <= MAX_IDENTIFIER_BYTES) return name;
+  const bytes = Buffer.from(name, 'utf8');
+  if (bytes.length <= MAX_IDENTIFIER_BYTES) return name;
+  let end = MAX_IDENTIFIER_BYTES;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--; // back to the start of the character cut
+  const whole = bytes.toString('utf8', 0, end);
+  return end === MAX_IDENTIFIER_BYTES ? whole : `${whole}\0${bytes.toString('hex', end, MAX_IDENTIFIER_BYTES)}`;
+}
+
 interface Slot {
   confirmed: Entry | null;
   pending: Entry[];
@@ -43,8 +67,9 @@ export class NameRegistry {
   private readonly slots = new Map<string, Slot>();
 
   private slot(name: string): Slot {
-    let s = this.slots.get(name);
-    if (!s) this.slots.set(name, (s = { confirmed: null, pending: [] }));
+    const key = nameKey(name);
+    let s = this.slots.get(key);
+    if (!s) this.slots.set(key, (s = { confirmed: null, pending: [] }));
     return s;
   }
 
@@ -63,18 +88,20 @@ export class NameRegistry {
 
   /** The server refused or skipped it. */
   fail(name: string, e: Entry): void {
-    const s = this.slots.get(name);
+    const key = nameKey(name);
+    const s = this.slots.get(key);
     if (!s) return;
     const i = s.pending.indexOf(e);
     if (i >= 0) s.pending.splice(i, 1);
-    if (s.confirmed === null && s.pending.length === 0) this.slots.delete(name);
+    if (s.confirmed === null && s.pending.length === 0) this.slots.delete(key);
   }
 
   remove(name: string): void {
-    const s = this.slots.get(name);
+    const key = nameKey(name);
+    const s = this.slots.get(key);
     if (!s) return;
     s.confirmed = null;
-    if (s.pending.length === 0) this.slots.delete(name);
+    if (s.pending.length === 0) this.slots.delete(key);
   }
 
   /** The end of a transaction: protocol portals are gone; cursors are kept until CLOSE. */
@@ -102,14 +129,14 @@ export class NameRegistry {
 
   /** Everything the server may hold under the name: empty when the gateway knows of nothing. */
   possible(name: string): Entry[] {
-    const s = this.slots.get(name);
+    const s = this.slots.get(nameKey(name));
     if (!s) return [];
     return s.confirmed ? (s.pending.length > 0 ? [s.confirmed, ...s.pending] : [s.confirmed]) : s.pending;
   }
 
   /** What the server holds under the name as far as its replies so far tell: null when nothing. */
   current(name: string): Entry | null {
-    return this.slots.get(name)?.confirmed ?? null;
+    return this.slots.get(nameKey(name))?.confirmed ?? null;
   }
 
   get size(): number {

@@ -465,6 +465,25 @@ test('a Bind pipelined behind an approved SQL PREPARE of its name never runs the
   assert.not.equal(await gw.direct('SELECT v FROM held WHERE id = 1'), '99');
 });
 
+test('a statement name the server cuts to 63 bytes cannot stand in for another: the statement that runs is the one put to an approver', async ({ gw }) => {
+  // The server compares prepared statement names on their first 63 bytes: closing "n…nB" drops
+  // "n…nA", and "n…nC" then takes its place. Bound as "n…nA", the UPDATE must be held, not run as
+  // the harmless SELECT the name first held.
+  const name = (tail: string) => `${'n'.repeat(63)}${tail}`;
+  const s = await wireAgent(gw);
+  s.send(w.parse(name('A'), 'SELECT 1'), w.sync());
+  await s.until('ReadyForQuery');
+  s.send(w.close('S', name('B')), w.parse(name('C'), 'UPDATE held SET v = 98 WHERE id = 1'), w.sync());
+  assert.equal(render(await s.until('ReadyForQuery')), ['CloseComplete', 'ParseComplete', 'ReadyForQuery I']);
+  s.send(w.bind('', name('A'), [], [], []), w.execute('', 0), w.sync());
+  const first = await s.next();
+  assert.is(first.kind, 'NoticeResponse', JSON.stringify(first));
+  assert.match(first.kind === 'NoticeResponse' ? first.fields.message : '', 'approval required');
+  s.close();
+  await new Promise((r) => setTimeout(r, 200));
+  assert.not.equal(await gw.direct('SELECT v FROM held WHERE id = 1'), '98');
+});
+
 test('one text resolved under two search paths is two statements: never put to an approver as one', async ({ gw }) => {
   await gw.direct('CREATE SCHEMA IF NOT EXISTS other; CREATE TABLE IF NOT EXISTS other.retried (id int PRIMARY KEY, v int)');
   await gw.reload(`${RULES}

@@ -82,6 +82,20 @@ test('upstream down at connect: a clean FATAL 08006, and the gateway goes on', a
   await ok.end();
 });
 
+test('a target database whose encoding is not UTF8 is refused at connect (0A000), never read as if it were', async ({ gw }) => {
+  // LATIN1 cuts a long name at other bytes than the parser the gateway reads SQL with
+  const latin = await startGateway({ setup: '', rules: SHOP_RULES, server: gw.pg, databaseOptions: "TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'" });
+  try {
+    const c = new pg.Client(await latin.clientConfig(['clerks']));
+    c.on('error', () => {});
+    const e = await expectError(c.connect());
+    assert.equal([e.code, e.severity, e.message], ['0A000', 'FATAL', 'pamc: target "db" cannot be served: its database encoding is LATIN1, and pamc reads SQL as a UTF8 database does']);
+    assert.ok(latin.log.lines.some((l) => l.event === 'upstream-encoding'));
+  } finally {
+    await latin.close();
+  }
+});
+
 test('upstream killed mid-query: the client gets an error, the gateway keeps serving', async ({ gw }) => {
   const c = await client(gw, ['clerks'], 'fault-kill');
   const running = expectError(c.query(SLOW));

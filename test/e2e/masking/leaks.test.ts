@@ -367,4 +367,40 @@ test('summary: the corpus has at least 60 statements, and every outcome is repor
   assert.ok(results.every((r) => r.hits.length === 0));
 });
 
+test('wire: names the server cuts to their first 63 bytes are one name, whether they come by protocol or by SQL', async ({ envs }) => {
+  const long = (tail: string, stem = 'n') => `${stem.repeat(63)}${tail}`;
+  const { messages, hits } = await wire(envs.default, async (s) => {
+    // statements: closed by a protocol alias, then parsed again under another
+    s.send(P(HARMLESS, long('X')), w.sync());
+    await s.until('ReadyForQuery');
+    s.send(w.close('S', long('Y')), P(DERIVED_SECRETS, long('Z')), w.sync());
+    await s.until('ReadyForQuery');
+    s.send(B('', long('X')), w.execute('', 0), w.sync());
+    await s.until('ReadyForQuery');
+    // a protocol name dropped and made again by SQL (the parser cuts the identifier to 63 bytes)
+    s.send(P(HARMLESS, long('Q', 'm')), w.sync());
+    await s.until('ReadyForQuery');
+    s.send(w.query(`DEALLOCATE ${long('anything', 'm')}; PREPARE ${long('else', 'm')} AS ${DERIVED_SECRETS}`));
+    await s.until('ReadyForQuery');
+    s.send(B('', long('Q', 'm')), w.execute('', 0), w.sync());
+    await s.until('ReadyForQuery');
+    // portals, in a transaction: bound, closed by an alias, bound again to the secrets
+    s.send(w.query('BEGIN'));
+    await s.until('ReadyForQuery');
+    s.send(P(HARMLESS, 'h'), P(DERIVED_SECRETS, 'd'), B(long('1', 'p'), 'h'), w.close('P', long('2', 'p')), B(long('3', 'p'), 'd'), w.execute(long('1', 'p'), 0), w.sync());
+    await s.until('ReadyForQuery');
+    s.send(w.query(`CLOSE ${long('4', 'p')}; DECLARE ${long('5', 'p')} CURSOR FOR ${DERIVED_SECRETS}`));
+    await s.until('ReadyForQuery');
+    s.send(w.query(`FETCH 2 FROM ${long('6', 'p')}`));
+    await s.until('ReadyForQuery');
+    s.send(w.query('COMMIT'));
+    await s.until('ReadyForQuery');
+  });
+  assert.equal(hits, []);
+  assert.equal(messages.filter((m) => m.kind === 'ErrorResponse'), []);
+  const rows = textRows(messages);
+  assert.is(rows.length, 11);
+  for (const r of rows) if (r[0] !== '3') assert.equal(r.slice(1), ['***', '***'], JSON.stringify(rows));
+});
+
 test.run();

@@ -1,0 +1,52 @@
+// The registry files names as the server does: its tables of prepared statements and portals
+// compare the first 63 bytes of a name (NAMEDATALEN - 1), whatever comes after.
+
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { nameKey, NameRegistry, type Entry } from '../../../runtime/postgres/gateway/registry.ts';
+
+const test = suite('gateway: the name registry');
+const entry = (text: string): Entry => ({ text, statements: [] });
+
+test('names of up to 63 bytes are themselves; longer ones are one with any name sharing their first 63 bytes', () => {
+  for (const n of ['', 's1', 'a'.repeat(63), 'é'.repeat(31), '__asyncpg_stmt_1__']) assert.is(nameKey(n), n);
+  assert.is(nameKey('a'.repeat(64)), 'a'.repeat(63));
+  assert.is(nameKey(`${'a'.repeat(63)}X`), nameKey(`${'a'.repeat(63)}Y`));
+  assert.is.not(nameKey(`${'a'.repeat(62)}X`), nameKey(`${'a'.repeat(62)}Y`));
+});
+
+test('a cut through a character keeps its first bytes: the same as the server, and never a shorter name', () => {
+  // 62 ASCII bytes then "é" (2 bytes): the server keeps 0xC3 as the 63rd byte
+  const cut = `${'a'.repeat(62)}é`;
+  assert.is.not(nameKey(cut), 'a'.repeat(62));
+  assert.is(nameKey(cut), nameKey(`${'a'.repeat(62)}ê`)); // é is C3 A9, ê is C3 AA: the same first byte
+  assert.is.not(nameKey(cut), nameKey(`${'a'.repeat(62)}ő`)); // ő is C5 91
+  // a 4-byte character cut after one, two or three of its bytes
+  for (const pad of [60, 61, 62]) {
+    const a = `${'b'.repeat(pad)}😀x`;
+    const b = `${'b'.repeat(pad)}😁y`; // F0 9F 98 80 against F0 9F 98 81
+    assert.is(nameKey(a), nameKey(b), `cut after ${63 - pad} bytes`);
+    assert.is.not(nameKey(a), 'b'.repeat(pad));
+  }
+  assert.is.not(nameKey(`${'b'.repeat(59)}😀x`), nameKey(`${'b'.repeat(59)}😁y`)); // the whole character fits
+});
+
+test('every operation of the registry reads names through the key', () => {
+  const r = new NameRegistry();
+  const long = (t: string) => `${'n'.repeat(63)}${t}`;
+  const a = entry('a');
+  const b = entry('b');
+  r.addPending(long('A'), a);
+  r.confirm(long('B'), a);
+  assert.equal(r.possible(long('C')), [a]);
+  assert.is(r.current('n'.repeat(63)), a);
+  r.addPending(long('D'), b);
+  assert.equal(r.possible(long('E')), [a, b]);
+  r.fail(long('F'), b);
+  assert.equal(r.possible(long('G')), [a]);
+  r.remove(long('H'));
+  assert.equal(r.possible(long('A')), []);
+  assert.is(r.size, 0);
+});
+
+test.run();
