@@ -44,6 +44,17 @@ const EMPTY_SNAPSHOT = snapshotFromRows([], []);
 const DDL_ACTIONS = new Set(['create', 'alter', 'drop', 'do']);
 const isDdl = (s: ClassifiedStatement) => s.nodeType === 'CallStmt' || s.facts.some((f) => DDL_ACTIONS.has(f.action));
 
+/**
+ * Actions whose errors quote no stored row beyond what the statement reads (which its lineage
+ * sees). Every other action writes or rebuilds data, and its errors may quote whole rows,
+ * masked columns included, of the relations it writes or of others through foreign keys and
+ * triggers: `Failing row contains (…)` of a constraint, `Key (…)=(…) is duplicated` of a unique
+ * index built or rebuilt, an expression index or a generated column failing on a value, a
+ * deferred constraint at COMMIT.
+ */
+const QUOTES_NO_ROWS = new Set(['select', 'copy_out', 'lock', 'set', 'show', 'discard', 'listen', 'unlisten', 'notify', 'compute', 'cursor']);
+const mayQuoteRows = (s: ClassifiedStatement) => s.facts.some((f) => !QUOTES_NO_ROWS.has(f.action));
+
 export interface MaskingDeps {
   principal(): Principal | null;
   /** the target's catalog snapshot, or null while there is none or it is out of date */
@@ -76,6 +87,13 @@ export class SessionMasking {
   private ddlOpen = false;
   /** the ReadyForQuery (by count) at which the last DDL forwarded has finished, at the earliest */
   private ddlUntil = 0;
+  /**
+   * A statement that may quote rows in its errors (mayQuoteRows) was forwarded and its
+   * transaction has not ended: what it wrote is checked again at COMMIT, at the implicit commit
+   * of a query or a Sync, and by SET CONSTRAINTS, so every error and notice until then is withheld.
+   */
+  private changesOpen = false;
+  private changesUntil = 0;
 
   constructor(private readonly deps: MaskingDeps) {}
 
@@ -95,9 +113,15 @@ export class SessionMasking {
    * snapshot loaded meanwhile may predate the commit).
    */
   transactionEnded(seen: number): boolean {
+    if (this.changesOpen && seen >= this.changesUntil) this.changesOpen = false;
     if (!this.ddlOpen || seen < this.ddlUntil) return false;
     this.ddlOpen = false;
     return true;
+  }
+
+  /** Errors and notices now may quote rows a statement of the open transaction wrote. */
+  changingData(): boolean {
+    return this.changesOpen;
   }
 
   private catalogFor(snapshot: CatalogSnapshot | null): LineageCatalog {
@@ -152,7 +176,13 @@ export class SessionMasking {
       const c = checkStatement(view, lineage, options, { copyOut, sqlFromStrings, copyEncoding: copyOut ? copyFormat(s.text).encoding : null });
       if (c.deny) return { deny: c.deny, masks };
       if (s.nodeType === 'DeclareCursorStmt') this.cursorLineages.set(s, lineage);
-      masks.push({ lineage, redact: c.touchesMasked, snapshot });
+      // what an EXECUTE runs may change data although EXECUTE itself reads as `cursor`
+      const changes = mayQuoteRows(s) || (this.deps.related(s)?.some(mayQuoteRows) ?? false);
+      if (changes) {
+        this.changesOpen = true;
+        this.changesUntil = Math.max(this.changesUntil, endsAtReady);
+      }
+      masks.push({ lineage, redact: c.touchesMasked || changes, snapshot });
       this.noteForwarded(s, endsAtReady);
     }
     return { deny: null, masks };

@@ -165,6 +165,9 @@ const RETURNS_ROWS = /^(SELECT|FETCH|SHOW|EXPLAIN)/;
 /** client bytes buffered behind a held statement before its socket is paused */
 const HELD_BUFFER_BYTES = 1 << 20;
 
+/** The text of an error or notice that could quote masked values (spec/masking.md §6). */
+const WITHHELD_TEXT = 'pamc: the error text is withheld because it could quote masked values';
+
 const newResult = (): ResultState => ({ masks: null, fields: null, masker: null, rows: 0, truncated: false, limit: undefined, cursor: null, copy: null, copyOut: false });
 
 /**
@@ -635,10 +638,12 @@ export class PgSession {
     return Array.from({ length: Math.max(0, n) }, () => ({ name: '', tableOid: 0, columnNumber: 0, typeOid: 0, typeSize: -1, typeModifier: -1, format: 0 }));
   }
 
-  /** Errors and notices of a statement that reads masked columns can quote values: withheld. */
+  /** Errors and notices that could quote masked values (spec/masking.md §6): withheld. */
   private redacted(m: Frame, e: Expect | undefined): Buffer {
     // Only what runs reads data: errors at Parse and Bind quote the client's own text and values.
-    if (!e || (e.k !== 'query' && e.k !== 'execute') || !this.withholds(e)) return m.raw;
+    // A Sync commits an implicit transaction, checking deferred constraints on what it wrote.
+    if (!e) return m.raw;
+    if (e.k === 'query' || e.k === 'execute' ? !this.withholds(e) : e.k !== 'sync' || !this.masking.changingData()) return m.raw;
     const isError = m.type === B.ErrorResponse;
     const d = isError ? decodeErrorResponse(m.body) : decodeNoticeResponse(m.body);
     if (d.kind === 'ProtocolError') return m.raw;
@@ -646,7 +651,7 @@ export class PgSession {
       severity: d.fields.severity,
       ...(d.fields.severityNonLocalized ? { severityNonLocalized: d.fields.severityNonLocalized } : {}),
       code: d.fields.code,
-      message: 'pamc: the error text is withheld because the statement reads masked columns',
+      message: WITHHELD_TEXT,
     };
     return isError ? encodeErrorResponse(f) : encodeNoticeResponse(f);
   }
@@ -826,7 +831,7 @@ export class PgSession {
 
   /** An error's message as the record keeps it: withheld like the client's when it may quote masked values. */
   private recordedError(f: NoticeFields, e: Extract<Expect, { k: 'execute' | 'query' }>): string {
-    return this.withholds(e) ? 'pamc: the error text is withheld because the statement reads masked columns' : f.message;
+    return this.withholds(e) ? WITHHELD_TEXT : f.message;
   }
 
   /**
@@ -834,6 +839,7 @@ export class PgSession {
    * known to have run one way (its Bind failed, say) may if any of its ways may.
    */
   private withholds(e: Extract<Expect, { k: 'execute' | 'query' }>): boolean {
+    if (this.masking.changingData()) return true;
     const masks = e.masks;
     if (!masks || masks.length === 0) return false;
     if (e.k === 'execute' && !this.resolveRun(e)) return masks.some((x) => x.redact);

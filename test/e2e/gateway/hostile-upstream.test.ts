@@ -18,6 +18,7 @@ const welcome = () =>
   Buffer.concat([
     w.authenticationOk(),
     w.message('S', ...[w.cstr('server_version'), w.cstr('15.0')]),
+    w.message('S', ...[w.cstr('server_encoding'), w.cstr('UTF8')]),
     w.message('S', ...[w.cstr('client_encoding'), w.cstr('UTF8')]),
     w.message('S', ...[w.cstr('standard_conforming_strings'), w.cstr('on')]),
     w.message('K', w.i32(4242), w.i32(7)),

@@ -16,7 +16,7 @@ import { startGateway, type GatewayFixture } from '../../support/gateway.ts';
 import { clientIdent, CORPUS, type CorpusClient, type Fixture, type LeakCase } from './corpus.ts';
 import { CLIENT_PROGRAMS, describeOutcome, JDBC_JAR, jsonLines, leaks, PYTHON, RULES, runWithInput, SETUP, TARGET_SETTINGS, viaNodePostgres, viaPostgresJs, viaPsql, type ClientEnv, type Outcome } from './fixture.ts';
 
-const WITHHELD = 'pamc: the error text is withheld because the statement reads masked columns';
+const WITHHELD = 'pamc: the error text is withheld because it could quote masked values';
 const CLIENTS: CorpusClient[] = ['psql', 'pg', 'pg-binary', 'postgres.js'];
 
 interface Env extends ClientEnv {
@@ -342,7 +342,7 @@ test('wire: an error at Execute is withheld and the pipeline skips to Sync', asy
   });
   assert.equal(hits, []);
   const err = messages.find((m) => m.kind === 'ErrorResponse') as { fields: { code: string; message: string; detail?: string } };
-  assert.equal([err.fields.code, err.fields.message, err.fields.detail], ['22P02', 'pamc: the error text is withheld because the statement reads masked columns', undefined]);
+  assert.equal([err.fields.code, err.fields.message, err.fields.detail], ['22P02', 'pamc: the error text is withheld because it could quote masked values', undefined]);
   assert.equal(rowsOf(messages).map((r) => r.map((v) => v?.toString())), [['2']]);
 });
 
@@ -401,6 +401,49 @@ test('wire: names the server cuts to their first 63 bytes are one name, whether 
   const rows = textRows(messages);
   assert.is(rows.length, 11);
   for (const r of rows) if (r[0] !== '3') assert.equal(r.slice(1), ['***', '***'], JSON.stringify(rows));
+});
+
+test('wire: errors of statements that change data quote whole rows: withheld, also at the commit that checks deferred constraints', async ({ envs }) => {
+  // a deferred check that quotes the row it rejects, as a constraint or a trigger may
+  await envs.default.gw.direct(`CREATE FUNCTION quote_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'rejected %', NEW; END $$;
+    CREATE CONSTRAINT TRIGGER quote_at_commit AFTER UPDATE ON customers DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.note = 'quote') EXECUTE FUNCTION quote_row()`);
+  try {
+    const { messages, hits } = await wire(envs.default, async (s) => {
+      const q = async (sql: string) => {
+        s.send(w.query(sql));
+        await s.until('ReadyForQuery');
+      };
+      // NOT NULL: "Failing row contains (1, null, <email>, <ssn>, …)"
+      await q('UPDATE customers SET name = NULL WHERE id = 1');
+      s.send(P('UPDATE customers SET name = $1 WHERE id = $2'), w.bind('', '', [], [null, [...Buffer.from('2')]], []), w.execute('', 0), w.sync());
+      await s.until('ReadyForQuery');
+      // DDL that computes on masked values, or builds a unique index over them
+      await q('CREATE INDEX ON customers ((ssn::int))');
+      await q('CREATE UNIQUE INDEX ON customers ((left(ssn, 0)))');
+      await q('ALTER TABLE customers ADD COLUMN g int GENERATED ALWAYS AS (ssn::int) STORED');
+      await q('ALTER TABLE customers ADD CONSTRAINT ssn_numeric CHECK (ssn::int > 0)');
+      // deferred: at COMMIT, at the implicit commit after the last statement of a query, at Sync
+      await q('BEGIN');
+      await q("UPDATE customers SET note = 'quote' WHERE id = 1");
+      await q('COMMIT');
+      await q("UPDATE customers SET note = 'quote' WHERE id = 2; SELECT 1 AS one");
+      s.send(P("UPDATE customers SET note = 'quote' WHERE id = 1"), B(), w.execute('', 0), w.sync());
+      await s.until('ReadyForQuery');
+      // once the transaction is over, errors of reads of unmasked data are the server's again
+      await q('SELECT 1/0');
+    });
+    assert.equal(hits, []);
+    const errors = messages.filter((m) => m.kind === 'ErrorResponse').map((m) => (m as { fields: { code: string; message: string; detail?: string } }).fields);
+    assert.equal(
+      errors.map((f) => [f.code, f.message, f.detail]),
+      [
+        ...['23502', '23502', '22P02', '23505', '22P02', '22P02', 'P0001', 'P0001', 'P0001'].map((code) => [code, WITHHELD, undefined]),
+        ['22012', 'division by zero', undefined],
+      ],
+    );
+  } finally {
+    await envs.default.gw.direct('DROP TRIGGER quote_at_commit ON customers; DROP FUNCTION quote_row()');
+  }
 });
 
 test.run();
