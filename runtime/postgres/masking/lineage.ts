@@ -944,17 +944,92 @@ function unmasking(acc: Acc, type: string, body: Obj): void {
   }
 }
 
+/**
+ * Values a table stores from expressions when it is created or altered — a generated column, an
+ * `ALTER COLUMN … TYPE … USING`, a default — are written into it, as an UPDATE's SET would write
+ * them: `ADD COLUMN copy text GENERATED ALWAYS AS (ssn) STORED` copies every SSN into a column
+ * without a mask. A CHECK constraint is a condition on the rows.
+ */
+/** A scope holding one relation's columns, for expressions written in a DDL statement about it. */
+function relationScope(acc: Acc, rv: Obj | null): { entry: FromEntry | null; scope: Scope } {
+  const base: Scope = { items: [], parent: null, ctes: new Map() };
+  const entry = rv ? relationEntry(acc, rv, base) : null;
+  return { entry, scope: { items: entry ? entry.items : [], parent: null, ctes: base.ctes } };
+}
+
+/** A row security policy's USING and WITH CHECK: conditions on the table's rows, as a WHERE is. */
+function policyPredicates(acc: Acc, body: Obj): void {
+  if (!body.qual && !body.with_check) return;
+  const { scope } = relationScope(acc, obj(body.table));
+  if (body.qual) collectPredicate(acc, body.qual, scope);
+  if (body.with_check) collectPredicate(acc, body.with_check, scope);
+}
+
+/** ALTER TABLE subcommands whose `def` is an expression stored for the column */
+const STORED_EXPRESSION = new Set(['AT_ColumnDefault', 'AT_CookedColumnDefault', 'AT_SetExpression']);
+
+function storedExpressions(acc: Acc, body: Obj, creating: boolean): void {
+  const rv = obj(body.relation);
+  // CREATE TABLE: the new table holds no rows yet, so only defaults (no column references) store anything
+  const stored: { expr: unknown; column: string | null }[] = [];
+  const checks: unknown[] = [];
+  const fromColumnDef = (cd: Obj | null, column: string | null) => {
+    if (!cd) return;
+    if (cd.raw_default) stored.push({ expr: cd.raw_default, column });
+    for (const c of list(cd.constraints)) {
+      const con = unwrap(c);
+      if (!con || con[0] !== 'Constraint') continue;
+      const kind = String(con[1].contype);
+      if (kind === 'CONSTR_DEFAULT' || (kind === 'CONSTR_GENERATED' && !creating)) stored.push({ expr: con[1].raw_expr, column: null });
+      else if (kind === 'CONSTR_CHECK' && !creating) checks.push(con[1].raw_expr);
+    }
+  };
+  if (creating) {
+    for (const e of list(body.tableElts)) {
+      const u = unwrap(e);
+      if (u && u[0] === 'ColumnDef') fromColumnDef(u[1], null);
+    }
+  } else {
+    for (const c of list(body.cmds)) {
+      const cu = unwrap(c);
+      if (!cu) continue;
+      const cmd = cu[1];
+      const column = typeof cmd.name === 'string' ? cmd.name : null;
+      const def = unwrap(cmd.def);
+      if (def?.[0] === 'ColumnDef') fromColumnDef(def[1], column);
+      else if (def?.[0] === 'Constraint') {
+        const kind = String(def[1].contype);
+        if (kind === 'CONSTR_CHECK') checks.push(def[1].raw_expr);
+      } else if (STORED_EXPRESSION.has(String(cmd.subtype)) && cmd.def) stored.push({ expr: cmd.def, column });
+    }
+  }
+  if (stored.length === 0 && checks.length === 0) return;
+  const { entry, scope } = relationScope(acc, creating ? null : rv);
+  for (const { expr, column } of stored) {
+    const src = emptySrc();
+    collect(acc, expr, scope, src);
+    // `ALTER COLUMN ssn TYPE … USING ssn::…` keeps the values where they were
+    const own = column !== null ? entry?.star.find((c) => c.name === column) : undefined;
+    if (own) for (const k of own.src.sources) src.sources.delete(k);
+    writeOutput(acc, src);
+  }
+  for (const c of checks) collectPredicate(acc, c, scope);
+}
+
 function analyze(acc: Acc, stmt: unknown): StatementLineage['outputs'] {
   const u = unwrap(stmt);
   if (!u) return 'opaque';
   const [type, body] = u;
   switch (type) {
     case 'SelectStmt':
+      return statementOutputs(acc, stmt, null) ?? 'clean';
     case 'InsertStmt':
     case 'UpdateStmt':
     case 'DeleteStmt':
     case 'MergeStmt':
-      return statementOutputs(acc, stmt, null) ?? 'clean';
+      // Without RETURNING, no columns: rows that come anyway (a rule's DO INSTEAD SELECT)
+      // cannot be aligned with none, so they are untraceable, not clean.
+      return statementOutputs(acc, stmt, null) ?? [];
     case 'DeclareCursorStmt':
       return statementOutputs(acc, body.query, null) ?? 'opaque';
     case 'ExplainStmt': {
@@ -1017,8 +1092,26 @@ function analyze(acc: Acc, stmt: unknown): StatementLineage['outputs'] {
       return 'clean';
     case 'RenameStmt':
     case 'AlterObjectSchemaStmt':
+      unmasking(acc, type, body);
+      return 'clean';
     case 'AlterTableStmt':
       unmasking(acc, type, body);
+      storedExpressions(acc, body, false);
+      return 'clean';
+    case 'CreateStmt':
+      storedExpressions(acc, body, true);
+      return 'clean';
+    case 'CreatePolicyStmt':
+    case 'AlterPolicyStmt':
+      policyPredicates(acc, body);
+      return 'clean';
+    case 'RuleStmt':
+    case 'CreateTrigStmt':
+    case 'CreateEventTrigStmt':
+      // Their actions run later, inside other statements, where the gateway sees only those:
+      // a rule copying masked values into another table, or answering an INSERT with them.
+      markOpaque(acc, `a ${type === 'RuleStmt' ? 'rule' : 'trigger'} runs its actions inside other statements`);
+      acc.writesOpaque = true;
       return 'clean';
     case 'FetchStmt':
       // a FETCH's rows are its cursor's (the session keeps the cursor's lineage)

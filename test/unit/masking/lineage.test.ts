@@ -245,4 +245,41 @@ test('a session that set its search path, or created temporary relations: ambigu
 });
 
 void c;
+test('what DDL stores from expressions is written: generated columns, USING, defaults; CHECK is a condition', () => {
+  const writes = (sql: string) => {
+    const l = lineage(sql);
+    return { from: show(l.writesFrom), opaque: l.writesOpaque };
+  };
+  assert.equal(writes('ALTER TABLE customers ADD COLUMN copy text GENERATED ALWAYS AS (ssn) STORED'), { from: ['customers.ssn'], opaque: false });
+  assert.equal(writes("ALTER TABLE customers ADD COLUMN tail text GENERATED ALWAYS AS (right(email, 4) || name) STORED"), { from: ['customers.email', 'customers.name'], opaque: false });
+  assert.equal(writes('ALTER TABLE customers ALTER COLUMN name TYPE text USING ssn'), { from: ['customers.ssn'], opaque: false });
+  // the values stay in their own column
+  assert.equal(writes('ALTER TABLE customers ALTER COLUMN ssn TYPE varchar(20) USING ssn::varchar(20)'), { from: [], opaque: false });
+  assert.equal(writes('ALTER TABLE customers ALTER COLUMN name SET DEFAULT some_function()'), { from: [], opaque: true });
+  assert.equal(writes('CREATE TABLE t (v text DEFAULT some_function(), w int GENERATED ALWAYS AS (1) STORED)'), { from: [], opaque: true });
+  assert.equal(writes('CREATE TABLE t (a int, b int GENERATED ALWAYS AS (a * 2) STORED)'), { from: [], opaque: false });
+  assert.equal(writes('ALTER TABLE customers ADD COLUMN n int DEFAULT 0, ALTER COLUMN name SET STATISTICS 100'), { from: [], opaque: false });
+  assert.equal(show(lineage("ALTER TABLE customers ADD CONSTRAINT c CHECK (ssn LIKE '0%')").predicates), ['customers.ssn']);
+  // a row security policy is a condition on the rows it lets through: a count then answers it
+  assert.equal(show(lineage("CREATE POLICY p ON orders USING ((SELECT ssn FROM customers WHERE id = customer_id) LIKE '0%')").predicates), ['customers.id', 'customers.ssn', 'orders.customer_id']);
+  assert.equal(show(lineage("ALTER POLICY p ON customers WITH CHECK (email <> '')").predicates), ['customers.email']);
+  // on a relation the catalog does not know: nothing can be said of what it stores
+  assert.equal(writes('ALTER TABLE unknown_t ADD COLUMN g text GENERATED ALWAYS AS (x) STORED'), { from: [], opaque: true });
+});
+
+test('rules and triggers run their actions inside other statements: untraceable writes', () => {
+  for (const sql of ['CREATE RULE r AS ON INSERT TO orders DO INSTEAD SELECT ssn FROM customers', 'CREATE RULE r AS ON UPDATE TO customers DO ALSO NOTHING', 'CREATE TRIGGER t AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION f()']) {
+    const l = lineage(sql);
+    assert.ok(l.writesOpaque && l.opaque, sql);
+  }
+});
+
+test('a write without RETURNING has no columns: rows it returns anyway (a rule) cannot be aligned with them', () => {
+  for (const sql of ['INSERT INTO orders VALUES (1, 1, 1)', 'UPDATE orders SET total = 0', 'DELETE FROM orders']) {
+    const l = lineage(sql);
+    assert.equal(l.outputs, [], sql);
+    assert.is(alignOutputs([], 2), null);
+  }
+});
+
 test.run();
