@@ -63,8 +63,31 @@ interface Slot {
   pending: Entry[];
 }
 
+/**
+ * What an entry costs to hold, in bytes, roughly: its text and bind parameters (UTF-16 text
+ * counted at 2 bytes a unit), and 1 KiB for the entry and its classification.
+ */
+export function entryCost(text: string, params?: readonly (string | Uint8Array | null)[]): number {
+  let n = 1024 + 2 * text.length;
+  if (params) for (const p of params) if (p !== null) n += typeof p === 'string' ? 2 * p.length : p.length;
+  return n;
+}
+
+const costOf = (e: Entry) => entryCost(e.text, e.params);
+
+/** What every session's registries hold together, in entryCost bytes. */
+let heldByAll = 0;
+
+/** The bytes all sessions' registries hold together. */
+export function heldByAllSessions(): number {
+  return heldByAll;
+}
+
 export class NameRegistry {
   private readonly slots = new Map<string, Slot>();
+  /** what the entries under every name cost to hold (entryCost), for the session's bound */
+  private heldBytes = 0;
+  private released = false;
 
   private slot(name: string): Slot {
     const key = nameKey(name);
@@ -73,17 +96,38 @@ export class NameRegistry {
     return s;
   }
 
+  private hold(e: Entry, sign: 1 | -1): void {
+    const n = sign * costOf(e);
+    this.heldBytes += n;
+    if (!this.released) heldByAll += n;
+  }
+
+  /** What the registry holds, in entryCost bytes. */
+  get held(): number {
+    return this.heldBytes;
+  }
+
+  /** The session ended: what it held no longer counts against all sessions'. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    heldByAll -= this.heldBytes;
+  }
+
   /** A message that will create `name` was forwarded. */
   addPending(name: string, e: Entry): void {
     this.slot(name).pending.push(e);
+    this.hold(e, 1);
   }
 
   /** The server created it. */
   confirm(name: string, e: Entry): void {
     const s = this.slot(name);
-    s.confirmed = e;
+    if (s.confirmed !== null && s.confirmed !== e) this.hold(s.confirmed, -1);
     const i = s.pending.indexOf(e);
     if (i >= 0) s.pending.splice(i, 1);
+    else if (s.confirmed !== e) this.hold(e, 1);
+    s.confirmed = e;
   }
 
   /** The server refused or skipped it. */
@@ -92,39 +136,37 @@ export class NameRegistry {
     const s = this.slots.get(key);
     if (!s) return;
     const i = s.pending.indexOf(e);
-    if (i >= 0) s.pending.splice(i, 1);
+    if (i >= 0) {
+      s.pending.splice(i, 1);
+      this.hold(e, -1);
+    }
     if (s.confirmed === null && s.pending.length === 0) this.slots.delete(key);
+  }
+
+  private drop(key: string, s: Slot): void {
+    if (s.confirmed !== null) this.hold(s.confirmed, -1);
+    s.confirmed = null;
+    if (s.pending.length === 0) this.slots.delete(key);
   }
 
   remove(name: string): void {
     const key = nameKey(name);
     const s = this.slots.get(key);
-    if (!s) return;
-    s.confirmed = null;
-    if (s.pending.length === 0) this.slots.delete(key);
+    if (s) this.drop(key, s);
   }
 
   /** The end of a transaction: protocol portals are gone; cursors are kept until CLOSE. */
   clearProtocolPortals(): void {
-    for (const [name, s] of this.slots) {
-      if (s.confirmed && !s.confirmed.cursor) s.confirmed = null;
-      if (s.confirmed === null && s.pending.length === 0) this.slots.delete(name);
-    }
+    for (const [key, s] of this.slots) if (s.confirmed === null || !s.confirmed.cursor) this.drop(key, s);
   }
 
   /** CLOSE ALL. */
   clearCursors(): void {
-    for (const [name, s] of this.slots) {
-      if (s.confirmed?.cursor) s.confirmed = null;
-      if (s.confirmed === null && s.pending.length === 0) this.slots.delete(name);
-    }
+    for (const [key, s] of this.slots) if (s.confirmed === null || s.confirmed.cursor) this.drop(key, s);
   }
 
   clear(): void {
-    for (const [name, s] of this.slots) {
-      s.confirmed = null;
-      if (s.pending.length === 0) this.slots.delete(name);
-    }
+    for (const [key, s] of this.slots) this.drop(key, s);
   }
 
   /** Everything the server may hold under the name: empty when the gateway knows of nothing. */

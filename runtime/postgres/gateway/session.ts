@@ -70,7 +70,7 @@ import {
 } from '../protocol/index.ts';
 import { DENIAL_NAME, denialError, denialSql, isOurDenial, RESERVED_NAME_PREFIX, type DenialText } from './denial.ts';
 import { describeDenial } from './denial-text.ts';
-import { NameRegistry, statementsOf, waysOf, type Entry, type Way } from './registry.ts';
+import { entryCost, heldByAllSessions, NameRegistry, statementsOf, waysOf, type Entry, type Way } from './registry.ts';
 import { Outgoing } from './outgoing.ts';
 import { pinnedSettingBroken } from './startup-params.ts';
 import type { CatalogSnapshot } from '../masking/catalog.ts';
@@ -164,6 +164,14 @@ const RETURNS_ROWS = /^(SELECT|FETCH|SHOW|EXPLAIN)/;
 
 /** client bytes buffered behind a held statement before its socket is paused */
 const HELD_BUFFER_BYTES = 1 << 20;
+
+/**
+ * What prepared statements and portals (their texts, bind parameters and classifications) one
+ * session, and all of them together, may make the gateway hold: a client that prepares without
+ * end would otherwise exhaust the memory every session shares (spec/gateway.md §5).
+ */
+export const MAX_HELD_PER_SESSION = 32 * 1024 * 1024;
+export const MAX_HELD_BY_ALL = 1024 * 1024 * 1024;
 
 /** The text of an error or notice that could quote masked values (spec/masking.md §6). */
 const WITHHELD_TEXT = 'pamc: the error text is withheld because it could quote masked values';
@@ -438,7 +446,7 @@ export class PgSession {
   /**
    * Facts the session adds to what the classifier read: FETCH and MOVE carry the facts of the
    * cursor they read (an unknown cursor is refused), and SQL-level names in the gateway's
-   * reserved namespace are refused.
+   * reserved namespace, and a PREPARE or DECLARE past the bounds of what sessions hold, are refused.
    */
   private withRegistryFacts(statements: readonly ClassifiedStatement[]): readonly ClassifiedStatement[] {
     let out: ClassifiedStatement[] | null = null;
@@ -447,6 +455,10 @@ export class PgSession {
         const extra: Fact[] = [];
         if ('name' in e && typeof e.name === 'string' && e.name.startsWith(RESERVED_NAME_PREFIX)) {
           extra.push(FORBIDDEN_UNKNOWN(`names starting with "${RESERVED_NAME_PREFIX}" are reserved by the gateway`));
+        }
+        if (e.kind === 'prepare' || e.kind === 'declare') {
+          const tooMuch = this.holdsTooMuch(entryCost(s.text));
+          if (tooMuch) extra.push(FORBIDDEN_UNKNOWN(tooMuch.message.replace(/^pamc: /, '')));
         }
         if (e.kind === 'fetch') {
           const cursors = e.name === null ? [] : this.portals.possible(e.name);
@@ -465,6 +477,18 @@ export class PgSession {
   private static opaque(statements: readonly ClassifiedStatement[]): boolean {
     for (const s of statements) for (const f of s.facts) if (OPAQUE_ACTIONS.has(f.action)) return true;
     return false;
+  }
+
+  /** Refuses a new prepared statement or portal that would hold more than the bounds allow. */
+  private holdsTooMuch(cost: number): DenialText | null {
+    const mine = this.statements.held + this.portals.held + cost;
+    if (mine <= MAX_HELD_PER_SESSION && heldByAllSessions() + cost <= MAX_HELD_BY_ALL) return null;
+    const all = mine > MAX_HELD_PER_SESSION ? 'this session' : 'the sessions of this gateway';
+    return {
+      sqlstate: '54000',
+      message: `pamc: ${all} would hold more prepared statements and portals than the gateway allows (${mine > MAX_HELD_PER_SESSION ? MAX_HELD_PER_SESSION >> 20 : MAX_HELD_BY_ALL >> 20} MiB of text and parameters)`,
+      hint: 'deallocate prepared statements and close portals the session no longer needs',
+    };
   }
 
   /**
@@ -1098,6 +1122,7 @@ export class PgSession {
     let { denial } = this.decideStatements(statements, false);
     denial ??= this.unsettledText(p.query);
     denial ??= this.maskCheck(statements).denial;
+    denial ??= this.holdsTooMuch(entryCost(p.query));
     if (denial) {
       this.logStatement(p.query, denial);
       this.opts.metrics.statements.inc(this.decisionLabels.deny);
@@ -1144,6 +1169,11 @@ export class PgSession {
     // the parameters go into the session record, and into an approval (shown to the approver,
     // part of the statement a retry grant covers)
     if (this.recorder() || decision?.effect === 'approve') entry.params = b.params.map((v, i) => (v === null ? null : bindParamFormat(b, i) === 1 ? new Uint8Array(v) : v.toString('utf8')));
+    const tooMuch = this.holdsTooMuch(entryCost(entry.text, entry.params));
+    if (tooMuch) {
+      this.deny(out, tooMuch, 'extended');
+      return null;
+    }
     // A Bind pipelined behind a Parse of the same name binds the new statement if that Parse
     // succeeds, and what the name held before if it fails (42P05 for a name in use) or is skipped
     // after an error: the decision covers every candidate; the BindComplete tells which it was.
@@ -1936,6 +1966,8 @@ export class PgSession {
   end(reason: string, detail?: string): void {
     if (this.ended) return;
     this.ended = true;
+    this.statements.release();
+    this.portals.release();
     const held = this.held;
     if (held) {
       this.held = null;

@@ -203,6 +203,30 @@ test('malformed messages: FATAL 08P01 for that connection only', async ({ gw }) 
   await other.end();
 });
 
+test('a session that prepares without end is refused past 32 MiB (54000) and goes on; what it deallocates it may use again', async ({ gw }) => {
+  const s = await login(gw, ['analysts']);
+  const big = (i: number) => `SELECT ${i} AS n, '${'x'.repeat(500_000)}' AS pad`; // under the 1 MiB text limit; 1 MB each as the gateway counts UTF-16
+  const codes: (string | null)[] = [];
+  for (let i = 0; i < 35; i++) {
+    s.send(w.parse(`big${i}`, big(i)), w.sync());
+    const got = await s.until('ReadyForQuery', 30_000);
+    const e = got.find((m) => m.kind === 'ErrorResponse') as { fields: { code: string; message: string } } | undefined;
+    codes.push(e?.fields.code ?? null);
+    if (e) assert.match(e.fields.message, 'would hold more prepared statements and portals than the gateway allows (32 MiB', JSON.stringify(e.fields));
+  }
+  assert.equal(codes, [...Array(33).fill(null), '54000', '54000']);
+  // SQL PREPARE too
+  s.send(w.query(`PREPARE more AS ${big(99)}`));
+  const prep = firstError(await s.until('ReadyForQuery', 30_000));
+  assert.match(prep?.message ?? '', 'would hold more prepared statements');
+  // the session goes on: reads work, and what is deallocated makes room
+  s.send(w.close('S', 'big0'), w.close('S', 'big1'), w.sync());
+  await s.until('ReadyForQuery');
+  s.send(w.parse('big33', big(33)), w.bind('', 'big33', [], [], []), w.execute('', 0), w.sync());
+  assert.equal(render(await s.until('ReadyForQuery', 30_000)).filter((l) => !l.startsWith('DataRow')), ['ParseComplete', 'BindComplete', 'CommandComplete SELECT 1', 'ReadyForQuery I']);
+  s.close();
+});
+
 test('bytes sent after SSLRequest before the answer are refused (CVE-2021-23214)', async ({ gw }) => {
   const socket = await open(gw);
   const received: Buffer[] = [];

@@ -3,7 +3,7 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { nameKey, NameRegistry, type Entry } from '../../../runtime/postgres/gateway/registry.ts';
+import { entryCost, heldByAllSessions, nameKey, NameRegistry, type Entry } from '../../../runtime/postgres/gateway/registry.ts';
 
 const test = suite('gateway: the name registry');
 const entry = (text: string): Entry => ({ text, statements: [] });
@@ -47,6 +47,44 @@ test('every operation of the registry reads names through the key', () => {
   r.remove(long('H'));
   assert.equal(r.possible(long('A')), []);
   assert.is(r.size, 0);
+});
+
+test('what the registry holds follows every entry in and out, and leaves the total of all sessions when released', () => {
+  const r = new NameRegistry();
+  const all0 = heldByAllSessions();
+  const a = entry('SELECT 1');
+  const b = { ...entry('SELECT 22'), params: ['abc', new Uint8Array(10), null] } as Entry;
+  const c = { ...entry('DECLARE c CURSOR WITH HOLD FOR SELECT 1'), cursor: true } as Entry;
+  const cost = (e: Entry) => entryCost(e.text, e.params);
+  assert.is(cost(b), 1024 + 2 * 9 + 6 + 10);
+  r.addPending('s', a);
+  r.addPending('s', b);
+  assert.is(r.held, cost(a) + cost(b));
+  r.confirm('s', a); // b still pending
+  r.fail('s', b);
+  assert.is(r.held, cost(a));
+  r.addPending('s', b);
+  r.confirm('s', b); // replaces a
+  assert.is(r.held, cost(b));
+  r.confirm('t', c); // confirmed without a pending entry: counted once
+  r.confirm('t', c);
+  assert.is(r.held, cost(b) + cost(c));
+  assert.is(heldByAllSessions() - all0, cost(b) + cost(c));
+  r.clearProtocolPortals(); // the cursor stays
+  assert.is(r.held, cost(c));
+  r.clearCursors();
+  assert.is(r.held, 0);
+  r.addPending('u', a);
+  r.confirm('u', a);
+  r.remove('u');
+  r.remove('u');
+  assert.is(r.held, 0);
+  r.addPending('v', a);
+  r.release();
+  r.release();
+  assert.is(heldByAllSessions(), all0);
+  r.clear(); // after release: the session's own count goes on, the total no more
+  assert.is(heldByAllSessions(), all0);
 });
 
 test.run();
