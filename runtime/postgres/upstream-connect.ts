@@ -120,7 +120,9 @@ export type UpstreamErrorCode =
   /** malformed or unexpected bytes from the server */
   | 'protocol-error'
   /** the server closed the connection during startup */
-  | 'closed';
+  | 'closed'
+  /** the embedded server already serves a session (it has one session underneath) */
+  | 'busy';
 
 export class UpstreamError extends Error {
   override readonly name = 'UpstreamError';

@@ -83,7 +83,7 @@ export class CatalogCache {
         standard_conforming_strings: 'on',
         search_path: path.map(quoteIdent).join(', '),
         application_name: 'pamc catalog',
-      });
+      }, 'internal');
       try {
         const rows = await queryRows(conn.socket, CATALOG_SQL);
         this.snapshot = snapshotFromRows(rows, path);

@@ -1,8 +1,9 @@
 // The embedded default: PostgreSQL compiled to WASM (PGlite) running in the gateway's own
 // process, served on a private Unix socket that only the gateway connects to, seeded from a
-// SQL file. PGlite is a single session underneath: sessions are multiplexed onto it at the
-// query level, so their transactions and prepared statements are not isolated from each
-// other. It is for trying pamc and for single-agent use, not for production.
+// SQL file. PGlite is a single session underneath: connections are multiplexed onto it at the
+// query level, so their transactions and prepared statements are not isolated from each other,
+// and the gateway lets one client session use it at a time (embeddedUpstream in upstream.ts).
+// It is for trying pamc, not for production.
 
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -327,6 +327,14 @@ async function startup(raw: Socket, t: TargetContext, loopback: boolean, log: Lo
     upstream = await t.upstream.connect({ ...decision.upstream, application_name: decision.applicationName || `pamc:${identity.agent ?? identity.subject}` });
   } catch (e) {
     const detail = e instanceof UpstreamError ? `${e.code}: ${e.message}` : (e as Error).message;
+    if (e instanceof UpstreamError && e.code === 'busy') {
+      log.warn('embedded-busy', { subject: identity.subject, detail });
+      recordConnect(identity, { code: '53300', message: 'the embedded target serves another session' });
+      throw Object.assign(
+        new Refusal('53300', `pamc: target "${t.name}" is embedded (one PGlite session underneath) and serves one session at a time; another is open`, 'end the other session, or use a PostgreSQL server for concurrent sessions'),
+        { socket },
+      );
+    }
     log.error('upstream-unavailable', { subject: identity.subject, detail });
     recordConnect(identity, { code: '08006', message: 'the target is unavailable' });
     throw Object.assign(new Refusal('08006', `pamc: target "${t.name}" is unavailable`), { socket });
