@@ -52,6 +52,7 @@ export const DIAGNOSTIC_CODES: Record<string, string> = {
   PAM3004: 'grant of secret catalog data',
   PAM3005: 'mask names a schema as a table',
   PAM3007: 'tokens in clear text',
+  PAM3008: 'name longer than PostgreSQL keeps',
   PAM4001: 'rule never decides anything',
   PAM4002: 'redundant rule',
   PAM4003: 'action never unbounded',

@@ -19,3 +19,25 @@ export function keyPart(name: string): string {
 export function qualifiedKey(schema: string, name: string): string {
   return `${keyPart(schema)}.${keyPart(name)}`;
 }
+
+/** PostgreSQL keeps the first 63 bytes of an identifier (NAMEDATALEN - 1). */
+export const MAX_IDENTIFIER_BYTES = 63;
+
+/**
+ * A name as the server keeps it: cut to its first 63 bytes of UTF-8, at a character. The SQL a
+ * rule is compared with arrives cut the same way (the parser cuts identifiers), so a rule must
+ * name what the server holds. runtime/sql/names.ts cuts names from string literals alike; a test
+ * holds the two to the same output.
+ */
+export function serverIdentifier(name: string): string {
+  if (name.length * 3 <= MAX_IDENTIFIER_BYTES || Buffer.byteLength(name, 'utf8') <= MAX_IDENTIFIER_BYTES) return name;
+  let bytes = 0;
+  let end = 0;
+  for (const ch of name) {
+    const n = Buffer.byteLength(ch, 'utf8');
+    if (bytes + n > MAX_IDENTIFIER_BYTES) break;
+    bytes += n;
+    end += ch.length;
+  }
+  return name.slice(0, end);
+}

@@ -4,7 +4,7 @@
 import type { Ident, Path, Resource, SetDecl, Star } from '../language/ast.ts';
 import type { BuiltinSetKind } from './builtins.ts';
 import type { CompileContext, Located } from './context.ts';
-import { foldIdent, keyPart, qualifiedKey } from './names.ts';
+import { foldIdent, keyPart, MAX_IDENTIFIER_BYTES, qualifiedKey, serverIdentifier } from './names.ts';
 import { didYouMean } from './suggest.ts';
 import { GLOBAL_OBJECT_KINDS, type ResourceKind } from './taxonomy.ts';
 
@@ -18,8 +18,20 @@ export interface ResolveScope {
 
 const isStar = (p: Ident | Star): p is Star => p.kind === 'Star';
 
-function partValue(p: Ident | Star): string {
-  return isStar(p) ? '*' : foldIdent(p);
+/**
+ * A name part of a resource, folded and cut as PostgreSQL keeps it (63 bytes): a rule naming a
+ * longer relation, column or schema would otherwise never meet the name the server holds.
+ */
+function partValue(scope: ResolveScope, p: Ident | Star): string {
+  if (isStar(p)) return '*';
+  const folded = foldIdent(p);
+  const kept = serverIdentifier(folded);
+  if (kept !== folded) {
+    scope.ctx.warn('PAM3008', scope.file, p.span, `PostgreSQL keeps the first ${MAX_IDENTIFIER_BYTES} bytes of a name: this is \`${kept}\``, {
+      help: 'write the name as the server holds it',
+    });
+  }
+  return kept;
 }
 
 /** Builtin set kinds that may stand for resources of a resource kind. */
@@ -68,11 +80,11 @@ function schemaScopedKeys(scope: ResolveScope, path: Path, kind: ResourceKind): 
     return null;
   }
   if (parts.length === 2) {
-    const schema = partValue(parts[0]);
-    return isStar(parts[1]) ? [`${keyPart(schema)}.*`] : [qualifiedKey(schema, partValue(parts[1]))];
+    const schema = partValue(scope, parts[0]);
+    return isStar(parts[1]) ? [`${keyPart(schema)}.*`] : [qualifiedKey(schema, partValue(scope, parts[1]))];
   }
   if (isStar(parts[0])) return ['*'];
-  const name = partValue(parts[0]);
+  const name = partValue(scope, parts[0]);
   const b = scope.ctx.builtins;
   const inCatalog = kind === 'function' ? b.catalogFunctions.has(name) : b.catalogRelations.has(name);
   return searchCandidates(name, inCatalog, scope.searchPath);
@@ -96,7 +108,7 @@ function singleKey(scope: ResolveScope, path: Path, kind: ResourceKind): string[
   }
   const p = path.parts[0];
   if (isStar(p)) return ['*'];
-  if (kind === 'channel' || kind === 'language') return [keyPart(foldIdent(p))];
+  if (kind === 'channel' || kind === 'language') return [keyPart(partValue(scope, p))];
   // files, programs, commands, paths, addresses, kubernetes resources: as written
   return [p.value];
 }
@@ -123,7 +135,7 @@ export function resolveResource(scope: ResolveScope, resource: Resource, kind: R
       return null;
     }
     const p = path.parts[0];
-    return [`${word} ${isStar(p) ? '*' : keyPart(foldIdent(p))}`];
+    return [`${word} ${keyPart(partValue(scope, p))}`];
   }
 
   // A one-part name that is a set stands for the set's members.
@@ -223,10 +235,9 @@ export function resolveColumns(
       return null;
     }
   }
-  const column = partValue(parts[parts.length - 1]);
+  const column = partValue(scope, parts[parts.length - 1]);
+  const table = partValue(scope, tableParts[tableParts.length - 1]);
   const relations =
-    tableParts.length === 2
-      ? [qualifiedKey(partValue(tableParts[0]), partValue(tableParts[1]))]
-      : searchCandidates(partValue(tableParts[0]), ctx.builtins.catalogRelations.has(partValue(tableParts[0])), scope.searchPath);
+    tableParts.length === 2 ? [qualifiedKey(partValue(scope, tableParts[0]), table)] : searchCandidates(table, ctx.builtins.catalogRelations.has(table), scope.searchPath);
   return relations.map((relation) => ({ relation, column }));
 }

@@ -6,6 +6,8 @@ import * as assert from 'uvu/assert';
 import { decide } from '../../../runtime/policy/decide.ts';
 import { explain } from '../../../runtime/policy/explain.ts';
 import { fact, loadText, principal, statement } from '../../support/decide.ts';
+import { compileTexts, HEADER } from '../../support/compile.ts';
+import { loadPolicy } from '../../../runtime/policy/load.ts';
 
 const policy = loadText(`
 target db: postgres {
@@ -211,6 +213,28 @@ group "g" {
 test('a group claim cannot reach the every-identity bit', () => {
   const p = principal(policy, 'db', ['*']);
   assert.is(decide(p, [select('public.orders')]).effect, 'deny');
+});
+
+test('a rule naming a relation or column longer than PostgreSQL keeps applies to the name the server holds', async () => {
+  const { classify } = await import('../../../runtime/sql/classify.ts');
+  const { loadParser } = await import('../../../runtime/sql/parser.ts');
+  await loadParser();
+  const long = 'customer_personal_information_including_social_security_numbers_v2'; // 66 bytes
+  const out = compileTexts({ 'policy.pam': `${HEADER}
+target db: postgres { embedded }
+group "g" { on db {
+  allow read on public.*
+  deny select on public.${long}
+  mask public.orders.${long}_column with redact
+} }` });
+  assert.equal(out.diagnostics.map((d) => d.code), ['PAM3008', 'PAM3008']);
+  const p = loadPolicy(JSON.parse(JSON.stringify(out.policy)));
+  const who = principal(p, 'db', ['g']);
+  // the SQL names it as written, or as the server holds it: both are the cut name
+  for (const sql of [`SELECT * FROM ${long}`, `SELECT * FROM ${long.slice(0, 63)}`, `SELECT * FROM "${long}"`]) {
+    assert.is(decide(who, classify(sql).statements).effect, 'deny', sql);
+  }
+  assert.is(decide(who, classify('SELECT * FROM orders').statements).masks[0]?.column, `${long}_column`.slice(0, 63));
 });
 
 test.run();

@@ -7,6 +7,7 @@ import {
   relationCandidates,
   routineCandidates,
   splitKey,
+  truncateIdentifier,
 } from '../../../runtime/sql/names.ts';
 import { parseSearchPath, renderSetValue, settingViolation } from '../../../runtime/sql/settings.ts';
 
@@ -94,6 +95,14 @@ test('search path values', () => {
   const arg = (sval: string) => ({ A_Const: { sval: { sval } } });
   assert.is(renderSetValue('search_path', [arg('app'), arg('Other')]), 'app, "Other"');
   assert.is(renderSetValue('datestyle', [arg('ISO'), arg('MDY')]), 'ISO, MDY');
+});
+
+test('the compiler cuts names in rules as the runtime cuts names from string literals (63 bytes, at a character)', async () => {
+  const { serverIdentifier } = await import('../../../compiler/names.ts');
+  for (const name of ['t', 'a'.repeat(63), 'a'.repeat(64), 'b'.repeat(62) + 'é', 'é'.repeat(40), 'x'.repeat(60) + '😀😀', '😀'.repeat(16), 'q'.repeat(61) + 'éa']) {
+    assert.is(serverIdentifier(name), truncateIdentifier(name), name);
+    assert.ok(Buffer.byteLength(serverIdentifier(name)) <= 63, name);
+  }
 });
 
 test.run();
