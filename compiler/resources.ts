@@ -135,7 +135,7 @@ export function resolveResource(scope: ResolveScope, resource: Resource, kind: R
       return null;
     }
     const p = path.parts[0];
-    return [`${word} ${keyPart(partValue(scope, p))}`];
+    return [`${word} ${isStar(p) ? '*' : keyPart(partValue(scope, p))}`];
   }
 
   // A one-part name that is a set stands for the set's members.
