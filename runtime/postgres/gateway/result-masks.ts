@@ -54,6 +54,8 @@ const isDdl = (s: ClassifiedStatement) => s.nodeType === 'CallStmt' || s.facts.s
  */
 const QUOTES_NO_ROWS = new Set(['select', 'copy_out', 'lock', 'set', 'show', 'discard', 'listen', 'unlisten', 'notify', 'compute', 'cursor']);
 const mayQuoteRows = (s: ClassifiedStatement) => s.facts.some((f) => !QUOTES_NO_ROWS.has(f.action));
+/** Transaction control quotes rows only of what the transaction wrote (deferred constraints at COMMIT). */
+const writes = (s: ClassifiedStatement) => s.facts.some((f) => !QUOTES_NO_ROWS.has(f.action) && f.action !== 'transaction');
 
 export interface MaskingDeps {
   principal(): Principal | null;
@@ -88,7 +90,7 @@ export class SessionMasking {
   /** the ReadyForQuery (by count) at which the last DDL forwarded has finished, at the earliest */
   private ddlUntil = 0;
   /**
-   * A statement that may quote rows in its errors (mayQuoteRows) was forwarded and its
+   * A statement that writes (mayQuoteRows, transaction control aside) was forwarded and its
    * transaction has not ended: what it wrote is checked again at COMMIT, at the implicit commit
    * of a query or a Sync, and by SET CONSTRAINTS, so every error and notice until then is withheld.
    */
@@ -177,12 +179,13 @@ export class SessionMasking {
       if (c.deny) return { deny: c.deny, masks };
       if (s.nodeType === 'DeclareCursorStmt') this.cursorLineages.set(s, lineage);
       // what an EXECUTE runs may change data although EXECUTE itself reads as `cursor`
-      const changes = mayQuoteRows(s) || (this.deps.related(s)?.some(mayQuoteRows) ?? false);
-      if (changes) {
+      const related = this.deps.related(s);
+      if (writes(s) || (related?.some(writes) ?? false)) {
         this.changesOpen = true;
         this.changesUntil = Math.max(this.changesUntil, endsAtReady);
       }
-      masks.push({ lineage, redact: c.touchesMasked || changes, snapshot });
+      const quotes = mayQuoteRows(s) || (related?.some(mayQuoteRows) ?? false);
+      masks.push({ lineage, redact: c.touchesMasked || quotes, snapshot });
       this.noteForwarded(s, endsAtReady);
     }
     return { deny: null, masks };

@@ -428,8 +428,12 @@ test('wire: errors of statements that change data quote whole rows: withheld, al
       await q("UPDATE customers SET note = 'quote' WHERE id = 2; SELECT 1 AS one");
       s.send(P("UPDATE customers SET note = 'quote' WHERE id = 1"), B(), w.execute('', 0), w.sync());
       await s.until('ReadyForQuery');
-      // once the transaction is over, errors of reads of unmasked data are the server's again
+      // once the transaction is over, errors of reads of unmasked data are the server's again,
+      // and a transaction that only reads does not withhold them
       await q('SELECT 1/0');
+      await q('BEGIN');
+      await q('SELECT 1/0');
+      await q('ROLLBACK');
     });
     assert.equal(hits, []);
     const errors = messages.filter((m) => m.kind === 'ErrorResponse').map((m) => (m as { fields: { code: string; message: string; detail?: string } }).fields);
@@ -437,6 +441,7 @@ test('wire: errors of statements that change data quote whole rows: withheld, al
       errors.map((f) => [f.code, f.message, f.detail]),
       [
         ...['23502', '23502', '22P02', '23505', '22P02', 'P0001', 'P0001', 'P0001'].map((code) => [code, WITHHELD, undefined]),
+        ['22012', 'division by zero', undefined],
         ['22012', 'division by zero', undefined],
       ],
     );
