@@ -363,6 +363,16 @@ export class PgSession {
     this.upstream.on('error', (e) => this.end('upstream-error', e.message));
     this.client.on('close', () => this.end('client-closed'));
     this.upstream.on('close', () => this.upstreamClosed());
+    // A client that left while the gateway logged in upstream closed before these listeners:
+    // its session ends now, and the upstream session with it (else it would stay open for good).
+    if (this.client.destroyed) {
+      this.end('client-closed');
+      return;
+    }
+    if (this.upstream.destroyed) {
+      this.upstreamClosed();
+      return;
+    }
     this.upstream.resume();
     this.client.resume();
     // Messages the client sent right after its password are already in the reader.

@@ -944,12 +944,6 @@ function unmasking(acc: Acc, type: string, body: Obj): void {
   }
 }
 
-/**
- * Values a table stores from expressions when it is created or altered — a generated column, an
- * `ALTER COLUMN … TYPE … USING`, a default — are written into it, as an UPDATE's SET would write
- * them: `ADD COLUMN copy text GENERATED ALWAYS AS (ssn) STORED` copies every SSN into a column
- * without a mask. A CHECK constraint is a condition on the rows.
- */
 /** A scope holding one relation's columns, for expressions written in a DDL statement about it. */
 function relationScope(acc: Acc, rv: Obj | null): { entry: FromEntry | null; scope: Scope } {
   const base: Scope = { items: [], parent: null, ctes: new Map() };
@@ -968,6 +962,12 @@ function policyPredicates(acc: Acc, body: Obj): void {
 /** ALTER TABLE subcommands whose `def` is an expression stored for the column */
 const STORED_EXPRESSION = new Set(['AT_ColumnDefault', 'AT_CookedColumnDefault', 'AT_SetExpression']);
 
+/**
+ * Values a table stores from expressions when it is created or altered — a generated column, an
+ * `ALTER COLUMN … TYPE … USING`, a default — are written into it, as an UPDATE's SET would write
+ * them: `ADD COLUMN copy text GENERATED ALWAYS AS (ssn) STORED` copies every SSN into a column
+ * without a mask. A CHECK constraint is a condition on the rows.
+ */
 function storedExpressions(acc: Acc, body: Obj, creating: boolean): void {
   const rv = obj(body.relation);
   // CREATE TABLE: the new table holds no rows yet, so only defaults (no column references) store anything

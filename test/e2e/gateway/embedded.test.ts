@@ -12,6 +12,8 @@ import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { freePort } from '../../support/ports.ts';
+import * as w from '../../support/pgwire-builder.ts';
+import { connect } from 'node:net';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const PAMC = `${ROOT}bin/pamc.js`;
@@ -79,6 +81,25 @@ test('one client session at a time: the next waits for the open one, and is refu
   await a.end();
   await connecting;
   assert.equal((await c.query("SELECT current_setting('transaction_isolation') IS NOT NULL AS ok")).rows, [{ ok: true }]);
+  await c.end();
+});
+
+test('a client that gives up while it waits leaves nothing behind: the next session gets the server', async (ctx) => {
+  const a = client(ctx);
+  await a.connect();
+  // a raw client logs in and goes away while the gateway waits for the open session
+  const raw = connect({ host: '127.0.0.1', port: ctx.port });
+  await new Promise((r) => raw.once('connect', r));
+  raw.on('error', () => {});
+  raw.write(Buffer.concat([w.startupMessage([['user', 'agent'], ['database', 'shop']]), w.passwordMessage(ctx.token)]));
+  await new Promise((r) => setTimeout(r, 500));
+  raw.destroy();
+  await new Promise((r) => setTimeout(r, 300));
+  await a.end(); // the waiting login now gets the server, for a client that is gone
+  await new Promise((r) => setTimeout(r, 500));
+  const c = client(ctx);
+  await c.connect();
+  assert.equal((await c.query('SELECT 2 AS two')).rows, [{ two: 2 }]);
   await c.end();
 });
 
