@@ -124,6 +124,7 @@ export function decisionText(compiled: CompiledPolicy, d: Decision, classificati
       lines.push(`deny: ${fact}${where}`);
       for (const r of d.rules) lines.push(`  denied by ${rule(r)}`);
     }
+    if (d.deciding.note) lines.push(`  ${d.deciding.note}`);
     return lines.join('\n') + '\n';
   }
   lines.push(d.effect);

@@ -22,6 +22,8 @@ export interface DecidingFact {
   fact: Fact;
   /** `rule`: a deny or approve rule matched; `no_rule`: nothing allows it; `forbidden`: refused regardless of policy */
   reason: 'rule' | 'no_rule' | 'forbidden';
+  /** why the statement needs this fact when it does not state it (a rename needs what its new name allows) */
+  note?: string;
 }
 
 export interface Decision {
@@ -172,6 +174,16 @@ export function decide(p: Principal, statements: readonly ClassifiedStatement[],
     }
   }
   if (denial !== null) return denial;
+  for (let si = 0; si < statements.length; si++) {
+    const effects = statements[si].effects;
+    for (let i = 0; i < effects.length; i++) {
+      const e = effects[i];
+      if (e.kind === 'reach') {
+        const d = reachDenial(p, e.from, e.as, si, now);
+        if (d !== null) return d;
+      }
+    }
+  }
   const resultMasks = masks ?? [];
   if (approve !== null) {
     approve.masks = resultMasks;
@@ -179,6 +191,70 @@ export function decide(p: Principal, statements: readonly ClassifiedStatement[],
     return approve;
   }
   return { effect: 'allow', rules: allowRules, deciding: null, masks: resultMasks, limit: p.limit, approvals: [] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows reached under another name (a `reach` effect: rename, SET SCHEMA, INHERIT, ATTACH
+// PARTITION). A policy is by name, so moving rows to a name the identity may do more with would
+// undo a deny: `deny select on public.secrets` and `ALTER TABLE secrets RENAME TO notes`. The move
+// is refused unless, for every action on rows and every kind of statement (bounded or not,
+// limited or not), the old name allows at least what the new one does.
+
+/** Actions that read or change rows. */
+const ROW_ACTIONS = ['select', 'copy_out', 'insert', 'update', 'delete', 'merge', 'truncate', 'copy_in'];
+const VARIANTS: readonly { unbounded: boolean; limited: boolean }[] = [
+  { unbounded: false, limited: false },
+  { unbounded: false, limited: true },
+  { unbounded: true, limited: false },
+  { unbounded: true, limited: true },
+];
+const NONE = 0;
+const APPROVE = 1;
+const ALLOW = 2;
+
+/** What the principal may do: deny or no rule (NONE), with approval, or freely. */
+function strength(p: Principal, action: string, resource: string, variant: (typeof VARIANTS)[number], now: number): number {
+  const shared = lookupCell(p.target, action, resource);
+  if (shared === null) return NONE;
+  const cell = principalCell(p, shared);
+  const fact: Fact = { action, resource, unbounded: variant.unbounded };
+  const s: ClassifiedStatement = { text: '', location: 0, length: 0, nodeType: 'Reach', facts: [fact], limited: variant.limited, fingerprint: '', effects: [] };
+  if (cell.deny.length > 0 && firstMatch(p, cell.deny, 'deny', fact, s, now)) return NONE;
+  if (cell.approve.length > 0 && firstMatch(p, cell.approve, 'approve', fact, s, now)) return APPROVE;
+  if (cell.allow.length > 0 && firstMatch(p, cell.allow, 'allow', fact, s, now)) return ALLOW;
+  return NONE;
+}
+
+/** The pairs of names to compare: the two given, and for a schema (`old.*` → `new.*`) every relation the policy names in either. */
+function reachPairs(p: Principal, action: string, from: string, as: string): [string, string][] {
+  const pairs: [string, string][] = [[from, as]];
+  if (!from.endsWith('.*') || !as.endsWith('.*')) return pairs;
+  const oldPrefix = from.slice(0, -1);
+  const newPrefix = as.slice(0, -1);
+  for (const key of p.target.actions.get(action)?.keys() ?? []) {
+    if (key.endsWith('.*')) continue;
+    if (key.startsWith(oldPrefix)) pairs.push([key, newPrefix + key.slice(oldPrefix.length)]);
+    else if (key.startsWith(newPrefix)) pairs.push([oldPrefix + key.slice(newPrefix.length), key]);
+  }
+  return pairs;
+}
+
+function reachDenial(p: Principal, from: string, as: string, statement: number, now: number): Decision | null {
+  for (const action of ROW_ACTIONS) {
+    for (const [f, a] of reachPairs(p, action, from, as)) {
+      for (const v of VARIANTS) {
+        const after = strength(p, action, a, v, now);
+        if (after === NONE || strength(p, action, f, v, now) >= after) continue;
+        const fact: Fact = v.unbounded ? { action, resource: f, unbounded: true } : { action, resource: f };
+        const shared = lookupCell(p.target, action, f);
+        const rules: number[] = [];
+        if (shared !== null) collect(p, principalCell(p, shared).deny, 'deny', fact, { text: '', location: 0, length: 0, nodeType: 'Reach', facts: [fact], limited: v.limited, fingerprint: '', effects: [] }, now, rules);
+        const note = `the statement makes the rows of ${f} reachable as ${a}, where this identity may ${action}${after === APPROVE ? ' with approval' : ''}`;
+        return { effect: 'deny', rules, deciding: { statement, fact, reason: rules.length > 0 ? 'rule' : 'no_rule', note }, masks: [], limit: null, approvals: [] };
+      }
+    }
+  }
+  return null;
 }
 
 function relationMasks(p: Principal, relation: string): readonly ColumnMask[] {

@@ -49,7 +49,14 @@ export type SessionEffect =
   | { kind: 'reset_all' }
   | { kind: 'discard'; what: string } // ALL, PLANS, SEQUENCES, TEMP
   | { kind: 'listen'; channel: string | null } // null: UNLISTEN *
-  | { kind: 'unlisten'; channel: string | null };
+  | { kind: 'unlisten'; channel: string | null }
+  /**
+   * The rows of relation `from` become reachable as relation `as`: a rename or SET SCHEMA (each
+   * candidate name with its new one; a schema's rename as `old.*` → `new.*`), INHERIT (the
+   * child's rows as the parent), ATTACH PARTITION. The decision refuses it when the identity may
+   * do more with the rows under the new name than under the old (runtime/policy/decide.ts).
+   */
+  | { kind: 'reach'; from: string; as: string };
 
 export interface ClassifiedStatement {
   /** the statement's text, trimmed of surrounding whitespace and the final semicolon */

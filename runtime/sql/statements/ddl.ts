@@ -23,7 +23,7 @@ import {
   str,
   typeText,
 } from './objects.ts';
-import { SETSTMT, setStatement } from './session.ts';
+import { effect, SETSTMT, setStatement } from './session.ts';
 import {
   addFact,
   deferred,
@@ -107,9 +107,27 @@ export const AlterSeqStmt: Handler = (w, s, type) => {
 };
 
 export const AlterTableStmt: Handler = (w, s, type) => {
-  ddlFacts(w, 'alter', kindOf(s.objtype), relationKeys(w, s.relation as Obj));
+  const keys = relationKeys(w, s.relation as Obj);
+  ddlFacts(w, 'alter', kindOf(s.objtype), keys);
+  // INHERIT p: this table's rows are read (and updated, deleted) through p; ATTACH PARTITION c: c's through this one
+  for (const c of Array.isArray(s.cmds) ? s.cmds : []) {
+    const cmd = nodeOf(c, 'AlterTableCmd');
+    if (cmd === null) continue;
+    if (cmd.subtype === 'AT_AddInherit') {
+      const parent = nodeOf(cmd.def, 'RangeVar');
+      if (parent !== null) reachPairs(w, keys, relationKeys(w, parent));
+    } else if (cmd.subtype === 'AT_AttachPartition') {
+      const part = nodeOf(cmd.def, 'PartitionCmd')?.name;
+      if (part !== null && typeof part === 'object') reachPairs(w, relationKeys(w, part as Obj), keys);
+    }
+  }
   deferred(w, () => walkFields(w, type, s, RELATION));
 };
+
+/** Every candidate of `from` may become reachable as every candidate of `as`. */
+function reachPairs(w: Walker, from: readonly string[], as: readonly string[]): void {
+  for (const f of from) for (const a of as) effect(w, { kind: 'reach', from: f, as: a });
+}
 
 /** ALTER TABLE … INHERIT / NO INHERIT p changes p too. */
 export const AlterTableCmd: Handler = (w, s, type) => {
@@ -309,6 +327,9 @@ export const RenameStmt: Handler = (w, s, type) => {
     const renamed = keys.map((k) => renamedKey(k, s.newname as string));
     if (action === 'role') for (const k of renamed) fact(w, 'role', k);
     else ddlFacts(w, 'alter', kind, renamed);
+    // its rows (a schema's: every relation's) are reached under the new name
+    if (RELATION_TYPES.has(objtype)) keys.forEach((k, i) => effect(w, { kind: 'reach', from: k, as: renamed[i] }));
+    else if (objtype === 'OBJECT_SCHEMA' && typeof s.subname === 'string') effect(w, { kind: 'reach', from: `${quoteIdent(s.subname)}.*`, as: `${quoteIdent(s.newname)}.*` });
   }
   walkFields(w, type, s, RENAME_SPECIAL);
 };
@@ -317,7 +338,11 @@ export const AlterObjectSchemaStmt: Handler = (w, s, type) => {
   const objtype = String(s.objectType);
   const keys = statementObjectKeys(w, objtype, s);
   ddlFacts(w, 'alter', kindOf(objtype), keys);
-  if (typeof s.newschema === 'string') ddlFacts(w, 'alter', kindOf(objtype), keys.map((k) => movedKey(k, s.newschema as string)));
+  if (typeof s.newschema === 'string') {
+    const moved = keys.map((k) => movedKey(k, s.newschema as string));
+    ddlFacts(w, 'alter', kindOf(objtype), moved);
+    if (RELATION_TYPES.has(objtype)) keys.forEach((k, i) => effect(w, { kind: 'reach', from: k, as: moved[i] }));
+  }
   walkFields(w, type, s, RENAME_SPECIAL);
 };
 

@@ -237,4 +237,39 @@ group "g" { on db {
   assert.is(decide(who, classify('SELECT * FROM orders').statements).masks[0]?.column, `${long}_column`.slice(0, 63));
 });
 
+test('rows moved to a name the identity may do more with are refused: rename, SET SCHEMA, INHERIT, ATTACH PARTITION, a schema rename', async () => {
+  const { classify } = await import('../../../runtime/sql/classify.ts');
+  const { loadParser } = await import('../../../runtime/sql/parser.ts');
+  await loadParser();
+  const p = loadText(`
+target db: postgres { embedded }
+group "g" { on db {
+  allow read, insert, update, delete on *
+  allow alter, create on *
+  deny select, delete on public.secrets
+  approve delete on public.ledger by "dba"
+} }
+group "dba" {}`);
+  const who = principal(p, 'db', ['g']);
+  const run = (sql: string) => {
+    const d = decide(who, classify(sql).statements);
+    return d.effect === 'deny' ? `deny ${d.deciding!.fact.action} on ${d.deciding!.fact.resource}${d.deciding!.note ? ` — ${d.deciding!.note}` : ''}` : d.effect;
+  };
+  assert.is(run('ALTER TABLE secrets RENAME TO notes'), 'deny select on public.secrets — the statement makes the rows of public.secrets reachable as public.notes, where this identity may select');
+  assert.is(run('ALTER TABLE secrets SET SCHEMA archive'), 'deny select on public.secrets — the statement makes the rows of public.secrets reachable as archive.secrets, where this identity may select');
+  assert.is(run('ALTER TABLE secrets INHERIT everything'), 'deny select on public.secrets — the statement makes the rows of public.secrets reachable as public.everything, where this identity may select');
+  assert.is(run('ALTER TABLE everything ATTACH PARTITION secrets FOR VALUES IN (1)'), 'deny select on public.secrets — the statement makes the rows of public.secrets reachable as public.everything, where this identity may select');
+  assert.is(run('ALTER SCHEMA public RENAME TO pub2'), 'deny select on public.secrets — the statement makes the rows of public.secrets reachable as pub2.secrets, where this identity may select');
+  // an approval on the old name is not undone by the new one either
+  assert.is(run('ALTER TABLE ledger RENAME TO ledger2'), 'deny delete on public.ledger — the statement makes the rows of public.ledger reachable as public.ledger2, where this identity may delete');
+  // moves that give no more: a plain table; rows reached where they are denied already
+  assert.is(run('ALTER TABLE notes RENAME TO notes2'), 'allow');
+  assert.is(run('ALTER TABLE notes INHERIT secrets'), 'allow');
+  assert.is(run('ALTER TABLE secrets RENAME COLUMN a TO b'), 'allow');
+  // the agent reads the reason in the gateway's denial
+  const { describeDenial } = await import('../../../runtime/postgres/gateway/denial-text.ts');
+  const stmts = classify('ALTER TABLE secrets RENAME TO notes').statements;
+  assert.match(describeDenial(p, decide(who, stmts), stmts).message, /^pamc: permission denied: select on public.secrets is denied by rule policy.pam:\d+:\d+ `deny select, delete on public.secrets`: the statement makes the rows of public.secrets reachable as public.notes, where this identity may select$/);
+});
+
 test.run();

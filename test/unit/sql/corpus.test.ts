@@ -37,6 +37,8 @@ export function effectText(e: SessionEffect): string {
       return `discard ${e.what}`;
     case 'reset_all':
       return 'reset_all';
+    case 'reach':
+      return `reach ${e.from} as ${e.as}`;
   }
 }
 
