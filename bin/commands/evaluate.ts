@@ -118,13 +118,15 @@ export function decisionText(compiled: CompiledPolicy, d: Decision, classificati
   if (d.effect === 'deny' && d.deciding) {
     const where = classification.statements.length > 1 ? ` (statement ${d.deciding.statement + 1})` : '';
     const fact = describeFact(d.deciding.fact);
-    if (d.deciding.reason === 'forbidden') lines.push(`deny: ${fact}${where}; refused whatever the policy says`);
+    if (d.deciding.note) {
+      lines.push(`deny: ${fact}${where}`, `  ${d.deciding.note}`);
+      for (const r of d.rules) lines.push(`  see ${rule(r)}`);
+    } else if (d.deciding.reason === 'forbidden') lines.push(`deny: ${fact}${where}; refused whatever the policy says`);
     else if (d.deciding.reason === 'no_rule') lines.push(`deny: ${fact}${where}; no rule allows it`);
     else {
       lines.push(`deny: ${fact}${where}`);
       for (const r of d.rules) lines.push(`  denied by ${rule(r)}`);
     }
-    if (d.deciding.note) lines.push(`  ${d.deciding.note}`);
     return lines.join('\n') + '\n';
   }
   lines.push(d.effect);

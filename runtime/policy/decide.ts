@@ -198,7 +198,8 @@ export function decide(p: Principal, statements: readonly ClassifiedStatement[],
 // PARTITION). A policy is by name, so moving rows to a name the identity may do more with would
 // undo a deny: `deny select on public.secrets` and `ALTER TABLE secrets RENAME TO notes`. The move
 // is refused unless, for every action on rows and every kind of statement (bounded or not,
-// limited or not), the old name allows at least what the new one does.
+// limited or not), the old name allows at least what the new one does — for this identity, and
+// (conservatively, their groups and claims unknown) for every identity of the policy.
 
 /** Actions that read or change rows. */
 const ROW_ACTIONS = ['select', 'copy_out', 'insert', 'update', 'delete', 'merge', 'truncate', 'copy_in'];
@@ -239,20 +240,71 @@ function reachPairs(p: Principal, action: string, from: string, as: string): [st
   return pairs;
 }
 
+/** Whether entry `f` applies to every principal entry `e` applies to: the same rule, or at least its groups and no condition `e` lacks. */
+function covers(f: LoadedEntry, e: LoadedEntry): boolean {
+  if (f.rule === e.rule) return true;
+  for (let i = 0; i < e.mask.length; i++) if (((f.mask[i] ?? 0) & e.mask[i]) !== e.mask[i]) return false;
+  if (f.when === null) return true;
+  if (e.when === null) return false;
+  for (let i = 0; i < f.when.length; i++) if (!e.when.includes(f.when[i])) return false;
+  return true;
+}
+
+/**
+ * The same question for every identity of the policy, whose groups and claims are unknown
+ * here: a rule that lets anyone do the action under the new name needs a rule under the old
+ * one that applies to everyone it applies to, and a deny under the old name needs one under
+ * the new name. Conservative where conditions differ.
+ */
+function othersReachDenial(p: Principal, action: string, f: string, a: string, statement: number): Decision | null {
+  const after = lookupCell(p.target, action, a);
+  if (after === null || (after.allow.length === 0 && after.approve.length === 0)) return null;
+  const before = lookupCell(p.target, action, f);
+  const deny = (rule: number, why: string): Decision => ({
+    effect: 'deny',
+    rules: [rule],
+    deciding: { statement, fact: { action, resource: f }, reason: 'rule', note: `the statement makes the rows of ${f} reachable as ${a}, ${why}` },
+    masks: [],
+    limit: null,
+    approvals: [],
+  });
+  for (const d of before?.deny ?? []) {
+    if (!after.deny.some((x) => covers(x, d))) return deny(d.rule, `where this rule's deny would no longer hold for the identities it denies`);
+  }
+  for (const q of before?.approve ?? []) {
+    if (!after.deny.some((x) => covers(x, q)) && !after.approve.some((x) => covers(x, q))) return deny(q.rule, `where this rule's approval would no longer be asked for`);
+  }
+  for (const e of after.allow) {
+    if (!(before?.allow ?? []).some((x) => covers(x, e))) return deny(e.rule, `where this rule lets identities ${action} them that may not under the old name`);
+  }
+  for (const e of after.approve) {
+    if (![...(before?.allow ?? []), ...(before?.approve ?? [])].some((x) => covers(x, e))) return deny(e.rule, `where this rule lets identities ${action} them with approval that may not under the old name`);
+  }
+  return null;
+}
+
 function reachDenial(p: Principal, from: string, as: string, statement: number, now: number): Decision | null {
   for (const action of ROW_ACTIONS) {
     for (const [f, a] of reachPairs(p, action, from, as)) {
-      for (const v of VARIANTS) {
-        const after = strength(p, action, a, v, now);
-        if (after === NONE || strength(p, action, f, v, now) >= after) continue;
-        const fact: Fact = v.unbounded ? { action, resource: f, unbounded: true } : { action, resource: f };
-        const shared = lookupCell(p.target, action, f);
-        const rules: number[] = [];
-        if (shared !== null) collect(p, principalCell(p, shared).deny, 'deny', fact, { text: '', location: 0, length: 0, nodeType: 'Reach', facts: [fact], limited: v.limited, fingerprint: '', effects: [] }, now, rules);
-        const note = `the statement makes the rows of ${f} reachable as ${a}, where this identity may ${action}${after === APPROVE ? ' with approval' : ''}`;
-        return { effect: 'deny', rules, deciding: { statement, fact, reason: rules.length > 0 ? 'rule' : 'no_rule', note }, masks: [], limit: null, approvals: [] };
-      }
+      // the identity's own gain, when it has one, tells it more
+      const d = ownReachDenial(p, action, f, a, statement, now) ?? othersReachDenial(p, action, f, a, statement);
+      if (d !== null) return d;
     }
+  }
+  return null;
+}
+
+/** What the identity itself would gain under the new name, or null. */
+function ownReachDenial(p: Principal, action: string, f: string, a: string, statement: number, now: number): Decision | null {
+  for (const v of VARIANTS) {
+    const after = strength(p, action, a, v, now);
+    if (after === NONE || strength(p, action, f, v, now) >= after) continue;
+    const fact: Fact = v.unbounded ? { action, resource: f, unbounded: true } : { action, resource: f };
+    const shared = lookupCell(p.target, action, f);
+    const rules: number[] = [];
+    if (shared !== null) collect(p, principalCell(p, shared).deny, 'deny', fact, { text: '', location: 0, length: 0, nodeType: 'Reach', facts: [fact], limited: v.limited, fingerprint: '', effects: [] }, now, rules);
+    const note = `the statement makes the rows of ${f} reachable as ${a}, where this identity may ${action} them${after === APPROVE ? ' with approval' : ''}`;
+    return { effect: 'deny', rules, deciding: { statement, fact, reason: rules.length > 0 ? 'rule' : 'no_rule', note }, masks: [], limit: null, approvals: [] };
   }
   return null;
 }

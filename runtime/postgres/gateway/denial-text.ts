@@ -38,14 +38,17 @@ export function describeDenial(policy: LoadedPolicy, d: Decision, statements: re
   if (deciding.reason === 'forbidden') {
     return { message: `pamc: refused: ${deciding.fact.detail ?? 'the statement cannot be checked'}`, ...(detail ? { detail } : {}) };
   }
-  const note = deciding.note ? `: ${deciding.note}` : '';
+  const rules = d.rules.map((r) => ruleRef(policy, r)).join('; ');
+  if (deciding.note) {
+    // a fact the statement needs without stating it: the note says why, the rules are its evidence
+    return { message: `pamc: permission denied: ${describeFact(deciding.fact)}: ${deciding.note}${rules ? ` (${rules})` : ''}`, ...(detail ? { detail } : {}) };
+  }
   if (deciding.reason === 'no_rule') {
     return {
-      message: `pamc: permission denied: no rule allows ${describeFact(deciding.fact)}${note}`,
+      message: `pamc: permission denied: no rule allows ${describeFact(deciding.fact)}`,
       ...(detail ? { detail } : {}),
       hint: 'see `pamc explain` for how the policy decides this statement',
     };
   }
-  const rules = d.rules.map((r) => ruleRef(policy, r)).join('; ');
-  return { message: `pamc: permission denied: ${describeFact(deciding.fact)} is denied by ${rules}${note}`, ...(detail ? { detail } : {}) };
+  return { message: `pamc: permission denied: ${describeFact(deciding.fact)} is denied by ${rules}`, ...(detail ? { detail } : {}) };
 }

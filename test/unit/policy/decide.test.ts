@@ -249,19 +249,21 @@ group "g" { on db {
   deny select, delete on public.secrets
   approve delete on public.ledger by "dba"
 } }
+group "ops" { on db { allow read, alter on public.* } }
+group "auditors" { on db { allow read on audit.* } }
 group "dba" {}`);
   const who = principal(p, 'db', ['g']);
   const run = (sql: string) => {
     const d = decide(who, classify(sql).statements);
     return d.effect === 'deny' ? `deny ${d.deciding!.fact.action} on ${d.deciding!.fact.resource}${d.deciding!.note ? ` — ${d.deciding!.note}` : ''}` : d.effect;
   };
-  assert.is(run('ALTER TABLE secrets RENAME TO notes'), 'deny select on public.secrets — the statement makes the rows of public.secrets reachable as public.notes, where this identity may select');
-  assert.is(run('ALTER TABLE secrets SET SCHEMA archive'), 'deny select on public.secrets — the statement makes the rows of public.secrets reachable as archive.secrets, where this identity may select');
-  assert.is(run('ALTER TABLE secrets INHERIT everything'), 'deny select on public.secrets — the statement makes the rows of public.secrets reachable as public.everything, where this identity may select');
-  assert.is(run('ALTER TABLE everything ATTACH PARTITION secrets FOR VALUES IN (1)'), 'deny select on public.secrets — the statement makes the rows of public.secrets reachable as public.everything, where this identity may select');
-  assert.is(run('ALTER SCHEMA public RENAME TO pub2'), 'deny select on public.secrets — the statement makes the rows of public.secrets reachable as pub2.secrets, where this identity may select');
+  assert.is(run('ALTER TABLE secrets RENAME TO notes'), 'deny select on public.secrets — the statement makes the rows of public.secrets reachable as public.notes, where this identity may select them');
+  assert.is(run('ALTER TABLE secrets SET SCHEMA archive'), 'deny select on public.secrets — the statement makes the rows of public.secrets reachable as archive.secrets, where this identity may select them');
+  assert.is(run('ALTER TABLE secrets INHERIT everything'), 'deny select on public.secrets — the statement makes the rows of public.secrets reachable as public.everything, where this identity may select them');
+  assert.is(run('ALTER TABLE everything ATTACH PARTITION secrets FOR VALUES IN (1)'), 'deny select on public.secrets — the statement makes the rows of public.secrets reachable as public.everything, where this identity may select them');
+  assert.is(run('ALTER SCHEMA public RENAME TO pub2'), 'deny select on public.secrets — the statement makes the rows of public.secrets reachable as pub2.secrets, where this identity may select them');
   // an approval on the old name is not undone by the new one either
-  assert.is(run('ALTER TABLE ledger RENAME TO ledger2'), 'deny delete on public.ledger — the statement makes the rows of public.ledger reachable as public.ledger2, where this identity may delete');
+  assert.is(run('ALTER TABLE ledger RENAME TO ledger2'), 'deny delete on public.ledger — the statement makes the rows of public.ledger reachable as public.ledger2, where this identity may delete them');
   // moves that give no more: a plain table; rows reached where they are denied already
   assert.is(run('ALTER TABLE notes RENAME TO notes2'), 'allow');
   assert.is(run('ALTER TABLE notes INHERIT secrets'), 'allow');
@@ -269,7 +271,16 @@ group "dba" {}`);
   // the agent reads the reason in the gateway's denial
   const { describeDenial } = await import('../../../runtime/postgres/gateway/denial-text.ts');
   const stmts = classify('ALTER TABLE secrets RENAME TO notes').statements;
-  assert.match(describeDenial(p, decide(who, stmts), stmts).message, /^pamc: permission denied: select on public.secrets is denied by rule policy.pam:\d+:\d+ `deny select, delete on public.secrets`: the statement makes the rows of public.secrets reachable as public.notes, where this identity may select$/);
+  assert.match(describeDenial(p, decide(who, stmts), stmts).message, /^pamc: permission denied: select on public.secrets: the statement makes the rows of public.secrets reachable as public.notes, where this identity may select them \(rule policy.pam:\d+:\d+ `deny select, delete on public.secrets`\)$/);
+  // and for the policy's other identities: one that may rename what another is denied
+  const ops = principal(p, 'db', ['ops']);
+  const d = decide(ops, classify('ALTER TABLE secrets RENAME TO notes').statements);
+  assert.equal([d.effect, d.deciding?.note], ['deny', "the statement makes the rows of public.secrets reachable as public.notes, where this rule's deny would no longer hold for the identities it denies"]);
+  const auditors = decide(who, classify('ALTER TABLE ledger SET SCHEMA audit').statements);
+  assert.equal([auditors.effect, auditors.deciding?.note], ['deny', 'the statement makes the rows of public.ledger reachable as audit.ledger, where this rule lets identities select them that may not under the old name']);
+  const approval = decide(ops, classify('ALTER TABLE ledger RENAME TO ledger2').statements);
+  assert.equal([approval.effect, approval.deciding?.fact.action, approval.deciding?.note], ['deny', 'delete', "the statement makes the rows of public.ledger reachable as public.ledger2, where this rule's approval would no longer be asked for"]);
+  assert.is(decide(ops, classify('ALTER TABLE notes RENAME TO notes2').statements).effect, 'allow');
 });
 
 test.run();
