@@ -243,7 +243,7 @@ function reachPairs(p: Principal, action: string, from: string, as: string): [st
 /** Whether entry `f` applies to every principal entry `e` applies to: the same rule, or at least its groups and no condition `e` lacks. */
 function covers(f: LoadedEntry, e: LoadedEntry): boolean {
   if (f.rule === e.rule) return true;
-  for (let i = 0; i < e.mask.length; i++) if (((f.mask[i] ?? 0) & e.mask[i]) !== e.mask[i]) return false;
+  if (!groupsCover(f.mask, e.mask)) return false;
   if (f.when === null) return true;
   if (e.when === null) return false;
   for (let i = 0; i < f.when.length; i++) if (!e.when.includes(f.when[i])) return false;
@@ -283,7 +283,40 @@ function othersReachDenial(p: Principal, action: string, f: string, a: string, s
   return null;
 }
 
+/** Whether entry groups `f` hold at least the groups `e` does. */
+function groupsCover(f: Uint32Array, e: Uint32Array): boolean {
+  for (let i = 0; i < e.length; i++) if (((f[i] ?? 0) & e[i]) !== e[i]) return false;
+  return true;
+}
+
+/**
+ * Masks are by name too: rows of a relation some identity reads masked must stay masked for it
+ * under the new name — each mask rule of the old name matched there on the same column, by the
+ * same rule or by one with at least its groups and the same strategy.
+ */
+function maskReachDenial(p: Principal, from: string, as: string, statement: number): Decision | null {
+  const schemaMove = from.endsWith('.*') && as.endsWith('.*');
+  for (const [relation, columns] of p.target.masks) {
+    let moved: string | null = null;
+    if (relation === from) moved = as;
+    else if (schemaMove && relation.startsWith(from.slice(0, -1))) moved = as.slice(0, -1) + relation.slice(from.length - 1);
+    if (moved === null) continue;
+    const after = p.target.masks.get(moved);
+    for (const [column, entries] of columns) {
+      for (const e of entries) {
+        const kept = after?.get(column)?.some((x) => x.rule === e.rule || (groupsCover(x.mask, e.mask) && x.strategy.name === e.strategy.name && (x.strategy as { n?: number }).n === (e.strategy as { n?: number }).n));
+        if (kept) continue;
+        const note = `the statement makes the rows of ${relation} reachable as ${moved}, where this rule's mask of column ${column} would stop masking them`;
+        return { effect: 'deny', rules: [e.rule], deciding: { statement, fact: { action: 'alter', resource: relation }, reason: 'rule', note }, masks: [], limit: null, approvals: [] };
+      }
+    }
+  }
+  return null;
+}
+
 function reachDenial(p: Principal, from: string, as: string, statement: number, now: number): Decision | null {
+  const masked = maskReachDenial(p, from, as, statement);
+  if (masked !== null) return masked;
   for (const action of ROW_ACTIONS) {
     for (const [f, a] of reachPairs(p, action, from, as)) {
       // the identity's own gain, when it has one, tells it more

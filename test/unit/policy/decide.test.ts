@@ -281,6 +281,22 @@ group "dba" {}`);
   const approval = decide(ops, classify('ALTER TABLE ledger RENAME TO ledger2').statements);
   assert.equal([approval.effect, approval.deciding?.fact.action, approval.deciding?.note], ['deny', 'delete', "the statement makes the rows of public.ledger reachable as public.ledger2, where this rule's approval would no longer be asked for"]);
   assert.is(decide(ops, classify('ALTER TABLE notes RENAME TO notes2').statements).effect, 'allow');
+  // masks are by name: another identity's masks must hold under the new name
+  const masked = loadText(`
+target db: postgres { embedded }
+group "ops" { on db { allow read, alter on public.* } }
+group "owners" { on db { allow read on public.* allow alter on * } }
+group "analysts" { on db {
+  allow read on public.*
+  mask public.customers.ssn with redact
+  mask public.customers_v2.ssn with redact
+} }`);
+  const op = principal(masked, 'db', ['ops']);
+  const m1 = decide(op, classify('ALTER TABLE customers RENAME TO people').statements);
+  assert.equal([m1.effect, m1.deciding?.note], ['deny', "the statement makes the rows of public.customers reachable as public.people, where this rule's mask of column ssn would stop masking them"]);
+  assert.is(decide(op, classify('ALTER TABLE customers RENAME TO customers_v2').statements).effect, 'allow');
+  const schema = decide(principal(masked, 'db', ['owners']), classify('ALTER SCHEMA public RENAME TO p2').statements);
+  assert.equal([schema.effect, schema.deciding?.note], ['deny', "the statement makes the rows of public.customers reachable as p2.customers, where this rule's mask of column ssn would stop masking them"]);
 });
 
 test.run();
