@@ -6,7 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startGateway, type GatewayFixture } from '../../support/gateway.ts';
-import { login, render, w } from './wire.ts';
+import { login, loginBytes, open, render, w } from './wire.ts';
 import { SHOP_RULES, SHOP_SETUP } from './shop.ts';
 
 const test = suite<{ gw: GatewayFixture; fake: Server; replies: Map<string, Buffer> }>('hostile upstream');
@@ -39,10 +39,15 @@ const EXTENDED: Record<string, () => Buffer> = {
   S: () => ready(),
 };
 
+/** Sessions of the fake server still connected; a delay before it answers a login (ms). */
+const fake = { open: new Set<Socket>(), loginDelayMs: 0 };
+
 /** The fake server: logs every session in, then answers each Query with the reply its text selects. */
 function fakeServer(replies: Map<string, Buffer>): Promise<Server> {
   const server = createServer((sock: Socket) => {
     sock.on('error', () => {});
+    fake.open.add(sock);
+    sock.on('close', () => fake.open.delete(sock));
     let started = false;
     let pending = Buffer.alloc(0);
     sock.on('data', (chunk: Buffer) => {
@@ -57,7 +62,8 @@ function fakeServer(replies: Map<string, Buffer>): Promise<Server> {
           if (code === 80877103 || code === 80877104) sock.write(Buffer.from('N')); // SSL, GSSENC
           else {
             started = true;
-            sock.write(welcome());
+            if (fake.loginDelayMs > 0) setTimeout(() => sock.write(welcome()), fake.loginDelayMs);
+            else sock.write(welcome());
           }
           continue;
         }
@@ -185,6 +191,25 @@ test('a server that binds a statement the gateway saw closed: the Execute ends t
   s.close();
   assert.equal(out, ['CloseComplete', 'BindComplete', 'ErrorResponse FATAL XX000 pamc: the gateway cannot tell which statement the target ran; the session is closed']);
   await stillServes(ctx);
+});
+
+test('a client that leaves while the gateway logs in upstream: the upstream session is closed, not left connected', async ({ gw }) => {
+  fake.loginDelayMs = 800;
+  try {
+    const known = new Set(fake.open);
+    const s = await open(gw);
+    s.on('error', () => {});
+    s.write(loginBytes(gw, await gw.token(['analysts'])));
+    await new Promise((r) => setTimeout(r, 300));
+    const mine = [...fake.open].filter((x) => !known.has(x));
+    assert.is(mine.length, 1, 'the gateway is logging in upstream');
+    s.destroy();
+    const deadline = Date.now() + 5_000;
+    while (fake.open.has(mine[0]!) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.not.ok(fake.open.has(mine[0]!), 'the upstream session of the client that left is closed');
+  } finally {
+    fake.loginDelayMs = 0;
+  }
 });
 
 test.run();
