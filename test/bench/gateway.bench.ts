@@ -20,6 +20,26 @@ import { startPamc } from './lib/pamc-process.ts';
 
 const run = promisify(execFile);
 
+// The leanest relay Node.js can run: each socket reads with `onread` into one reused buffer (no
+// Readable stream, no buffer allocated per read) and writes a copy of what it read. Node's server
+// has no `onread` option, so the accepted socket's handle is wrapped again by a socket that has
+// one (internals, acceptable in a baseline; pamc does not do this). It parses nothing: the floor
+// for any proxy written for Node.js on this machine, with the same syscalls as the pipe.
+const RELAY_SCRIPT = `
+const net = require('node:net');
+const [listen, target] = process.argv.slice(2).map(Number);
+net.createServer({ pauseOnConnect: true }, (accepted) => {
+  const handle = accepted._handle;
+  accepted._handle = null;
+  let u;
+  const c = new net.Socket({ handle, readable: true, writable: true, onread: { buffer: Buffer.allocUnsafe(65536), callback: (n, b) => { u.write(Buffer.from(b.subarray(0, n))); } } });
+  u = net.connect({ port: target, host: '127.0.0.1', onread: { buffer: Buffer.allocUnsafe(65536), callback: (n, b) => { c.write(Buffer.from(b.subarray(0, n))); } } });
+  c.setNoDelay(true); u.setNoDelay(true);
+  c.on('end', () => u.end()); u.on('end', () => c.end());
+  c.on('error', () => u.destroy()); u.on('error', () => c.destroy());
+}).listen(listen, '127.0.0.1');
+`;
+
 const PIPE_SCRIPT = `
 const net = require('node:net');
 const [listen, target] = process.argv.slice(2).map(Number);
@@ -89,6 +109,12 @@ const suite: Suite = {
       const pipe = spawn(process.execPath, [pipeFile, String(pipePort), String(server.port)], { stdio: 'ignore' });
       children.push(pipe);
 
+      const relayPort = await freePort();
+      const relayFile = join(dir, 'relay.cjs');
+      writeFileSync(relayFile, RELAY_SCRIPT);
+      const relay = spawn(process.execPath, [relayFile, String(relayPort), String(server.port)], { stdio: 'ignore' });
+      children.push(relay);
+
       const bouncerPort = await freePort();
       const ini = join(dir, 'pgbouncer.ini');
       writeFileSync(join(dir, 'users.txt'), `"${server.superuser.user}" "${server.superuser.password}"\n`);
@@ -114,10 +140,11 @@ unix_socket_dir =
       const bouncer = asPostgres ? spawn('runuser', ['-u', 'postgres', '--', pgbouncerBin, ini], { stdio: 'ignore' }) : spawn(pgbouncerBin, [ini], { stdio: 'ignore' });
       children.push(bouncer);
 
-      await Promise.all([waitPort(pamcPort, 60_000), waitPort(pipePort), waitPort(bouncerPort)]);
+      await Promise.all([waitPort(pamcPort, 60_000), waitPort(pipePort), waitPort(relayPort), waitPort(bouncerPort)]);
       const endpoints: Endpoint[] = [
         { name: 'direct', port: server.port, password: server.superuser.password, user: server.superuser.user },
         { name: 'node pipe', port: pipePort, password: server.superuser.password, user: server.superuser.user },
+        { name: 'node relay', port: relayPort, password: server.superuser.password, user: server.superuser.user },
         { name: 'pgbouncer', port: bouncerPort, password: '', user: server.superuser.user },
         { name: 'pamc', port: pamcPort, password: token, user: 'bench' },
       ];
@@ -129,7 +156,7 @@ unix_socket_dir =
       const samples = new Map<string, number[]>();
       // the CPU each proxy spends per transaction (its process, every thread): what it costs
       // the machine, apart from how long a transaction waits
-      const proxyPids: Record<string, number> = { 'node pipe': pipe.pid!, pgbouncer: await pidFromFile(join(dir, 'pgbouncer.pid')), pamc: gw.pid! };
+      const proxyPids: Record<string, number> = { 'node pipe': pipe.pid!, 'node relay': relay.pid!, pgbouncer: await pidFromFile(join(dir, 'pgbouncer.pid')), pamc: gw.pid! };
       const cpuSamples = new Map<string, { user: number; system: number }[]>();
       // warm-up: every endpoint, every mode, once
       for (const e of endpoints) for (const m of modes) await pgbench(pgbenchBin, e, db, m, 2, 1);
@@ -161,6 +188,12 @@ unix_socket_dir =
           b.record({ name: k('node pipe'), samplesNs: samples.get(k('node pipe'))!, against: k('direct'), baseline: true });
           b.record({ name: k('pgbouncer'), samplesNs: samples.get(k('pgbouncer'))!, against: k('direct'), baseline: true });
           b.record({
+            name: k('node relay vs pgbouncer'),
+            samplesNs: samples.get(k('node relay'))!,
+            against: k('pgbouncer'),
+            note: 'the leanest Node.js relay (onread on both sockets, parses nothing): the floor of a proxy in Node.js',
+          });
+          b.record({
             name: k('pamc vs pipe'),
             samplesNs: samples.get(k('pamc'))!,
             against: k('node pipe'),
@@ -176,13 +209,18 @@ unix_socket_dir =
           };
           b.note(
             `${m} · ${c} client${c > 1 ? 's' : ''}: CPU per transaction`,
-            `pipe ${cpu('node pipe')}, PgBouncer ${cpu('pgbouncer')}, pamc ${cpu('pamc')}`,
+            `pipe ${cpu('node pipe')}, relay ${cpu('node relay')}, PgBouncer ${cpu('pgbouncer')}, pamc ${cpu('pamc')}`,
             'the proxy process, all threads, from /proc (10 ms ticks over the run); medians of the total and of each part',
           );
           if (c === 1) {
             const added = (e: string) => median(samples.get(k(e))!) - median(samples.get(k('direct'))!);
             const ratio = added('pamc') / Math.max(1, added('pgbouncer'));
-            b.note(`${m}: latency added at 1 client`, `pamc ${(added('pamc') / 1000).toFixed(1)} µs, PgBouncer ${(added('pgbouncer') / 1000).toFixed(1)} µs, ratio ${ratio.toFixed(2)}`, 'target: ≤ 1.2× PgBouncer');
+            const relayRatio = added('node relay') / Math.max(1, added('pgbouncer'));
+            b.note(
+              `${m}: latency added at 1 client`,
+              `pamc ${(added('pamc') / 1000).toFixed(1)} µs, PgBouncer ${(added('pgbouncer') / 1000).toFixed(1)} µs, ratio ${ratio.toFixed(2)}; the Node.js relay ${(added('node relay') / 1000).toFixed(1)} µs, ratio ${relayRatio.toFixed(2)}`,
+              'target: ≤ 1.2× PgBouncer',
+            );
             b.check(`${m}: pamc adds at most 1.2× PgBouncer's latency at 1 client`, ratio <= 1.2, `${ratio.toFixed(2)}×`);
           }
         }
