@@ -10,7 +10,7 @@ import type { ApprovalRequirement } from '../../spec/compiled-policy.ts';
 import type { ClassifiedStatement, Fact } from '../sql/facts.ts';
 import { duringHolds } from './clock.ts';
 import { parentKey } from './keys.ts';
-import type { LoadedCell, LoadedEntry, LoadedTarget } from './load.ts';
+import type { LoadedCell, LoadedEntry, LoadedMaskEntry, LoadedTarget } from './load.ts';
 import { resolveRelationMasks, stricter, type ColumnMask } from './masks.ts';
 import { FAILS, HOLDS, intersects, UNKNOWN, type Principal } from './principal.ts';
 
@@ -181,6 +181,9 @@ export function decide(p: Principal, statements: readonly ClassifiedStatement[],
       if (e.kind === 'reach') {
         const d = reachDenial(p, e.from, e.as, si, now);
         if (d !== null) return d;
+      } else if (e.kind === 'reach_column') {
+        const d = columnReachDenial(p, e.relation, e.from, e.as, si);
+        if (d !== null) return d;
       }
     }
   }
@@ -304,14 +307,37 @@ function maskReachDenial(p: Principal, from: string, as: string, statement: numb
     const after = p.target.masks.get(moved);
     for (const [column, entries] of columns) {
       for (const e of entries) {
-        const kept = after?.get(column)?.some((x) => x.rule === e.rule || (groupsCover(x.mask, e.mask) && x.strategy.name === e.strategy.name && (x.strategy as { n?: number }).n === (e.strategy as { n?: number }).n));
-        if (kept) continue;
-        const note = `the statement makes the rows of ${relation} reachable as ${moved}, where this rule's mask of column ${column} would stop masking them`;
-        return { effect: 'deny', rules: [e.rule], deciding: { statement, fact: { action: 'alter', resource: relation }, reason: 'rule', note }, masks: [], limit: null, approvals: [] };
+        if (maskKept(after?.get(column), e)) continue;
+        return maskMoveDenial(e, statement, relation, `the statement makes the rows of ${relation} reachable as ${moved}, where this rule's mask of column ${column} would stop masking them`);
       }
     }
   }
   return null;
+}
+
+/**
+ * A column's rename (RENAME COLUMN): each mask of the old column name must hold under the new
+ * one — on that column or on every column of the relation (`table.*`), by the same rule or by
+ * one with at least its groups and the same strategy.
+ */
+function columnReachDenial(p: Principal, relation: string, from: string, as: string, statement: number): Decision | null {
+  const columns = p.target.masks.get(relation);
+  const entries = columns?.get(from);
+  if (columns === undefined || entries === undefined) return null;
+  for (const e of entries) {
+    if (maskKept(columns.get(as), e) || maskKept(columns.get('*'), e)) continue;
+    return maskMoveDenial(e, statement, relation, `the statement makes column ${from} of ${relation} reachable as column ${as}, where this rule's mask of column ${from} would stop masking it`);
+  }
+  return null;
+}
+
+/** Whether one of `after` masks everyone mask entry `e` masks, as strictly: the same rule, or at least its groups and the same strategy. */
+function maskKept(after: readonly LoadedMaskEntry[] | undefined, e: LoadedMaskEntry): boolean {
+  return after?.some((x) => x.rule === e.rule || (groupsCover(x.mask, e.mask) && x.strategy.name === e.strategy.name && (x.strategy as { n?: number }).n === (e.strategy as { n?: number }).n)) ?? false;
+}
+
+function maskMoveDenial(e: LoadedMaskEntry, statement: number, relation: string, note: string): Decision {
+  return { effect: 'deny', rules: [e.rule], deciding: { statement, fact: { action: 'alter', resource: relation }, reason: 'rule', note }, masks: [], limit: null, approvals: [] };
 }
 
 function reachDenial(p: Principal, from: string, as: string, statement: number, now: number): Decision | null {

@@ -56,7 +56,13 @@ export type SessionEffect =
    * child's rows as the parent), ATTACH PARTITION. The decision refuses it when the identity may
    * do more with the rows under the new name than under the old (runtime/policy/decide.ts).
    */
-  | { kind: 'reach'; from: string; as: string };
+  | { kind: 'reach'; from: string; as: string }
+  /**
+   * The values of column `from` of `relation` are reached as its column `as` (RENAME COLUMN):
+   * masks are by column name, so the decision refuses it when a mask of the old name would not
+   * hold under the new one (runtime/policy/decide.ts).
+   */
+  | { kind: 'reach_column'; relation: string; from: string; as: string };
 
 export interface ClassifiedStatement {
   /** the statement's text, trimmed of surrounding whitespace and the final semicolon */

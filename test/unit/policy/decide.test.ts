@@ -297,6 +297,21 @@ group "analysts" { on db {
   assert.is(decide(op, classify('ALTER TABLE customers RENAME TO customers_v2').statements).effect, 'allow');
   const schema = decide(principal(masked, 'db', ['owners']), classify('ALTER SCHEMA public RENAME TO p2').statements);
   assert.equal([schema.effect, schema.deciding?.note], ['deny', "the statement makes the rows of public.customers reachable as p2.customers, where this rule's mask of column ssn would stop masking them"]);
+  // and a column's rename: masks name columns
+  const col = decide(op, classify('ALTER TABLE customers RENAME COLUMN ssn TO tax_id').statements);
+  assert.equal([col.effect, col.deciding?.fact, col.deciding?.note], ['deny', { action: 'alter', resource: 'public.customers' }, "the statement makes column ssn of public.customers reachable as column tax_id, where this rule's mask of column ssn would stop masking it"]);
+  assert.is(decide(op, classify('ALTER TABLE customers RENAME COLUMN name TO ssn').statements).effect, 'allow');
+  assert.is(decide(op, classify('ALTER TABLE customers_v2 RENAME COLUMN name TO full_name').statements).effect, 'allow');
+  const alike = loadText(`
+target db: postgres { embedded }
+group "ops" { on db { allow read, alter on public.* } }
+group "analysts" { on db { allow read on public.* mask public.customers.ssn, public.customers.tax_id with redact mask public.vault.* with null } }
+group "auditors" { on db { allow read on public.* mask public.customers.tax_id with null } }`);
+  const op2 = principal(alike, 'db', ['ops']);
+  assert.is(decide(op2, classify('ALTER TABLE vault RENAME COLUMN code TO other').statements).effect, 'allow');
+  // tax_id is masked for the analysts alike (same rule), but the auditors' null mask of tax_id does not matter: it only adds
+  assert.is(decide(op2, classify('ALTER TABLE customers RENAME COLUMN ssn TO tax_id').statements).effect, 'allow');
+  assert.is(decide(op2, classify('ALTER TABLE customers RENAME COLUMN tax_id TO ssn').statements).effect, 'deny');
 });
 
 test.run();

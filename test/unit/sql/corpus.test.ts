@@ -39,6 +39,8 @@ export function effectText(e: SessionEffect): string {
       return 'reset_all';
     case 'reach':
       return `reach ${e.from} as ${e.as}`;
+    case 'reach_column':
+      return `reach_column ${e.relation}.${e.from} as ${e.as}`;
   }
 }
 
