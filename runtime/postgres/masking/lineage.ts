@@ -915,7 +915,9 @@ function unmasking(acc: Acc, type: string, body: Obj): void {
       if (relational) acc.unmasks.add(UNKNOWN_RELATION);
       return;
     }
-    if (body.renameType === 'OBJECT_COLUMN' && typeof body.subname === 'string') {
+    // ALTER TYPE t RENAME ATTRIBUTE renames a column when t is a table's row type (a type that
+    // is no relation resolves to nothing above and holds no masked data of its own)
+    if ((body.renameType === 'OBJECT_COLUMN' || body.renameType === 'OBJECT_ATTRIBUTE') && typeof body.subname === 'string') {
       acc.unmasks.add(columnKey(rel.key, body.subname));
       for (const r of rel.related ?? []) acc.unmasks.add(columnKey(r, body.subname));
       acc.unmasks.add(columnKey(rel.key, '*'));

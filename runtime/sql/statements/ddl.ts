@@ -330,8 +330,9 @@ export const RenameStmt: Handler = (w, s, type) => {
     // its rows (a schema's: every relation's) are reached under the new name
     if (RELATION_TYPES.has(objtype)) keys.forEach((k, i) => effect(w, { kind: 'reach', from: k, as: renamed[i] }));
     else if (objtype === 'OBJECT_SCHEMA' && typeof s.subname === 'string') effect(w, { kind: 'reach', from: `${quoteIdent(s.subname)}.*`, as: `${quoteIdent(s.newname)}.*` });
-  } else if (objtype === 'OBJECT_COLUMN' && typeof s.subname === 'string' && typeof s.newname === 'string') {
-    // a column's values are reached under its new name, where masks (by name) may not follow
+  } else if ((objtype === 'OBJECT_COLUMN' || objtype === 'OBJECT_ATTRIBUTE') && typeof s.subname === 'string' && typeof s.newname === 'string') {
+    // a column's values are reached under its new name, where masks (by name) may not follow;
+    // ALTER TYPE t RENAME ATTRIBUTE renames the column of the table whose row type t is
     for (const k of keys) effect(w, { kind: 'reach_column', relation: k, from: s.subname, as: s.newname });
   }
   walkFields(w, type, s, RENAME_SPECIAL);

@@ -23,6 +23,12 @@ group "ops" {
     allow read, alter on public.*
   }
 }
+group "self" {
+  on db {
+    allow read, alter on public.*
+    mask public.customers.ssn with redact
+  }
+}
 group "analysts" {
   on db {
     allow read on public.*
@@ -71,7 +77,7 @@ test('renaming a masked column to a name no mask covers is refused, and the colu
   await analystsSee(gw, 'SELECT id, ssn FROM customers', { id: 1, ssn: '***' });
   const ops = await client(gw, 'ops');
   try {
-    for (const sql of ['ALTER TABLE customers RENAME COLUMN ssn TO tax_id', 'ALTER TABLE public.customers RENAME ssn TO "SSN"', 'ALTER TABLE customers RENAME TO people']) {
+    for (const sql of ['ALTER TABLE customers RENAME COLUMN ssn TO tax_id', 'ALTER TABLE public.customers RENAME ssn TO "SSN"', 'ALTER TYPE customers RENAME ATTRIBUTE ssn TO tax_id', 'ALTER TABLE customers RENAME TO people']) {
       const e = await expectError(ops.query(sql));
       assert.is(e.code, '42501', sql);
       assert.match(e.message, /would stop masking/, sql);
@@ -87,6 +93,19 @@ test('renaming a masked column to a name no mask covers is refused, and the colu
   }
   assert.equal(await gw.direct("SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attnum > 0 AND NOT attisdropped"), 'id,name,ssn,note');
   await analystsSee(gw, 'SELECT id, ssn FROM customers', { id: 1, ssn: '***' });
+});
+
+test('an identity may not unmask its own column by a rename either, ALTER TYPE … RENAME ATTRIBUTE included', async ({ gw }) => {
+  const self = await client(gw, 'self');
+  try {
+    for (const sql of ['ALTER TYPE customers RENAME ATTRIBUTE ssn TO tax_id', 'ALTER TABLE customers RENAME COLUMN ssn TO tax_id']) {
+      const e = await expectError(self.query(sql));
+      assert.is(e.code, '42501', sql);
+    }
+  } finally {
+    await self.end();
+  }
+  assert.equal(await gw.direct("SELECT attname FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attnum = 3"), 'ssn');
 });
 
 test('renames that keep every mask run: to a name masked alike, of a column no mask names, under table.*', async ({ gw }) => {

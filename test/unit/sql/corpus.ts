@@ -203,6 +203,7 @@ export const corpus: Case[] = [
   { sql: 'ALTER TABLE a OWNER TO bob', facts: ['alter public.a (table)'] },
   { sql: 'ALTER TABLE a RENAME TO b', facts: ['alter public.a (table)', 'alter public.b (table)'] },
   { sql: 'ALTER TABLE a RENAME COLUMN x TO y', facts: ['alter public.a (column)'], effects: ['reach_column public.a.x as y'] },
+  { sql: 'ALTER TYPE a RENAME ATTRIBUTE x TO y', facts: ['alter public.a (type)'], effects: ['reach_column public.a.x as y'] },
   { sql: 'ALTER VIEW v RENAME "X" TO "Y"', path: ['app', 'public'], facts: ['alter app.v (column)', 'alter public.v (column)'], effects: ['reach_column app.v.X as Y', 'reach_column public.v.X as Y'] },
   { sql: 'ALTER TABLE a SET SCHEMA archive', facts: ['alter public.a (table)', 'alter archive.a (table)'] },
   { sql: 'DROP TABLE a, s.b CASCADE', facts: ['drop public.a (table)', 'drop s.b (table)'] },
