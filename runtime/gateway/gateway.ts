@@ -171,7 +171,8 @@ export class Gateway {
     const tlsContext = await this.tlsContext(t);
     const searchPath = () => this.currentTarget(name)?.searchPath ?? t.searchPath;
     const catalog = new CatalogCache(upstream, searchPath, this.options.log, name);
-    if (Object.keys(t.masks).length > 0) await catalog.refresh();
+    // masking needs the snapshot, and so do decisions: partitions and inheritance children share rows
+    await catalog.refresh();
     this.maskContexts.set(name, await this.readMaskContext(t));
     const context: TargetContext = {
       name,

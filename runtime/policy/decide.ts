@@ -120,7 +120,15 @@ function denied(rules: number[], statement: number, fact: Fact, reason: Deciding
   return { effect: 'deny', rules, deciding: { statement, fact, reason }, masks: [], limit: null, approvals: [] };
 }
 
-export function decide(p: Principal, statements: readonly ClassifiedStatement[], now: number = Date.now()): Decision {
+/**
+ * The relations whose rows a statement on `relation` also reads or changes — its partitions and
+ * inheritance ancestors and descendants, from the target's catalog — or null when the gateway
+ * cannot tell (no catalog snapshot yet). Only the gateway knows them; elsewhere (`pamc eval`,
+ * tests) decisions go by the names alone.
+ */
+export type Relatives = (relation: string) => readonly string[] | null;
+
+export function decide(p: Principal, statements: readonly ClassifiedStatement[], now: number = Date.now(), relatives?: Relatives): Decision {
   const target = p.target;
   let approve: Decision | null = null;
   const allowRules: number[] = [];
@@ -166,6 +174,22 @@ export function decide(p: Principal, statements: readonly ClassifiedStatement[],
         denial = denied([], si, fact, 'no_rule');
         continue;
       }
+      // the same rows under other names: what a deny or an approval of one of those says holds too
+      const others = alsoReached(target, fact, relatives);
+      if (others !== NOTHING_ELSE) {
+        const stricter = stricterElsewhere(p, shared, fact, s, si, others, now);
+        if (stricter === null) continue;
+        if (stricter.effect === 'deny') {
+          denial = stricter;
+          continue;
+        }
+        if (approve === null) approve = stricter;
+        else for (let i = 0; i < stricter.rules.length; i++) {
+          if (approve.rules.includes(stricter.rules[i])) continue;
+          approve.rules.push(stricter.rules[i]);
+          approve.approvals.push(stricter.approvals[i]);
+        }
+      }
       if (READ_ACTIONS.has(fact.action)) {
         const m = relationMasks(p, fact.resource);
         // One relation's masks are returned as they are cached; several are merged into a new list.
@@ -194,6 +218,93 @@ export function decide(p: Principal, statements: readonly ClassifiedStatement[],
     return approve;
   }
   return { effect: 'allow', rules: allowRules, deciding: null, masks: resultMasks, limit: p.limit, approvals: [] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One fact, several names. A fact on a wildcard (`select public.*` of schema_to_xml, `select *` of
+// database_to_xml) reads every relation the wildcard stands for, and a statement on a partitioned
+// or inheritance parent reads and changes its descendants' rows, on a child rows its ancestors
+// hold too. Rules are by name, so a deny or an approval on any of those other names applies to
+// the fact as well; their allows are not needed (the rows are reached through a name the
+// identity may use). spec/language.md §5.7b.
+
+const NOTHING_ELSE: readonly string[] = [];
+/** per target and action: the keys of rules a wildcard stands for */
+const wildcardMembers = new WeakMap<LoadedTarget, Map<string, readonly string[]>>();
+/** per target and action: whether a deny or approve rule names something narrower than `*` */
+const narrowStrictRules = new WeakMap<LoadedTarget, Map<string, boolean>>();
+
+/** The other names of the fact's rows: a wildcard's members, or a relation's relatives. */
+function alsoReached(target: LoadedTarget, fact: Fact, relatives: Relatives | undefined): readonly string[] {
+  const r = fact.resource;
+  if (r === '*' || r.endsWith('.*') || r.endsWith(' *')) return membersOf(target, fact.action, r);
+  if (relatives === undefined || !ROW_ACTIONS.includes(fact.action) || target.resourceKinds.get(fact.action) !== 'relation') return NOTHING_ELSE;
+  const found = relatives(r);
+  if (found !== null) return found.length === 0 ? NOTHING_ELSE : found;
+  // no catalog yet: every relation a narrower deny or approval names could be a relative
+  return hasNarrowStrictRules(target, fact.action) ? UNKNOWN_RELATIVES : NOTHING_ELSE;
+}
+const UNKNOWN_RELATIVES: readonly string[] = ['\u0000unknown'];
+
+function membersOf(target: LoadedTarget, action: string, wildcard: string): readonly string[] {
+  let byAction = wildcardMembers.get(target);
+  if (!byAction) wildcardMembers.set(target, (byAction = new Map()));
+  const memo = `${action}\u0000${wildcard}`;
+  const known = byAction.get(memo);
+  if (known !== undefined) return known;
+  const kind = target.resourceKinds.get(action) ?? '';
+  const members: string[] = [];
+  for (const key of target.actions.get(action)?.keys() ?? []) {
+    if (key === wildcard) continue;
+    if (wildcard === '*' || parentKey(kind, key) === wildcard) members.push(key);
+  }
+  const out = members.length === 0 ? NOTHING_ELSE : members;
+  byAction.set(memo, out);
+  return out;
+}
+
+function hasNarrowStrictRules(target: LoadedTarget, action: string): boolean {
+  let byAction = narrowStrictRules.get(target);
+  if (!byAction) narrowStrictRules.set(target, (byAction = new Map()));
+  let found = byAction.get(action);
+  if (found === undefined) {
+    found = false;
+    for (const [key, cell] of target.actions.get(action) ?? []) if (key !== '*' && (cell.deny.length > 0 || cell.approve.length > 0)) found = true;
+    byAction.set(action, found);
+  }
+  return found;
+}
+
+/** A deny (or else an approval) that another name of the fact's rows has for this identity, or null. */
+function stricterElsewhere(p: Principal, own: LoadedCell, fact: Fact, s: ClassifiedStatement, si: number, others: readonly string[], now: number): Decision | null {
+  if (others === UNKNOWN_RELATIVES) {
+    const note = `the gateway cannot tell yet which partitions or inheritance relatives of ${fact.resource} it reaches (its catalog snapshot is not loaded), and the policy denies or holds some relations by name`;
+    return { effect: 'deny', rules: [], deciding: { statement: si, fact, reason: 'no_rule', note }, masks: [], limit: null, approvals: [] };
+  }
+  let approve: Decision | null = null;
+  for (let i = 0; i < others.length; i++) {
+    const key = others[i];
+    const shared = lookupCell(p.target, fact.action, key);
+    if (shared === null || shared === own) continue;
+    const cell = principalCell(p, shared);
+    const other: Fact = fact.unbounded === true ? { action: fact.action, resource: key, unbounded: true } : { action: fact.action, resource: key };
+    const how = fact.resource === '*' || fact.resource.endsWith('*') ? `${key} is one of ${fact.resource}` : `the rows of ${key} are rows of ${fact.resource} too (partitions and inheritance)`;
+    if (cell.deny.length > 0 && firstMatch(p, cell.deny, 'deny', other, s, now)) {
+      const rules: number[] = [];
+      collect(p, cell.deny, 'deny', other, s, now, rules);
+      return { effect: 'deny', rules, deciding: { statement: si, fact: other, reason: 'rule', note: `the statement ${fact.action === 'select' || fact.action === 'copy_out' ? 'reads' : 'reaches'} them as ${fact.resource}: ${how}` }, masks: [], limit: null, approvals: [] };
+    }
+    if (approve === null && cell.approve.length > 0 && firstMatch(p, cell.approve, 'approve', other, s, now)) {
+      approve = { effect: 'approve', rules: [], deciding: { statement: si, fact: other, reason: 'rule', note: `the statement reaches them as ${fact.resource}: ${how}` }, masks: [], limit: null, approvals: [] };
+      for (const e of cell.approve) {
+        if (e.approval !== null && applies(p, e, 'approve', other, s, now) && !approve.rules.includes(e.rule)) {
+          approve.rules.push(e.rule);
+          approve.approvals.push({ rule: e.rule, approval: e.approval });
+        }
+      }
+    }
+  }
+  return approve;
 }
 
 // ---------------------------------------------------------------------------------------------

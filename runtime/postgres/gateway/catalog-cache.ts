@@ -41,6 +41,16 @@ export class CatalogCache {
     return this.snapshotTick > this.dirtyTick ? this.snapshot : null;
   }
 
+  /**
+   * The latest snapshot even when DDL was reported since: for the partitions and inheritance
+   * relatives of relations (decide.ts). A link made through the gateway since was decided as a
+   * move of rows (spec/language.md §5.7a), so the snapshot before it is good enough there. Null
+   * until the first load.
+   */
+  lastKnown(): CatalogSnapshot | null {
+    return this.snapshot;
+  }
+
   /** Takes a new snapshot; concurrent calls share one run and ask for one more after it. */
   refresh(): Promise<void> {
     if (this.closed) return Promise.resolve();

@@ -383,6 +383,7 @@ async function startup(raw: Socket, t: TargetContext, loopback: boolean, log: Lo
         return t.upstream.cancel(upstreamKey.pid, upstreamKey.secret).catch((e: Error) => log.warn('cancel-failed', { error: e.message }));
       },
       catalog: () => t.catalog?.current() ?? null,
+      lastCatalog: () => t.catalog?.lastKnown() ?? null,
       invalidateCatalog: () => t.catalog?.invalidate(),
       ...(t.maskContext ? { maskContext: t.maskContext } : {}),
       ...(t.approvals ? { approvals: t.approvals } : {}),

@@ -19,7 +19,7 @@
 
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { decide, type Decision } from '../../policy/decide.ts';
+import { decide, type Decision, type Relatives } from '../../policy/decide.ts';
 import type { LoadedPolicy } from '../../policy/load.ts';
 import { createPrincipal, type Identity, type Principal } from '../../policy/principal.ts';
 import { classifyCached, withFacts } from '../../sql/classify.ts';
@@ -85,6 +85,8 @@ import type { StatementInput } from '../../audit/records.ts';
 import { gate, settledDenial } from './approval-gate.ts';
 import { Frame as FrameClass } from '../protocol/index.ts';
 
+const NO_RELATIVES: readonly string[] = [];
+
 /** The policy as the gateway holds it; replaced on reload. */
 export interface PolicyView {
   loaded: LoadedPolicy;
@@ -105,6 +107,8 @@ export interface SessionOptions {
   cancelUpstream: () => Promise<void> | void;
   /** the target's catalog snapshot for masking (null until one is loaded) */
   catalog?: () => CatalogSnapshot | null;
+  /** the latest catalog snapshot, even one DDL made stale (partitions and inheritance for decisions) */
+  lastCatalog?: () => CatalogSnapshot | null;
   /** a statement with DDL completed: the catalog snapshot is out of date */
   invalidateCatalog?: () => void;
   /** the target's hash key for `hash` masks */
@@ -322,6 +326,8 @@ export class PgSession {
   private serverOut: Outgoing | null = null;
   /** records of statements completed in the server data being handled (flushRecords) */
   private readonly pendingRecords: StatementInput[] = [];
+  /** A relation's partitions and inheritance relatives, from the target's catalog (null: none loaded yet). */
+  private readonly relatives: Relatives | undefined;
   transactionStatus: TransactionStatus = 'I';
   readonly startedAt = Date.now();
   statementsDecided = 0;
@@ -342,6 +348,13 @@ export class PgSession {
       deny: { target: opts.targetName, decision: 'deny' },
       approve: { target: opts.targetName, decision: 'approve' },
     };
+    const lastCatalog = opts.lastCatalog;
+    if (lastCatalog) {
+      this.relatives = (relation) => {
+        const snapshot = lastCatalog();
+        return snapshot === null ? null : (snapshot.byKey.get(relation)?.related ?? NO_RELATIVES);
+      };
+    }
     this.searchPath = [...pinnedSearchPath];
     this.pinnedPathLength = pinnedSearchPath.length;
     this.masking = new SessionMasking({
@@ -416,7 +429,7 @@ export class PgSession {
     if (p === null) {
       return { decision: null, denial: { message: `pamc: target "${this.opts.targetName}" is no longer in the policy`, hint: 'reconnect after the policy is fixed' } };
     }
-    const d = decide(p, statements);
+    const d = decide(p, statements, Date.now(), this.relatives);
     const seconds = counted ? (performance.now() - started) / 1000 : 0;
     this.lastDecision = { decision: d, us: Math.round(seconds * 1e6) };
     if (counted) {

@@ -314,4 +314,41 @@ group "auditors" { on db { allow read on public.* mask public.customers.tax_id w
   assert.is(decide(op2, classify('ALTER TABLE customers RENAME COLUMN tax_id TO ssn').statements).effect, 'deny');
 });
 
+
+test('one fact, several names: a wildcard fact meets the denials and approvals of its members, a relation those of its partitions and inheritance relatives', () => {
+  const p = loadText(`
+target db: postgres { embedded }
+group "r" { on db {
+  allow read, delete on public.*, archive.*
+  deny read on public.secrets
+  approve delete on archive.ledger by "dba" within 10m
+} }
+group "dba" { on db { allow read on * } }`);
+  const r = principal(p, 'db', ['r']);
+  // schema_to_xml('public'): select public.* reads public.secrets too
+  const wide = decide(r, [statement([fact('select', 'public.*')])]);
+  assert.equal([wide.effect, wide.deciding?.fact, wide.deciding?.note], ['deny', { action: 'select', resource: 'public.secrets' }, 'the statement reads them as public.*: public.secrets is one of public.*']);
+  assert.is(decide(r, [statement([fact('select', 'archive.*')])]).effect, 'allow');
+  const held = decide(r, [statement([fact('delete', 'archive.*')])]);
+  assert.equal([held.effect, held.approvals.length], ['approve', 1]);
+  // a member's deny binds only the identities it applies to
+  assert.is(decide(principal(p, 'db', ['dba']), [statement([fact('select', '*')])]).effect, 'allow');
+  // relatives, as the gateway's catalog gives them
+  const relatives = (k: string) => (k === 'public.events' ? ['public.secrets', 'public.events_2'] : k === 'archive.events_old' ? ['archive.ledger'] : []);
+  const viaParent = decide(r, [statement([fact('select', 'public.events')])], Date.now(), relatives);
+  assert.equal([viaParent.effect, viaParent.deciding?.fact.resource, viaParent.deciding?.note], ['deny', 'public.secrets', 'the statement reads them as public.events: the rows of public.secrets are rows of public.events too (partitions and inheritance)']);
+  assert.is(decide(r, [statement([fact('select', 'public.events')])]).effect, 'allow'); // without a catalog (pamc eval): by name
+  assert.is(decide(r, [statement([fact('select', 'public.other')])], Date.now(), relatives).effect, 'allow');
+  const heldViaChild = decide(r, [statement([fact('delete', 'archive.events_old')])], Date.now(), relatives);
+  assert.equal([heldViaChild.effect, heldViaChild.deciding?.fact.resource], ['approve', 'archive.ledger']);
+  // no catalog yet: a relation could have any relative, and the policy denies some by name
+  const unknown = decide(r, [statement([fact('select', 'public.events')])], Date.now(), () => null);
+  assert.equal([unknown.effect, unknown.deciding?.reason], ['deny', 'no_rule']);
+  assert.match(unknown.deciding?.note ?? '', /catalog snapshot is not loaded/);
+  const plain = principal(loadText(`
+target db: postgres { embedded }
+group "r" { on db { allow read on public.* } }`), 'db', ['r']);
+  assert.is(decide(plain, [statement([fact('select', 'public.events')])], Date.now(), () => null).effect, 'allow');
+});
+
 test.run();
