@@ -137,6 +137,11 @@ export function toOcsf(r: AuditRecord, ctx: OcsfContext): Record<string, unknown
       const ok = r.outcome === 'ok';
       const blocked = r.decision === 'deny' || r.outcome === 'denied' || r.outcome === 'refused' || r.outcome === 'rejected' || r.outcome === 'expired';
       const e = base(r, ctx, activity, activity, blocked ? 'Medium' : 'Informational', ok, r.session);
+      if (r.outcome === 'unknown') {
+        // forwarded, the session ended before the server answered: it may have run
+        e.status_id = 0;
+        e.status = 'Unknown';
+      }
       const uid = r.fingerprint ?? ctx.fingerprint?.(r.text);
       e.query_info = { query_string: r.text, ...(uid ? { uid } : {}) };
       e.disposition_id = blocked ? 2 : r.decision === 'approve' ? 99 : 1;

@@ -120,7 +120,8 @@ export interface ErrorInfo {
 /** A bind parameter: text, bytes (binary format), NULL, or what is left of a long value. */
 export type ParamValue = string | null | { base64: string } | { truncated: true; length: number; sha256: string };
 
-export type StatementOutcome = 'ok' | 'error' | 'denied' | 'rejected' | 'expired' | 'cancelled' | 'refused';
+/** `unknown`: forwarded to the server, but the session ended before the server answered (it may have run) */
+export type StatementOutcome = 'ok' | 'error' | 'denied' | 'rejected' | 'expired' | 'cancelled' | 'refused' | 'unknown';
 
 export interface StatementRecord extends RecordHead {
   kind: 'statement';

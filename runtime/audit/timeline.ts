@@ -74,7 +74,7 @@ function statementLines(s: StatementRecord, full: boolean): string[] {
     if (s.rows?.returned !== undefined) rows.push(plural(s.rows.returned, 'row') + ' returned');
     if (s.rows?.affected !== undefined) rows.push(plural(s.rows.affected, 'row') + ' affected');
     result.push(`ok${rows.length > 0 ? `: ${rows.join(', ')}` : ''}${s.rows?.command ? ` (${s.rows.command})` : ''}`);
-  } else result.push(s.outcome);
+  } else result.push(s.outcome === 'unknown' ? 'unknown (the session ended before the server answered; it may have run)' : s.outcome);
   if (s.approval) result.push(`approval ${s.approval}`);
   if (s.rules.length > 0) result.push(`rule${s.rules.length === 1 ? '' : 's'} ${s.rules.join(', ')}`);
   if (s.masked && s.masked.length > 0) result.push(`masked ${s.masked.join(', ')}`);

@@ -192,9 +192,11 @@ type Expect =
   | { k: 'bind'; name: string; statement: string; entry: Entry }
   | {
       k: 'describe';
-      /** the statement or portal entries the description is for */
+      /** the statement or portal entries the description may be for (what the name may hold when it is sent) */
       entries: readonly Entry[];
       portal: boolean;
+      /** the name described (null: the gateway's own Describe of `entries[0]`) */
+      name: string | null;
       /** sent by the gateway itself (to learn a portal's shape before masking it): not relayed */
       internal: boolean;
     }
@@ -288,6 +290,8 @@ export class PgSession {
   private upstreamFatal = false;
   /** CopyDone and CopyFail messages forwarded so far */
   private copyEnds = 0;
+  /** the client sent CopyData and has not ended that COPY yet (CopyDone, CopyFail) */
+  private copyDataOpen = false;
   /**
    * ReadyForQuery messages expected (Query and Sync forwarded) and received so far, and the one
    * after which a statement that may change settings out of sight (a function call, a DO
@@ -897,7 +901,7 @@ export class PgSession {
    * The record of a statement that ran: its rows, masked columns, error, timings. Kept until the
    * server's reply is on its way to the client (flushRecords), so recording is not on its path.
    */
-  private recordDone(e: Extract<Expect, { k: 'execute' | 'query' }>, index: number, tag: string | null, error: { sqlstate: string; message: string } | null): void {
+  private recordDone(e: Extract<Expect, { k: 'execute' | 'query' }>, index: number, tag: string | null, error: { sqlstate: string; message: string } | null, unanswered = false): void {
     const a = e.audit;
     if (!a || !this.recorder()) return;
     const st = e.k === 'query' ? a.statements[index] : undefined;
@@ -932,13 +936,29 @@ export class PgSession {
       decision: a.decision,
       rules: a.rules,
       approval: a.approval,
-      outcome: error ? 'error' : 'ok',
+      outcome: unanswered ? 'unknown' : error ? 'error' : 'ok',
       rows,
       masked: r.masks && r.masks.length > 0 ? r.masks.map((mk) => r.fields?.[mk.index]?.name ?? `column ${mk.index + 1}`) : null,
       limit: limit ? { rows: limit.rows, rule: limit.rule, reached: r.truncated } : null,
       error,
       timing: { startedAt: a.startedAt, decideUs: a.decideUs, waitMs: a.waitMs || undefined, executeMs: Math.round((performance.now() - e.started) * 1000) / 1000 },
     });
+  }
+
+  /**
+   * The session ends: statements forwarded that the server has not answered yet may still run
+   * (a statement queued behind a cancelled one does, before the server reads the Terminate).
+   * Each gets its record, outcome `unknown`; what a failed query's later statements were
+   * (skipped by the server) gets none, as when the server answers.
+   */
+  private recordUnanswered(): void {
+    if (!this.recorder()) return;
+    for (let i = this.head; i < this.expect.length; i++) {
+      const x = this.expect[i];
+      if (x.k === 'query' && x.audit && !x.failed) {
+        for (let index = x.index; index < x.audit.statements.length; index++) this.recordDone(x, index, null, null, true);
+      } else if (x.k === 'execute' && x.audit) this.recordDone(x, 0, null, null, true);
+    }
   }
 
   /** Hands the records of completed statements to the recorder. */
@@ -1022,7 +1042,7 @@ export class PgSession {
           this.protocolFailure(d);
           return 'fatal';
         }
-        this.push({ k: 'describe', entries: (d.target === 'S' ? this.statements : this.portals).possible(d.name), portal: d.target === 'P', internal: false });
+        this.push({ k: 'describe', entries: (d.target === 'S' ? this.statements : this.portals).possible(d.name), portal: d.target === 'P', name: d.name, internal: false });
         return m.raw;
       }
       case F.Execute:
@@ -1030,6 +1050,13 @@ export class PgSession {
       case F.Close:
         return this.onClose(m, out);
       case F.Sync:
+        // Inside COPY data the server reads a Sync or not depending on whether the COPY failed
+        // before it (it swallows it while copying, answers it after a failure): the gateway
+        // cannot tell which, and must know every reply to come. No real client sends one there.
+        if (this.copyDataOpen || this.copyQueryOutstanding()) {
+          this.fatalToClient('08P01', 'pamc: a Sync inside COPY data is refused: end the COPY with CopyDone or CopyFail first', 'protocol-violation');
+          return 'fatal';
+        }
         this.skipping = false;
         this.push({ k: 'sync', copyEnds: this.copyEnds });
         this.rfqPushed++;
@@ -1037,14 +1064,18 @@ export class PgSession {
       case F.CopyDone:
       case F.CopyFail:
         this.copyEnds++;
+        this.copyDataOpen = false;
+        return m.raw;
+      case F.CopyData:
+        this.copyDataOpen = true;
         return m.raw;
       case F.Flush:
-      case F.CopyData:
         return m.raw;
       case F.FunctionCall:
         // The fast-path function call names a function by OID with no SQL to classify.
         this.opts.metrics.statements.inc(this.decisionLabels.deny);
         this.opts.log.info('statement', { session: this.opts.id, target: this.opts.targetName, subject: this.opts.identity.subject, decision: 'deny', sql: '(FunctionCall message)' });
+        this.recordRefused('(FunctionCall message)', [], 'extended', null, { message: 'pamc: the FunctionCall protocol message is refused' }, null);
         this.deny(out, { message: 'pamc: the FunctionCall protocol message is refused', hint: 'call functions with SQL, e.g. SELECT f(...)' }, 'query');
         return null;
       case F.Terminate:
@@ -1138,17 +1169,22 @@ export class PgSession {
       return 'fatal';
     }
     if (p.name.startsWith(RESERVED_NAME_PREFIX)) {
-      this.deny(out, { message: `pamc: statement names starting with "${RESERVED_NAME_PREFIX}" are reserved by the gateway` }, 'extended');
+      const reserved = { message: `pamc: statement names starting with "${RESERVED_NAME_PREFIX}" are reserved by the gateway` };
+      this.recordRefused(p.query, [], 'extended', null, reserved, null);
+      this.deny(out, reserved, 'extended');
       return null;
     }
     const statements = this.classify(p.query);
-    let { denial } = this.decideStatements(statements, false);
+    const decided = this.decideStatements(statements, false);
+    let denial = decided.denial;
     denial ??= this.unsettledText(p.query);
     denial ??= this.maskCheck(statements).denial;
     denial ??= this.holdsTooMuch(entryCost(p.query));
     if (denial) {
       this.logStatement(p.query, denial);
       this.opts.metrics.statements.inc(this.decisionLabels.deny);
+      // the statement is refused here, at its Parse: the Bind and Execute behind it are skipped
+      this.recordRefused(p.query, statements, 'extended', decided.decision, denial, null);
       this.deny(out, denial, 'extended');
       return null;
     }
@@ -1164,13 +1200,18 @@ export class PgSession {
       this.protocolFailure(b);
       return 'fatal';
     }
+    const bindParams = () => b.params.map((v, i) => (v === null ? null : bindParamFormat(b, i) === 1 ? new Uint8Array(v) : v.toString('utf8')));
     if (b.portal.startsWith(RESERVED_NAME_PREFIX) || b.statement.startsWith(RESERVED_NAME_PREFIX)) {
-      this.deny(out, { message: `pamc: names starting with "${RESERVED_NAME_PREFIX}" are reserved by the gateway` }, 'extended');
+      const reserved = { message: `pamc: names starting with "${RESERVED_NAME_PREFIX}" are reserved by the gateway` };
+      this.recordRefused(`(Bind of portal "${b.portal}" to statement "${b.statement}")`, [], 'extended', null, reserved, null);
+      this.deny(out, reserved, 'extended');
       return null;
     }
     const possible = this.statements.possible(b.statement);
     if (possible.length === 0) {
-      this.deny(out, { message: `pamc: prepared statement "${b.statement}" is not one the gateway saw prepared` }, 'extended');
+      const unknown = { message: `pamc: prepared statement "${b.statement}" is not one the gateway saw prepared` };
+      this.recordRefused(`(Bind of portal "${b.portal}" to statement "${b.statement}")`, [], 'extended', null, unknown, null);
+      this.deny(out, unknown, 'extended');
       return null;
     }
     const statements = statementsOf(possible);
@@ -1180,6 +1221,7 @@ export class PgSession {
     if (denial) {
       this.logStatement(last.text, denial);
       this.opts.metrics.statements.inc(this.decisionLabels.deny);
+      this.recordRefused(last.text, statements, 'extended', decision, denial, null, this.recorder() ? bindParams() : null);
       this.deny(out, denial, 'extended');
       return null;
     }
@@ -1191,9 +1233,10 @@ export class PgSession {
     } else entry.candidates = possible.slice();
     // the parameters go into the session record, and into an approval (shown to the approver,
     // part of the statement a retry grant covers)
-    if (this.recorder() || decision?.effect === 'approve') entry.params = b.params.map((v, i) => (v === null ? null : bindParamFormat(b, i) === 1 ? new Uint8Array(v) : v.toString('utf8')));
+    if (this.recorder() || decision?.effect === 'approve') entry.params = bindParams();
     const tooMuch = this.holdsTooMuch(entryCost(entry.text, entry.params));
     if (tooMuch) {
+      this.recordRefused(last.text, statements, 'extended', null, tooMuch, null, entry.params ?? null);
       this.deny(out, tooMuch, 'extended');
       return null;
     }
@@ -1244,7 +1287,7 @@ export class PgSession {
     // Masking needs the result's shape: a portal never described is described by the gateway.
     if (masks && !entry.fields && !entry.statement?.fields) {
       writeDescribe(out, 'P', e.portal);
-      this.push({ k: 'describe', entries: [entry], portal: true, internal: true });
+      this.push({ k: 'describe', entries: [entry], portal: true, name: null, internal: true });
     }
     // The row limit: fetch at most what is left (one more, to know the result was cut).
     const limit = this.principal()?.limit?.rows ?? null;
@@ -1503,7 +1546,13 @@ export class PgSession {
             if (described === null) return this.unexpected(type, e.k);
             fields = described;
           }
+          // The server answered, so every message before the Describe succeeded: it described what
+          // the name holds now as far as the replies tell, not the other entries the name might
+          // have held when it was sent (a statement closed and parsed again, whose old portal
+          // lives on, must keep its own shape).
+          const held = e.name === null ? null : (e.portal ? this.portals : this.statements).current(e.name);
           for (const entry of e.entries) {
+            if (e.name !== null && entry !== held) continue;
             entry.fields = fields;
             entry.fieldsFromPortal = e.portal;
           }
@@ -1743,6 +1792,15 @@ export class PgSession {
    * right behind an extended-protocol COPY and another after CopyDone). Syncs the client sent
    * between the COPY and the CopyDone/CopyFail that ended it get no ReadyForQuery.
    */
+  /** Whether a simple Query that copies in (COPY … FROM STDIN) is still unanswered. */
+  private copyQueryOutstanding(): boolean {
+    for (let i = this.head; i < this.expect.length; i++) {
+      const x = this.expect[i];
+      if (x.k === 'query' && x.statements.some((st) => st.facts.some((f) => f.action === 'copy_in'))) return true;
+    }
+    return false;
+  }
+
   private dropSyncsSwallowedByCopy(e: { copyEnds: number }): void {
     for (let i = this.head + 1; i < this.expect.length; ) {
       const x = this.expect[i];
@@ -1774,8 +1832,10 @@ export class PgSession {
         // The gateway stopped the query at the row limit: the client's result simply ends.
         e.cancelledForLimit = false;
         const rows = e.result.rows;
-        e.result = newResult();
         const command = e.statements[e.index]?.nodeType === 'FetchStmt' ? 'FETCH' : 'SELECT';
+        // what the client got is the statement's outcome: its rows up to the limit
+        if (e.audit) this.recordDone(e, e.index, `${command} ${rows}`, null);
+        e.result = newResult();
         e.index++;
         return this.truncatedCompletion(command, rows);
       }
@@ -1808,6 +1868,9 @@ export class PgSession {
       }
       this.pop();
     }
+    // No Sync forwarded yet: the server skips whatever comes until one, Query messages included,
+    // so the gateway must not expect answers to them (nor forward them).
+    if (this.head >= this.expect.length) this.skipping = true;
     return reply;
   }
 
@@ -2026,6 +2089,7 @@ export class PgSession {
       statements: this.statementsDecided,
       seconds: (Date.now() - this.startedAt) / 1000,
     });
+    this.recordUnanswered();
     this.flushRecords();
     const why = disconnectReason(reason);
     this.recorder()?.disconnect(this.auditSession, {
