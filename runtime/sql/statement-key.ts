@@ -20,7 +20,15 @@ export type KeyParam = string | null | { base64: string };
  * as resolved through the session's search_path: the same text on other tables is another
  * statement). A text that does not parse is keyed by its bytes.
  */
-export function statementKey(statements: readonly (Pick<ClassifiedStatement, 'text' | 'facts'> & { fingerprint?: string })[], params: readonly KeyParam[]): string {
+/**
+ * `bound`: the bind parameters of the portals the statements run besides their own (`FETCH p`
+ * of a protocol portal bound with parameters), one list per portal.
+ */
+export function statementKey(
+  statements: readonly (Pick<ClassifiedStatement, 'text' | 'facts'> & { fingerprint?: string })[],
+  params: readonly KeyParam[],
+  bound: readonly (readonly KeyParam[] | null)[] = [],
+): string {
   const hash = createHash('sha256');
   const fingerprints: string[] = [];
   // a classified statement computes its fingerprint once, and the approval's record reads it too
@@ -33,6 +41,10 @@ export function statementKey(statements: readonly (Pick<ClassifiedStatement, 'te
   }
   hash.update(JSON.stringify(params));
   hash.update('\u0000');
+  if (bound.length > 0) {
+    hash.update(JSON.stringify(bound));
+    hash.update('\u0000');
+  }
   hash.update(JSON.stringify(statements.flatMap((st) => st.facts.map((f) => `${f.action} ${f.resource}`))));
   return `${fingerprints.join(';')}/${hash.digest('hex').slice(0, 32)}`;
 }

@@ -29,6 +29,8 @@ export interface GateContext {
   statements: readonly ClassifiedStatement[];
   /** what the statements run besides their own text (an EXECUTE's prepared statement, a FETCH's cursor) */
   related?: readonly ClassifiedStatement[];
+  /** the bind parameters of the protocol portals a FETCH reads (null: bound without any kept) */
+  bound?: readonly (readonly KeyParam[] | null)[];
   decision: Decision;
 }
 
@@ -59,7 +61,8 @@ export function gate(ctx: GateContext): GateResult {
   const retry = reqs.every((q) => q.mode === 'retry');
   // the statement exactly (constants and bind parameters included), whatever its layout; and
   // what it runs: `EXECUTE p(1)` is another statement when p was prepared again with another body
-  const fingerprint = statementKey([...ctx.statements, ...(ctx.related ?? [])], ctx.params);
+  // and a FETCH of a protocol portal is another statement when the portal was bound with other parameters
+  const fingerprint = statementKey([...ctx.statements, ...(ctx.related ?? [])], ctx.params, ctx.bound ?? []);
   const shortest = Math.min(...reqs.map((q) => q.withinSeconds));
   if (retry) {
     const used = ctx.approvals.useGrant(ctx.session, ctx.identity.subject, ctx.target, fingerprint);
@@ -90,7 +93,11 @@ function newRequest(ctx: GateContext, mode: 'hold' | 'retry', fingerprint: strin
     session: ctx.session,
     requester: { subject: ctx.identity.subject, groups: [...ctx.identity.groups], agent: ctx.identity.agent },
     // an approver of `EXECUTE p` must see what p is
-    sql: ctx.related && ctx.related.length > 0 ? [ctx.sql, ...ctx.related.map((r) => `-- which runs: ${r.text}`)].join('\n') : ctx.sql,
+    sql: [
+      ctx.sql,
+      ...(ctx.related ?? []).map((r) => `-- which runs: ${r.text}`),
+      ...(ctx.bound ?? []).map((b) => `-- bound with parameters: ${b === null ? '(not kept)' : JSON.stringify(b)}`),
+    ].join('\n'),
     params: ctx.params,
     facts: ctx.statements.flatMap((s) => s.facts.map((f) => ({ action: f.action, resource: f.resource, ...(f.unbounded ? { unbounded: true } : {}) }))),
     fingerprint,

@@ -19,6 +19,7 @@
 
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import type { KeyParam } from '../../sql/statement-key.ts';
 import { decide, type Decision, type Relatives } from '../../policy/decide.ts';
 import type { LoadedPolicy } from '../../policy/load.ts';
 import { createPrincipal, type Identity, type Principal } from '../../policy/principal.ts';
@@ -540,6 +541,21 @@ export class PgSession {
   // Masks and row limits (spec/masking.md)
 
   /** What a FETCH (its cursor) or an EXECUTE (its prepared statement) reads. */
+  /** The bind parameters of the protocol portals the statements FETCH from (an approval covers them). */
+  private boundParams(statements: readonly ClassifiedStatement[]): (KeyParam[] | null)[] {
+    const out: (KeyParam[] | null)[] = [];
+    for (const st of statements) {
+      for (const e of st.effects) {
+        if (e.kind !== 'fetch' || e.name === null) continue;
+        for (const x of this.portals.possible(e.name)) {
+          if (x.cursor) continue; // a SQL cursor: its parameters are in its DECLARE's text
+          out.push(x.params ? x.params.map((v) => (v === null || typeof v === 'string' ? v : { base64: Buffer.from(v).toString('base64') })) : null);
+        }
+      }
+    }
+    return out;
+  }
+
   private relatedStatements(st: ClassifiedStatement): readonly ClassifiedStatement[] | null {
     for (const e of st.effects) {
       if (e.kind === 'fetch' && e.name !== null) return this.portals.possible(e.name).flatMap((x) => x.statements);
@@ -753,6 +769,7 @@ export class PgSession {
       params: (params ?? []).map((v) => (v === null || typeof v === 'string' ? v : { base64: Buffer.from(v).toString('base64') })),
       statements,
       related: statements.flatMap((st) => this.relatedStatements(st) ?? []),
+      bound: this.boundParams(statements),
       decision,
     });
     if (g.kind === 'proceed') return { denial: null, approval: g.request };

@@ -1,0 +1,97 @@
+// A retry-mode grant covers exactly what the approvers saw (spec/approvals.md §3): for a FETCH
+// of a protocol portal that is the portal's statement and the parameters it was bound with.
+// Bound again with another value, the same FETCH text is another statement (found by a hunt).
+
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mintToken, startGateway, type GatewayFixture } from '../../support/gateway.ts';
+import * as w from '../../support/pgwire-builder.ts';
+import { WireSession } from '../../support/pg-session.ts';
+import { loginBytes, open, render, text } from '../gateway/wire.ts';
+
+const test = suite<{ gw: GatewayFixture }>('approvals: a retry grant for FETCH of a bound portal');
+
+test.before(async (ctx) => {
+  ctx.gw = await startGateway({
+    admin: true,
+    blocks: `
+approvals {
+}`,
+    setup: `
+      CREATE TABLE ledger (id int PRIMARY KEY, amount int);
+      INSERT INTO ledger VALUES (1, 100), (2, 999999);`,
+    rules: `
+group "ops" {
+  on db {
+    allow read on catalog
+    approve read on public.ledger by "dba" within 60s mode retry uses 5
+  }
+}
+group "dba" {}`,
+  });
+});
+
+test.after(async (ctx) => {
+  await ctx.gw.close();
+});
+
+async function wireAgent(gw: GatewayFixture): Promise<WireSession> {
+  const s = new WireSession(await open(gw));
+  s.send(loginBytes(gw, await mintToken(['ops'], {}, { sub: 'agent-9' })));
+  await s.until('ReadyForQuery');
+  return s;
+}
+
+async function api(gw: GatewayFixture, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${gw.adminUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, json: await res.json() };
+}
+
+test('retry grant of FETCH from a bound portal: the portal bound with other parameters is another statement', async ({ gw }) => {
+  const s = await wireAgent(gw);
+  s.send(w.parse('s', 'SELECT amount FROM ledger WHERE id = $1'), w.sync());
+  await s.until('ReadyForQuery');
+  // the portal p is bound for id = 1; the FETCH reading it needs approval (retry mode)
+  s.send(w.query('BEGIN'));
+  await s.until('ReadyForQuery');
+  s.send(w.bind('p', 's', [0], [text('1')], []), w.sync());
+  assert.equal(render(await s.until('ReadyForQuery')), ['BindComplete', 'ReadyForQuery T']);
+  s.send(w.query('FETCH ALL FROM p'));
+  const first = await s.until('ReadyForQuery');
+  const err = first.find((m) => m.kind === 'ErrorResponse') as { fields: { code: string; message: string } };
+  assert.is(err?.fields.code, '42501', JSON.stringify(render(first)));
+  const id = /request (apr_\S+)/.exec(err.fields.message)![1];
+  s.send(w.query('ROLLBACK'));
+  await s.until('ReadyForQuery');
+  const dba = await mintToken(['dba'], {}, { sub: 'dba-alice' });
+  const shown = await api(gw, 'GET', `/approvals/${id}`, dba);
+  // the approver sees what runs, and with which value
+  assert.is(shown.json.sql, 'FETCH ALL FROM p\n-- which runs: SELECT amount FROM ledger WHERE id = $1\n-- bound with parameters: ["1"]');
+  assert.is((await api(gw, 'POST', `/approvals/${id}/approve`, dba, { reason: 'id 1 only' })).status, 200);
+
+  const fetchBound = async (value: string): Promise<string[]> => {
+    s.send(w.query('BEGIN'));
+    await s.until('ReadyForQuery');
+    s.send(w.bind('p', 's', [0], [text(value)], []), w.sync());
+    await s.until('ReadyForQuery');
+    s.send(w.query('FETCH ALL FROM p'));
+    const out = render(await s.until('ReadyForQuery'));
+    s.send(w.query('ROLLBACK'));
+    await s.until('ReadyForQuery');
+    return out;
+  };
+  // the same FETCH text, the same portal name and statement, bound for id = 2: a new request
+  const other = await fetchBound('2');
+  assert.not.ok(other.includes('DataRow 999999'), other.join('\n'));
+  assert.match(other[0], /^ErrorResponse ERROR 42501 pamc: approval required: request apr_\S+ needs/);
+  assert.not.ok(other[0].includes(id), 'a request of its own');
+  // bound for id = 1 again: the grant is used
+  assert.equal(await fetchBound('1'), ['RowDescription amount', 'DataRow 100', 'CommandComplete FETCH 1', 'ReadyForQuery T']);
+  s.close();
+});
+
+test.run();
