@@ -17,7 +17,7 @@ import { fingerprintSql, normalizeSql, parseSql, refuseText } from './parser.ts'
 import { parseSearchPath } from './settings.ts';
 import { statementLimited } from './statements/dml.ts';
 import { probeConstants, TEMPLATE_KINDS } from './templates.ts';
-import { forbid, walkTyped, type Obj, type Walker } from './walk.ts';
+import { fact, forbid, walkTyped, type Obj, type Walker } from './walk.ts';
 
 export const DEFAULT_CONTEXT: ClassifyContext = { searchPath: ['public'] };
 
@@ -197,6 +197,8 @@ function classifyStatements(sql: string, tree: ParseResult, run: Run): Classific
         forbid(w, 'writing to pg_catalog.pg_settings changes settings');
         break;
       }
+    // pg_settings holds every setting's value, the secret ones included: reading it is SHOW ALL
+    if (w.facts.some((f) => (f.action === 'select' || f.action === 'copy_out') && f.resource === 'pg_catalog.pg_settings')) fact(w, 'show', 'all');
     run.preparedCleared = w.preparedCleared;
     run.usedSessionPrepared ||= w.usedSessionPrepared;
     const limited = w.executedLimited ?? (body !== undefined && statementLimited(nodeType, body));

@@ -242,6 +242,7 @@ export const FuncCall: Handler = (w, body, type) => {
   const keys = callFacts(w, body.funcname, argc);
   for (const k of keys) {
     if (DANGEROUS_FUNCTIONS.has(k)) specialCall(w, k, args);
+    else if (k === 'pg_catalog.pg_show_all_settings') fact(w, 'show', 'all'); // what pg_settings shows
     else if (k === 'pg_catalog.current_setting') {
       // current_setting(x) is SHOW x
       const name = stringConst(argument(args, 0, 'setting_name'));

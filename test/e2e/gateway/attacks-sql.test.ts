@@ -271,6 +271,17 @@ test('text pipelined behind such a call is held to what reads the same either wa
   await c.end();
 });
 
+test('pg_settings and pg_show_all_settings() are SHOW ALL: the secret settings SHOW refuses are rows of them', async ({ gw }) => {
+  const s = await login(gw, ['readers']);
+  for (const sql of ["SELECT setting FROM pg_settings WHERE name = 'ssl_key_file'", "SELECT setting FROM pg_show_all_settings() WHERE name = 'archive_command'", 'SHOW ssl_key_file']) {
+    s.send(w.query(sql));
+    const m = render(await s.until('ReadyForQuery'));
+    assert.is(m.length, 2, sql);
+    assert.match(m[0], /^ErrorResponse ERROR 42501 pamc: permission denied: no rule allows show on (all|ssl_key_file)$/, `${sql}: ${m[0]}`);
+  }
+  s.close();
+});
+
 test('the FunctionCall message is refused; the session goes on', async ({ gw }) => {
   const s = await login(gw, ['readers']);
   // lo_open (oid 952) with two int4 arguments, as libpq's large-object calls send it

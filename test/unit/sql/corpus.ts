@@ -298,6 +298,8 @@ export const corpus: Case[] = [
   { sql: "SELECT set_config('standard_conforming_strings', 'off', false)", facts: ['call pg_catalog.set_config', 'set standard_conforming_strings', 'forbidden'], effects: ['set standard_conforming_strings=off'] },
   { sql: "SELECT set_config('client_encoding', enc, false) FROM a", facts: ['select public.a', 'call pg_catalog.set_config', 'set client_encoding', 'forbidden'] },
   { sql: "UPDATE pg_settings SET setting = 'off' WHERE name = 'standard_conforming_strings'", facts: ['update pg_catalog.pg_settings', 'forbidden'], detail: 'pg_settings' },
+  { sql: "SELECT setting FROM pg_settings WHERE name = 'ssl_key_file'", facts: ['select pg_catalog.pg_settings', 'show all'] },
+  { sql: "SELECT setting FROM pg_show_all_settings() WHERE name = 'work_mem'", facts: ['show all'] },
   { sql: "ALTER SYSTEM SET standard_conforming_strings = off", facts: ['alter_system standard_conforming_strings', 'forbidden'] },
   { sql: 'ALTER SYSTEM SET work_mem = 1048576', facts: ['alter_system work_mem'] },
   { sql: "ALTER DATABASE shop SET client_encoding = 'LATIN1'", facts: ['alter database shop (database)', 'set client_encoding', 'forbidden'] },
