@@ -50,6 +50,13 @@ for (const f of pgCatalog.functions) {
   list.push({ min: f.nargs - f.ndefaults, max: f.variadic ? Infinity : f.nargs });
 }
 
+const setReturning = new Set(pgCatalog.functions.filter((f) => (f as { retset?: boolean }).retset === true).map((f) => f.name));
+
+/** Whether a pg_catalog function of this name returns a set (generate_series, unnest, …): its arguments decide how many rows there are. */
+export function isSetReturningBuiltin(name: string): boolean {
+  return setReturning.has(name);
+}
+
 /** Whether pg_catalog has a function of this name. */
 export function isCatalogFunction(name: string): boolean {
   return arities.has(name);

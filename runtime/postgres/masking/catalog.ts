@@ -4,7 +4,7 @@
 // connection, refreshed after DDL; a snapshot is immutable.
 
 import { parseSql } from '../../sql/parser.ts';
-import { catalogFunctionAccepts, isComputingBuiltin } from '../../sql/catalog.ts';
+import { catalogFunctionAccepts, isComputingBuiltin, isSetReturningBuiltin } from '../../sql/catalog.ts';
 import { alignOutputs, columnKey, statementLineage, type LineageCatalog, type RelationInfo, type Src } from './lineage.ts';
 import { builtinTypeClass, type TypeClass } from './strategies.ts';
 
@@ -194,6 +194,10 @@ export function lineageCatalog(snapshot: CatalogSnapshot, searchPath: readonly s
       }
       snapshot.viewLineageCache.set(view.key, result);
       return result;
+    },
+    isSetReturning(funcname) {
+      if (funcname.length === 2) return funcname[0] === 'pg_catalog' && isSetReturningBuiltin(funcname[1]);
+      return funcname.length === 1 && isSetReturningBuiltin(funcname[0]);
     },
     isComputingFunction(funcname, argc) {
       if (funcname.length === 2) return funcname[0] === 'pg_catalog' && isComputingBuiltin(`pg_catalog.${funcname[1]}`);

@@ -61,6 +61,8 @@ export interface LineageCatalog {
   viewLineage(view: RelationInfo): Src[] | null;
   /** a function call that only computes (a pg_catalog built-in outside the SQL-running and dangerous sets) */
   isComputingFunction(funcname: readonly string[], argc: number): boolean;
+  /** a built-in that returns a set: how many rows there are depends on its arguments */
+  isSetReturning(funcname: readonly string[]): boolean;
 }
 
 export interface StatementLineage {
@@ -72,6 +74,12 @@ export interface StatementLineage {
   /** every source column the statement reads, wherever (its error texts are withheld when one is masked) */
   reads: Set<string>;
   predicates: Set<string>;
+  /**
+   * source columns of values computed in a select list at any level — outputs of the statement,
+   * of subqueries and CTEs, also those the statement then drops: a computation can fail by the
+   * value (`1 / (ascii(ssn) - 48)`), whether or not its result is returned
+   */
+  computed: Set<string>;
   writesFrom: Set<string>;
   /** values written, or passed to functions that may keep them, derive from something untraceable */
   writesOpaque: boolean;
@@ -89,6 +97,7 @@ interface Acc {
   cat: LineageCatalog;
   reads: Set<string>;
   predicates: Set<string>;
+  computed: Set<string>;
   writesFrom: Set<string>;
   writesOpaque: boolean;
   unmasks: Set<string>;
@@ -312,6 +321,9 @@ function functionEntry(acc: Acc, body: Obj, scope: Scope): FromEntry {
   }
   defs = defs.concat(columnDefNames(body.coldeflist));
   const alias = aliasOf(body.alias);
+  // what a function in FROM is given decides how many rows it yields (generate_series(1, f(ssn))):
+  // a condition on those values, as much as a WHERE
+  for (const s of src.sources) acc.predicates.add(s);
   src.direct = null;
   let columns: Col[];
   if (defs.length > 0 && list(body.functions).length === 1) {
@@ -554,6 +566,8 @@ function collect(acc: Acc, node: unknown, scope: Scope, into: Src): void {
           for (const k of args.sources) acc.writesFrom.add(k);
           if (args.opaque) acc.writesOpaque = true;
         }
+        // a set-returning function in a select list makes as many rows as its arguments say
+        if (acc.cat.isSetReturning(fname)) for (const k of args.sources) acc.predicates.add(k);
         merge(into, args);
         // FILTER (WHERE …) and OVER (PARTITION BY … ORDER BY …) choose and order rows: predicates,
         // and the value derives from them as well.
@@ -785,6 +799,7 @@ function selectBody(acc: Acc, s: Obj, outer: Scope | null): OutputColumn[] {
     scope,
     entries.flatMap((e) => e.star),
   );
+  for (const o of outputs) if (o.span || o.direct === null) for (const k of o.sources) acc.computed.add(k);
   for (const k of ['whereClause', 'havingClause', 'groupClause', 'sortClause', 'windowClause', 'distinctClause', 'limitCount', 'limitOffset']) {
     if (s[k] !== undefined) collectPredicate(acc, s[k], scope);
   }
@@ -1130,6 +1145,7 @@ export function statementLineage(stmt: unknown, cat: LineageCatalog): StatementL
     cat,
     reads: new Set(),
     predicates: new Set(),
+    computed: new Set(),
     writesFrom: new Set(),
     writesOpaque: false,
     unmasks: new Set(),
@@ -1147,6 +1163,7 @@ export function statementLineage(stmt: unknown, cat: LineageCatalog): StatementL
     outputs,
     reads: acc.reads,
     predicates: acc.predicates,
+    computed: acc.computed,
     writesFrom: acc.writesFrom,
     writesOpaque: acc.writesOpaque,
     unmasks: acc.unmasks,

@@ -133,6 +133,9 @@ export function checkStatement(view: MaskView, lineage: StatementLineage, option
       }
     }
     if (lineage.outputs === 'opaque') return refuse('the statement returns values the gateway cannot trace');
+    // a value computed in a subquery or CTE and then dropped can still fail by the value
+    const computed = firstMasked(view, lineage.computed);
+    if (computed) return refuse(`masked column ${computed} is computed on in the statement (a computation can fail or not by the value)`);
   }
   return { deny: null, touchesMasked };
 }
