@@ -208,18 +208,26 @@ function classifyStatements(sql: string, tree: ParseResult, run: Run): Classific
 }
 
 /**
- * A later statement of the same text resolves names with the search path an earlier one set:
- * `SET search_path = evil, pg_catalog; SELECT lower(x)` calls evil.lower.
+ * A later statement of the same text may resolve names with the search path an earlier one set:
+ * `SET search_path = evil, pg_catalog; SELECT lower(x)` calls evil.lower. It may also not: the
+ * SET can be rolled back (`BEGIN; SET …; ROLLBACK`, `ROLLBACK TO` a savepoint), be LOCAL to a
+ * transaction that ends, or never run (`SELECT set_config('search_path', …) WHERE false`). So the
+ * path widens, as the session's does: the statements after it are decided for every schema either
+ * path could resolve a name in.
  */
 function followSearchPath(run: Run, effects: readonly SessionEffect[]): void {
+  const widen = (parts: readonly string[]) => {
+    const path = [...run.ctx.searchPath];
+    for (const p of parts) if (!path.includes(p)) path.push(p);
+    if (path.length !== run.ctx.searchPath.length) run.ctx = { ...run.ctx, searchPath: path };
+  };
   for (const e of effects) {
     const reset =
       e.kind === 'reset_all' || (e.kind === 'discard' && e.what === 'ALL') || (e.kind === 'set' && e.setting === 'search_path' && e.value === null);
     if (e.kind === 'set' && e.setting === 'search_path' && e.value !== null) {
-      run.ctx = { ...run.ctx, searchPath: parseSearchPath(e.value) };
-      run.searchPathUnknown = false;
+      widen(parseSearchPath(e.value));
     } else if (reset) {
-      if (run.ctx.defaultSearchPath !== undefined) run.ctx = { ...run.ctx, searchPath: run.ctx.defaultSearchPath };
+      if (run.ctx.defaultSearchPath !== undefined) widen(run.ctx.defaultSearchPath);
       else run.searchPathUnknown = true;
     }
   }

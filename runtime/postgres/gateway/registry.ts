@@ -36,6 +36,12 @@ export interface Entry {
    * Bind, to the one the name held then.
    */
   candidates?: readonly Entry[];
+  /**
+   * A prepared statement: the session's search path (its version) when it was classified. The
+   * server resolves a prepared statement's names again when the path has changed since, so
+   * the gateway classifies it again too before deciding it (PgSession.freshen).
+   */
+  pathVersion?: number;
 }
 
 /**

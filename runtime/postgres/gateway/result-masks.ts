@@ -6,6 +6,7 @@ import type { MaskingOptions } from '../../../spec/compiled-policy.ts';
 import type { Principal } from '../../policy/principal.ts';
 import { setMembers } from '../../sql/catalog.ts';
 import type { ClassifiedStatement } from '../../sql/facts.ts';
+import { splitKey } from '../../sql/names.ts';
 import { parseSql } from '../../sql/parser.ts';
 import { lineageCatalog, snapshotFromRows, type CatalogSnapshot } from '../masking/catalog.ts';
 import { statementLineage, type LineageCatalog, type StatementLineage } from '../masking/lineage.ts';
@@ -197,10 +198,24 @@ export class SessionMasking {
     for (const f of s.facts) {
       if (f.resource.startsWith('pg_temp.')) this.temporary.add(unquoteIdent(f.resource.slice('pg_temp.'.length)));
     }
+    // A view (or sequence) over a temporary relation is made temporary by the server whatever
+    // schema it names: it then shadows the relation of that name the catalog holds.
+    if (s.nodeType === 'ViewStmt' && s.facts.some((f) => f.action === 'select' && this.isTemporary(f.resource))) {
+      for (const f of s.facts) {
+        const parts = f.action === 'create' ? splitKey(f.resource) : null;
+        if (parts) this.temporary.add(unquoteIdent(parts[1]));
+      }
+    }
     if (isDdl(s)) {
       this.ddlOpen = true;
       this.ddlUntil = Math.max(this.ddlUntil, endsAtReady);
     }
+  }
+
+  /** Whether a relation key names a temporary relation of the session (any schema: pg_temp shadows it). */
+  private isTemporary(key: string): boolean {
+    const parts = splitKey(key);
+    return parts !== null && (parts[0] === 'pg_temp' || this.temporary.has(unquoteIdent(parts[1])));
   }
 
   /** The masks of a result once its RowDescription is known. */

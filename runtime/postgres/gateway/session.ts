@@ -291,6 +291,8 @@ export class PgSession {
   private upstreamFatal = false;
   /** CopyDone and CopyFail messages forwarded so far */
   private copyEnds = 0;
+  /** counts the widenings of the session's search path (prepared statements note the one they were classified under) */
+  private pathVersion = 0;
   /** the client sent CopyData and has not ended that COPY yet (CopyDone, CopyFail) */
   private copyDataOpen = false;
   /**
@@ -455,9 +457,23 @@ export class PgSession {
     return this.withRegistryFacts(c.statements);
   }
 
+  /**
+   * Prepared statements classified under an earlier search path are classified again under the
+   * current one: PostgreSQL re-resolves a prepared statement's names when search_path changed
+   * (`PREPARE p AS SELECT … FROM a`, then `SET search_path = evil`: EXECUTE p reads evil.a).
+   */
+  private freshen(entries: readonly Entry[]): void {
+    for (const e of entries) {
+      if (e.pathVersion === undefined || e.pathVersion === this.pathVersion) continue;
+      e.statements = this.classify(e.text);
+      e.pathVersion = this.pathVersion;
+    }
+  }
+
   /** A SQL-level EXECUTE of a name: every statement the server may hold under it, as one. */
   private preparedLookup(name: string): ClassifiedStatement | undefined {
     const entries = this.statements.possible(name);
+    this.freshen(entries);
     if (entries.length === 0) return undefined;
     const facts: Fact[] = [];
     let limited = true;
@@ -560,7 +576,11 @@ export class PgSession {
     for (const e of st.effects) {
       if (e.kind === 'fetch' && e.name !== null) return this.portals.possible(e.name).flatMap((x) => x.statements);
       // a registry entry holds the prepared statement itself, or a PREPARE carrying it
-      if (e.kind === 'execute') return this.statements.possible(e.name).flatMap((x) => x.statements.map((p) => preparedBody(p)));
+      if (e.kind === 'execute') {
+        const entries = this.statements.possible(e.name);
+        this.freshen(entries);
+        return entries.flatMap((x) => x.statements.map((p) => preparedBody(p)));
+      }
     }
     return null;
   }
@@ -1122,6 +1142,9 @@ export class PgSession {
     denial ??= this.unsettledText(q.sql);
     denial ??= this.recordsRefuse();
     let masks: StatementMasks[] | null = null;
+    // a statement behind a SET search_path of the same text is traced with the widened path (a
+    // refusal below leaves the path wider than the server's: more candidates, never fewer)
+    if (!denial && statements.length > 1) this.widenSearchPath(statements);
     if (!denial) ({ denial, masks } = this.maskCheck(statements));
     this.logStatement(q.sql, denial);
     if (denial) {
@@ -1205,7 +1228,7 @@ export class PgSession {
       this.deny(out, denial, 'extended');
       return null;
     }
-    const entry: Entry = { text: p.query, statements };
+    const entry: Entry = { text: p.query, statements, pathVersion: this.pathVersion };
     this.statements.addPending(p.name, entry);
     this.push({ k: 'parse', name: p.name, entry });
     return m.raw;
@@ -1225,6 +1248,7 @@ export class PgSession {
       return null;
     }
     const possible = this.statements.possible(b.statement);
+    this.freshen(possible);
     if (possible.length === 0) {
       const unknown = { message: `pamc: prepared statement "${b.statement}" is not one the gateway saw prepared` };
       this.recordRefused(`(Bind of portal "${b.portal}" to statement "${b.statement}")`, [], 'extended', null, unknown, null);
@@ -1937,7 +1961,7 @@ export class PgSession {
       const s = statements[at];
       for (const eff of s.effects) {
         let c: Creation;
-        if (eff.kind === 'prepare') c = { at, names: this.statements, name: eff.name, entry: { text: eff.statement.text, statements: [eff.statement] } };
+        if (eff.kind === 'prepare') c = { at, names: this.statements, name: eff.name, entry: { text: eff.statement.text, statements: [eff.statement], pathVersion: this.pathVersion } };
         else if (eff.kind === 'declare') c = { at, names: this.portals, name: eff.name, entry: { text: s.text, statements: [s], cursor: true } };
         else continue;
         c.names.addPending(c.name, c.entry);
@@ -1988,7 +2012,11 @@ export class PgSession {
     for (const s of statements) {
       for (const e of s.effects) {
         if (e.kind !== 'set' || e.setting !== 'search_path' || e.value === null) continue;
-        for (const part of splitSearchPath(e.value)) if (!this.searchPath.includes(part)) this.searchPath.push(part);
+        for (const part of splitSearchPath(e.value)) {
+          if (this.searchPath.includes(part)) continue;
+          this.searchPath.push(part);
+          this.pathVersion++;
+        }
       }
     }
   }

@@ -374,21 +374,28 @@ export const corpus: Case[] = [
 ];
 
 /** Cases whose context carries more than a search path. */
+// A search path set earlier in a text widens it for the statements after (the SET may be rolled
+// back, LOCAL, or never run): they are decided for the old schemas and the new ones.
 export const contextCases: { sql: string; ctx: { searchPath: string[]; user?: string; defaultSearchPath?: string[] }; each: string[][] }[] = [
   {
     sql: 'SET search_path = evil, pg_catalog; SELECT lower(x) FROM t',
     ctx: { searchPath: ['public'] },
-    each: [['set search_path'], ['call evil.lower', 'select evil.t']],
+    each: [['set search_path'], ['call evil.lower', 'call public.lower', 'select evil.t', 'select public.t']],
   },
   {
     sql: "SELECT set_config('search_path', 'app', false); SELECT * FROM t",
     ctx: { searchPath: ['public'] },
-    each: [['call pg_catalog.set_config', 'set search_path'], ['select app.t']],
+    each: [['call pg_catalog.set_config', 'set search_path'], ['select app.t', 'select public.t']],
   },
   {
     sql: 'SET search_path = app; RESET search_path; SELECT * FROM t',
     ctx: { searchPath: ['public'], defaultSearchPath: ['public'] },
-    each: [['set search_path'], ['set search_path'], ['select public.t']],
+    each: [['set search_path'], ['set search_path'], ['select app.t', 'select public.t']],
+  },
+  {
+    sql: 'BEGIN; SAVEPOINT x; SET search_path = scratch; ROLLBACK TO x; SELECT * FROM secrets; COMMIT',
+    ctx: { searchPath: ['public'] },
+    each: [['transaction'], ['transaction'], ['set search_path'], ['transaction'], ['select public.secrets', 'select scratch.secrets'], ['transaction']],
   },
   {
     sql: 'RESET ALL; SELECT * FROM t',
@@ -398,7 +405,7 @@ export const contextCases: { sql: string; ctx: { searchPath: string[]; user?: st
   {
     sql: 'DISCARD ALL; SELECT * FROM t',
     ctx: { searchPath: ['app'], defaultSearchPath: ['public'] },
-    each: [['discard'], ['select public.t']],
+    each: [['discard'], ['select app.t', 'select public.t']],
   },
   {
     sql: 'SELECT * FROM t',
