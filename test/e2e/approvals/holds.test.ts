@@ -484,7 +484,7 @@ test('a statement name the server cuts to 63 bytes cannot stand in for another: 
   assert.not.equal(await gw.direct('SELECT v FROM held WHERE id = 1'), '98');
 });
 
-test('one text resolved under two search paths is two statements: never put to an approver as one', async ({ gw }) => {
+test('a statement prepared before the search path changed is resolved again, as the server does: its approval names the new schema', async ({ gw }) => {
   await gw.direct('CREATE SCHEMA IF NOT EXISTS other; CREATE TABLE IF NOT EXISTS other.retried (id int PRIMARY KEY, v int)');
   await gw.reload(`${RULES}
 group "ops" {
@@ -499,10 +499,20 @@ group "ops" {
     s.send(w.parse('s2', text), w.sync());
     assert.equal((await s.until('ReadyForQuery')).map((m) => m.kind), ['ParseComplete', 'ReadyForQuery']);
     // the same text parsed again after the path changed: the server refuses the second Parse and
-    // runs the first (public.retried), the gateway cannot tell which until the server answers
+    // runs the first — which it resolves again under the new path (other.retried), as the
+    // gateway now classifies it: both candidates are one statement, and it needs its approval
     s.send(w.query('SET search_path = other, public'), w.parse('s2', text), w.sync(), w.bind('', 's2', [], [], []), w.execute('', 0), w.sync());
     await s.until('ReadyForQuery');
-    await expectAmbiguousRefusal(s);
+    const first = await s.until('ReadyForQuery');
+    assert.ok(first.some((m) => m.kind === 'ErrorResponse' && m.fields.code === '42P05'), 'the server refuses the second Parse');
+    const second = await s.until('ReadyForQuery');
+    const error = second.find((m) => m.kind === 'ErrorResponse') as { fields: { code: string; message: string } } | undefined;
+    assert.is(error?.fields.code, '42501');
+    const id = /request (apr_\S+)/.exec(error!.fields.message)?.[1];
+    assert.ok(id, error!.fields.message);
+    const shown = await api(gw, 'GET', `/approvals/${id}`, await mintToken(['dba'], {}, { sub: 'dba-1' }));
+    assert.ok(shown.json.facts.some((f: { action: string; resource: string }) => f.action === 'update' && f.resource === 'other.retried'), JSON.stringify(shown.json.facts));
+    assert.is(await gw.direct('SELECT count(*) FROM other.retried WHERE v = 50'), '0');
     s.close();
   } finally {
     await gw.reload(RULES);
