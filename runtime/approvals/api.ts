@@ -116,7 +116,12 @@ export async function handleApprovalsApi(req: IncomingMessage, res: ServerRespon
       json(res, 200, { requests: approvals.store.pendingFor(approver).map(summary) });
       return true;
     }
-    const id = decodeURIComponent(parts[1]);
+    let id: string;
+    try {
+      id = decodeURIComponent(parts[1]);
+    } catch {
+      throw new ApiError(404, 'no approval request with that id'); // malformed percent-encoding is no id
+    }
     const r = approvals.store.get(id);
     // A request the caller may not decide does not exist for them.
     const visible = r && r.requirements.some((q) => approver.groups.includes(q.group));

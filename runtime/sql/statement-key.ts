@@ -22,12 +22,14 @@ export type KeyParam = string | null | { base64: string };
  */
 /**
  * `bound`: the bind parameters of the portals the statements run besides their own (`FETCH p`
- * of a protocol portal bound with parameters), one list per portal.
+ * of a protocol portal bound with parameters), one list per portal. `requirements`: what the
+ * approval asks for (approval-gate.ts), so that a grant is for the rule that gave it.
  */
 export function statementKey(
   statements: readonly (Pick<ClassifiedStatement, 'text' | 'facts'> & { fingerprint?: string })[],
   params: readonly KeyParam[],
   bound: readonly (readonly KeyParam[] | null)[] = [],
+  requirements = '',
 ): string {
   const hash = createHash('sha256');
   const fingerprints: string[] = [];
@@ -43,6 +45,10 @@ export function statementKey(
   hash.update('\u0000');
   if (bound.length > 0) {
     hash.update(JSON.stringify(bound));
+    hash.update('\u0000');
+  }
+  if (requirements !== '') {
+    hash.update(requirements);
     hash.update('\u0000');
   }
   hash.update(JSON.stringify(statements.flatMap((st) => st.facts.map((f) => `${f.action} ${f.resource}`))));

@@ -10,6 +10,7 @@ import type { ClassifiedStatement } from '../../sql/facts.ts';
 import { statementKey, type KeyParam } from '../../sql/statement-key.ts';
 import { buildNotice } from '../protocol/index.ts';
 import type { DenialText } from './denial.ts';
+import type { ApprovalRequirement } from '../../../spec/compiled-policy.ts';
 
 export type GateResult =
   /** run it: a retry grant was used (its request id), or nothing needs approval */
@@ -52,6 +53,15 @@ function who(reqs: Requirement[]): string {
   return reqs.map((q) => `${q.quorum > 1 ? `${q.quorum} approvers` : '1 approver'} from "${q.group}" (rule ${q.rule.location ?? 'baseline'})`).join(' and ');
 }
 
+/**
+ * What an approval was asked for: every requirement's group, quorum, window, mode and uses. A
+ * request or grant made under other requirements (the policy was reloaded since) does not cover
+ * the statement now.
+ */
+export function requirementsSignature(reqs: readonly ApprovalRequirement[]): string {
+  return JSON.stringify(reqs.map((q) => [q.group, q.quorum, q.withinSeconds, q.mode, q.uses]).sort());
+}
+
 export function gate(ctx: GateContext): GateResult {
   if (ctx.decision.effect !== 'approve') return { kind: 'proceed', request: null };
   const reqs = requirements(ctx);
@@ -62,7 +72,9 @@ export function gate(ctx: GateContext): GateResult {
   // the statement exactly (constants and bind parameters included), whatever its layout; and
   // what it runs: `EXECUTE p(1)` is another statement when p was prepared again with another body
   // and a FETCH of a protocol portal is another statement when the portal was bound with other parameters
-  const fingerprint = statementKey([...ctx.statements, ...(ctx.related ?? [])], ctx.params, ctx.bound ?? []);
+  // — and under the same requirements: a grant given under a rule the policy has since changed is
+  // not one the current rule asks for
+  const fingerprint = statementKey([...ctx.statements, ...(ctx.related ?? [])], ctx.params, ctx.bound ?? [], requirementsSignature(reqs));
   const shortest = Math.min(...reqs.map((q) => q.withinSeconds));
   if (retry) {
     const used = ctx.approvals.useGrant(ctx.session, ctx.identity.subject, ctx.target, fingerprint);

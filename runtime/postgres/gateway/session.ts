@@ -83,7 +83,7 @@ import type { Approvals } from '../../approvals/service.ts';
 import type { ApprovalRequest } from '../../approvals/store.ts';
 import type { Recorder } from '../../audit/recorder.ts';
 import type { StatementInput } from '../../audit/records.ts';
-import { gate, settledDenial } from './approval-gate.ts';
+import { gate, requirementsSignature, settledDenial } from './approval-gate.ts';
 import { Frame as FrameClass } from '../protocol/index.ts';
 
 const NO_RELATIVES: readonly string[] = [];
@@ -320,7 +320,7 @@ export class PgSession {
   /** a statement held for approval: nothing after it is read until its request settles */
   private held: { request: ApprovalRequest; frame: Frame; since: number } | null = null;
   /** re-handling a held statement whose request was approved */
-  private resumed: { request: string; waitMs: number } | null = null;
+  private resumed: { request: string; waitMs: number; requirements: string } | null = null;
   /** the last decision, for the record of the statement it decided */
   private lastDecision: { decision: Decision | null; us: number } = { decision: null, us: 0 };
   /** the last RowDescription a Describe got (a copy) and its fields: the same statement described again reuses them */
@@ -671,6 +671,11 @@ export class PgSession {
     e.rows++;
     if (cursor !== null) this.limitUsed.set(cursor, used + 1);
     if (r.masks === null) r.masks = this.lateMasks(e, m);
+    // Masks are planned for a shape: a row of another shape means the gateway paired the reply
+    // with the wrong statement, and nothing of it may go out (fail closed).
+    if (e.masks && r.fields !== null && m.raw.length >= 7 && ((m.raw[5] << 8) | m.raw[6]) !== r.fields.length) {
+      throw new Error(`a DataRow of ${(m.raw[5] << 8) | m.raw[6]} columns in a result described with ${r.fields.length}`);
+    }
     if (r.masks.length === 0) return m.raw;
     r.masker ??= new RowMasker(r.masks, this.opts.maskContext?.() ?? { hashKey: null });
     if (!r.masker.maskInto(m.raw, this.rowArena)) throw new Error('a DataRow from the server could not be read for masking');
@@ -775,7 +780,16 @@ export class PgSession {
     params: (string | Uint8Array | null)[] | null,
   ): { denial: DenialText | null; approval: string | null } | 'hold' {
     if (!decision || decision.effect !== 'approve') return { denial: null, approval: null };
-    if (this.resumed) return { denial: null, approval: this.resumed.request };
+    if (this.resumed) {
+      // decided again under the policy in force: the approval must still be what it asks for
+      if (requirementsSignature(decision.approvals.map((a) => a.approval)) !== this.resumed.requirements) {
+        return {
+          denial: { message: `pamc: the policy changed while request ${this.resumed.request} waited: the statement now needs another approval`, hint: 'run it again to make a new request' },
+          approval: this.resumed.request,
+        };
+      }
+      return { denial: null, approval: this.resumed.request };
+    }
     const p = this.principal();
     if (!p) return { denial: { message: 'pamc: approval required, but the target is no longer in the policy' }, approval: null };
     const g = gate({
@@ -810,7 +824,7 @@ export class PgSession {
     const forward = new Outgoing();
     const waitMs = Date.now() - held.since;
     if (r.status === 'approved') {
-      this.resumed = { request: r.id, waitMs };
+      this.resumed = { request: r.id, waitMs, requirements: requirementsSignature(r.requirements) };
       let raw: ReturnType<PgSession['handleClientMessage']>;
       try {
         raw = this.handleClientMessage(held.frame, out);

@@ -1,0 +1,108 @@
+// Approvals across a policy reload, and the approvals API's handling of malformed ids (found by
+// a hunt). A reload that changes what a statement's approval asks for binds the statements that
+// run after it: a held statement approved under the old rule fails, a retry grant given under it
+// is not used (spec/approvals.md §2, §3).
+
+import pg from 'pg';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mintToken, startGateway, type GatewayFixture } from '../../support/gateway.ts';
+
+const test = suite<{ gw: GatewayFixture }>('approvals across a policy reload');
+
+const RULES = (approve: string) => `
+group "ops" {
+  on db {
+    allow read, insert on public.*, catalog
+    ${approve}
+  }
+}
+group "dba" {}
+group "security" {}`;
+
+test.before.each(async (ctx) => {
+  ctx.gw = await startGateway({
+    admin: true,
+    setup: `CREATE TABLE held (id int PRIMARY KEY, v int); INSERT INTO held VALUES (1, 0);
+            CREATE TABLE retried (id int PRIMARY KEY, v int); INSERT INTO retried VALUES (1, 0);`,
+    rules: RULES(`approve update on public.held by "dba" within 30s
+    approve update on public.retried by "dba" within 60s mode retry uses 2`),
+  });
+});
+test.after.each(async (ctx) => {
+  await ctx.gw.close();
+});
+
+async function api(gw: GatewayFixture, method: string, path: string, token: string, body?: unknown) {
+  const res = await fetch(`${gw.adminUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+async function agent(gw: GatewayFixture) {
+  const c = new pg.Client(await gw.clientConfig(['ops'], {}, 'agent-7'));
+  const requests: string[] = [];
+  c.on('notice', (n) => {
+    const m = /request (apr_[A-Za-z0-9_-]+)/.exec(n.message ?? '');
+    if (m) requests.push(m[1]);
+  });
+  c.on('error', () => {});
+  await c.connect();
+  return { c, requests };
+}
+
+async function waitFor<T>(fn: () => T | undefined): Promise<T> {
+  const until = Date.now() + 5000;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > until) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const settle = (p: Promise<unknown>) =>
+  p.then(
+    () => ({ ran: true, code: null as string | null }),
+    (e: { code?: string }) => ({ ran: false, code: e.code ?? null }),
+  );
+
+test('hold: a reload that moves approval from "dba" to "security" — a dba vote cast after it does not run the held statement', async ({ gw }) => {
+  const { c, requests } = await agent(gw);
+  const q = settle(c.query('UPDATE held SET v = 1 WHERE id = 1'));
+  const id = await waitFor(() => requests[0]);
+  await gw.reload(RULES(`approve update on public.held by "security" within 30s`));
+  const vote = await api(gw, 'POST', `/approvals/${id}/approve`, await mintToken(['dba'], {}, { sub: 'alice' }), {});
+  const outcome = await q;
+  const v = (await gw.direct('SELECT v FROM held WHERE id = 1')).trim();
+  await c.end();
+  assert.is(v, '0', `the statement ran on a "dba" approval (vote answered ${vote.status}) although the policy in force requires "security"`);
+  assert.equal(outcome, { ran: false, code: '42501' });
+});
+
+test('retry: a grant given by "dba" is not used after a reload that requires "security" quorum 2', async ({ gw }) => {
+  const { c } = await agent(gw);
+  const first = await c.query('UPDATE retried SET v = 5 WHERE id = 1').catch((e: Error) => e);
+  const id = /request (apr_[A-Za-z0-9_-]+)/.exec((first as Error).message)![1];
+  assert.is((await api(gw, 'POST', `/approvals/${id}/approve`, await mintToken(['dba'], {}, { sub: 'alice' }), {})).status, 200);
+  await gw.reload(RULES(`approve update on public.retried by "security" quorum 2 within 60s mode retry uses 2`));
+  const outcome = await settle(c.query('UPDATE retried SET v = 5 WHERE id = 1'));
+  const v = (await gw.direct('SELECT v FROM retried WHERE id = 1')).trim();
+  await c.end();
+  assert.is(v, '0', 'the statement ran on a grant of one "dba" although the policy in force requires two "security" approvers');
+  assert.equal(outcome, { ran: false, code: '42501' });
+});
+
+test('API: an id with malformed percent-encoding is an unknown id (404), not a 500 internal error', async ({ gw }) => {
+  const t = await mintToken(['dba'], {}, { sub: 'alice' });
+  const get = await api(gw, 'GET', '/approvals/%E0%A4%A', t);
+  const post = await api(gw, 'POST', '/approvals/%/approve', t, {});
+  const errors = gw.log.lines.filter((l) => l.level === 'error');
+  assert.equal([get.status, post.status], [404, 404], `answered ${get.status} ${get.text.trim()} / ${post.status} ${post.text.trim()}`);
+  assert.equal(errors, []);
+});
+
+test.run();
