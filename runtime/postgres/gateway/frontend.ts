@@ -335,6 +335,14 @@ async function startup(raw: Socket, t: TargetContext, loopback: boolean, log: Lo
         { socket },
       );
     }
+    // A value of a startup parameter the client chose (DateStyle=garbage, TimeZone=Mars/…) that the
+    // server refuses is the client's mistake, not the target's outage: said so, with the server's
+    // words (they name the parameter and value, nothing of the gateway's login).
+    if (e instanceof UpstreamError && e.sqlstate !== undefined && (e.sqlstate.startsWith('22') || e.sqlstate === '42704') && e.serverError?.message) {
+      log.warn('startup-parameter-refused', { subject: identity.subject, detail });
+      recordConnect(identity, { code: e.sqlstate, message: e.serverError.message });
+      throw Object.assign(new Refusal(e.sqlstate, `pamc: target "${t.name}" refused a startup parameter: ${e.serverError.message}`), { socket });
+    }
     log.error('upstream-unavailable', { subject: identity.subject, detail });
     recordConnect(identity, { code: '08006', message: 'the target is unavailable' });
     throw Object.assign(new Refusal('08006', `pamc: target "${t.name}" is unavailable`), { socket });

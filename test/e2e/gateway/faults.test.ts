@@ -13,7 +13,8 @@ import { startGateway, type GatewayFixture } from '../../support/gateway.ts';
 import { freePort } from '../../support/ports.ts';
 import { startPostgres, type PostgresServer } from '../../support/postgres-server.ts';
 import { expectError, SHOP_RULES, SHOP_SETUP } from './shop.ts';
-import { login, loginBytes, render, w } from './wire.ts';
+import { login, loginBytes, open, render, w } from './wire.ts';
+import { WireSession } from '../../support/pg-session.ts';
 import { BackendReader } from '../../../runtime/postgres/protocol/framing.ts';
 
 const run = promisify(execFile);
@@ -62,6 +63,19 @@ async function until(what: string, check: () => Promise<boolean>, ms = 10_000): 
 }
 
 const SLOW = 'SELECT count(*) FROM generate_series(1, 2000000000)';
+
+test('a startup parameter value the server refuses is the client\'s error, not the target\'s outage', async ({ gw }) => {
+  for (const [name, value, code] of [['DateStyle', 'garbage', '22023'], ['TimeZone', 'Mars/Olympus', '22023']] as const) {
+    // node-postgres has no setting for these: sent raw
+    const s = new WireSession(await open(gw));
+    s.send(loginBytes(gw, await gw.token(['clerks']), [[name, value]]));
+    const out = render(await s.until('ErrorResponse'));
+    assert.match(out[out.length - 1], new RegExp(`^ErrorResponse FATAL ${code} pamc: target "db" refused a startup parameter: invalid value for parameter "${name}": "${value}"`));
+    s.close();
+  }
+  assert.not.ok(gw.log.lines.some((l) => l.event === 'upstream-unavailable'), 'no outage is logged');
+  assert.ok(gw.log.lines.some((l) => l.event === 'startup-parameter-refused'));
+});
 
 test('upstream down at connect: a clean FATAL 08006, and the gateway goes on', async ({ gw }) => {
   const down = await startGateway({ setup: '', rules: SHOP_RULES, server: gw.pg, upstream: { host: '127.0.0.1', port: await freePort() } });
