@@ -27,7 +27,10 @@ const SETUP = `
   CREATE TABLE metrics_2 PARTITION OF metrics FOR VALUES FROM (10) TO (20);
   INSERT INTO metrics VALUES (1, 'm1'), (11, 'm2');
   CREATE TABLE secrets (v text);
-  INSERT INTO secrets VALUES ('top-secret-value');`;
+  INSERT INTO secrets VALUES ('top-secret-value');
+  CREATE TABLE logs (id int, v text) PARTITION BY LIST (id);
+  CREATE TABLE logs_a PARTITION OF logs FOR VALUES IN (1);
+  INSERT INTO logs VALUES (1, 'a');`;
 
 const RULES = `
 group "r" {
@@ -36,6 +39,12 @@ group "r" {
     allow call on pg_catalog.schema_to_xml, pg_catalog.table_to_xml
     deny read, delete, truncate on public.events_secret, public.base_secret, public.secrets
     deny read on public.audit_log
+  }
+}
+group "builder" {
+  on db {
+    allow read, insert, create, alter on public.logs, public.logs_a, public.logs_private
+    deny read on public.logs_private
   }
 }
 group "metrics" {
@@ -81,6 +90,25 @@ test('a schema-wide read is refused when a relation of the schema is denied', as
   const e = await expectError(c.query("SELECT schema_to_xml('public', true, false, '')"));
   assert.is(e.code, '42501');
   assert.match(e.message, /select on public\.(events_secret|base_secret|secrets|audit_log): the statement reads them as public\.\*: public\.\w+ is one of public\.\*/);
+});
+
+test('a partition created through the gateway is a relative as soon as its DDL is done, whoever created it', async ({ gw }) => {
+  const b = new pg.Client(await gw.clientConfig(['builder']));
+  await b.connect();
+  try {
+    assert.equal((await b.query('SELECT v FROM logs')).rows, [{ v: 'a' }]);
+    await b.query('CREATE TABLE logs_private PARTITION OF logs FOR VALUES IN (2)');
+    await b.query("INSERT INTO logs VALUES (2, 'private')");
+    let last: unknown = null;
+    for (let i = 0; i < 100; i++) {
+      last = await b.query('SELECT v FROM logs ORDER BY id').then((r) => r.rows, (e: { code?: string }) => e.code);
+      if (last === '42501') break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.is(last, '42501', JSON.stringify(last));
+  } finally {
+    await b.end();
+  }
 });
 
 test('partitions need no rules of their own: the parent allowed is enough', async ({ gw }) => {
