@@ -284,6 +284,7 @@ export class Gateway {
     }
     this.view = { loaded, version: this.view.version + 1 };
     this.verifier = verifier;
+    this.withdrawOutdatedRequests(loaded);
     this.approvals.reconfigure(await this.webhookTargets(compiled), compiled.approvals?.api.url ?? null);
     this.audit?.recorder.policy({ name: compiled.policy, digest: compiled.digest, reason: 'reload', version: this.view.version });
     if (JSON.stringify(before.audit ?? null) !== JSON.stringify(compiled.audit ?? null) || JSON.stringify(before.approvals?.api ?? null) !== JSON.stringify(compiled.approvals?.api ?? null)) {
@@ -292,6 +293,31 @@ export class Gateway {
     this.metrics.reloads.inc({ result: 'ok' });
     this.options.log.info('policy-reloaded', { policy: compiled.policy, digest: compiled.digest, version: this.view.version, restartNeeded });
     return { restartNeeded };
+  }
+
+  /**
+   * After a reload: a pending request asks for what rules that are no longer in the policy
+   * required. Its statement could not run on it (it is decided again when released, and a grant
+   * is for the requirements it was given under), so it is withdrawn now, and its approvers no
+   * longer see it.
+   */
+  private withdrawOutdatedRequests(loaded: LoadedPolicy): void {
+    const current = new Set<string>();
+    for (const [name, t] of loaded.targets) {
+      for (const cells of t.actions.values()) {
+        for (const cell of cells.values()) {
+          for (const e of cell.approve) {
+            const q = e.approval;
+            if (q) current.add(JSON.stringify([name, loaded.rules[e.rule]?.text ?? '', q.group, q.quorum, q.withinSeconds, q.mode, q.uses]));
+          }
+        }
+      }
+    }
+    for (const r of this.approvals.store.all()) {
+      if (r.status !== 'pending') continue;
+      const kept = r.requirements.every((q) => current.has(JSON.stringify([r.target, q.rule.text, q.group, q.quorum, q.withinSeconds, q.mode, q.uses])));
+      if (!kept) this.approvals.store.withdraw(r.id, 'the policy changed');
+    }
   }
 
   /**

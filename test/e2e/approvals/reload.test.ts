@@ -70,7 +70,7 @@ const settle = (p: Promise<unknown>) =>
     (e: { code?: string }) => ({ ran: false, code: e.code ?? null }),
   );
 
-test('hold: a reload that moves approval from "dba" to "security" — a dba vote cast after it does not run the held statement', async ({ gw }) => {
+test('hold: a reload that moves approval from "dba" to "security" withdraws the request; a dba vote cast after it finds none, and the statement does not run', async ({ gw }) => {
   const { c, requests } = await agent(gw);
   const q = settle(c.query('UPDATE held SET v = 1 WHERE id = 1'));
   const id = await waitFor(() => requests[0]);
@@ -80,7 +80,21 @@ test('hold: a reload that moves approval from "dba" to "security" — a dba vote
   const v = (await gw.direct('SELECT v FROM held WHERE id = 1')).trim();
   await c.end();
   assert.is(v, '0', `the statement ran on a "dba" approval (vote answered ${vote.status}) although the policy in force requires "security"`);
-  assert.equal(outcome, { ran: false, code: '42501' });
+  assert.equal(outcome, { ran: false, code: '57014' }); // withdrawn: the policy changed
+  assert.is(vote.status, 409, 'the request is no longer pending');
+});
+
+test('hold: a reload that keeps the rule keeps the request: approved after it, the statement runs', async ({ gw }) => {
+  const { c, requests } = await agent(gw);
+  const q = settle(c.query('UPDATE held SET v = 3 WHERE id = 1'));
+  const id = await waitFor(() => requests[0]);
+  await gw.reload(RULES(`approve update on public.held by "dba" within 30s
+    approve update on public.retried by "dba" within 60s mode retry uses 2
+    allow read on public.held`));
+  assert.is((await api(gw, 'POST', `/approvals/${id}/approve`, await mintToken(['dba'], {}, { sub: 'alice' }), {})).status, 200);
+  assert.equal(await q, { ran: true, code: null });
+  assert.is(await gw.direct('SELECT v FROM held WHERE id = 1'), '3');
+  await c.end();
 });
 
 test('retry: a grant given by "dba" is not used after a reload that requires "security" quorum 2', async ({ gw }) => {
