@@ -11,6 +11,15 @@ import { EventEmitter } from 'node:events';
 import type { ApprovalRequirement } from '../../spec/compiled-policy.ts';
 import type { KeyParam } from '../sql/statement-key.ts';
 
+/**
+ * What an approval asks for, as one string: the group, quorum, window, mode and uses of a
+ * requirement. A request or grant made under other requirements (a reload changed the rule) does
+ * not stand for the statement now.
+ */
+export function requirementKey(q: ApprovalRequirement): string {
+  return JSON.stringify([q.group, q.quorum, q.withinSeconds, q.mode, q.uses]);
+}
+
 export type RequestStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'withdrawn';
 
 export interface Requester {

@@ -17,6 +17,7 @@ import { loadParser } from '../sql/parser.ts';
 import { startAdmin, startApiListener, type AdminServer, type ExtraHandler } from './admin.ts';
 import { handleApprovalsApi } from '../approvals/api.ts';
 import { Approvals } from '../approvals/service.ts';
+import { requirementKey } from '../approvals/store.ts';
 import type { WebhookTarget } from '../approvals/webhooks.ts';
 import { openAudit, type AuditSetup } from '../audit/open.ts';
 import type { Recorder } from '../audit/recorder.ts';
@@ -308,14 +309,14 @@ export class Gateway {
         for (const cell of cells.values()) {
           for (const e of cell.approve) {
             const q = e.approval;
-            if (q) current.add(JSON.stringify([name, loaded.rules[e.rule]?.text ?? '', q.group, q.quorum, q.withinSeconds, q.mode, q.uses]));
+            if (q) current.add(`${name}\u0000${loaded.rules[e.rule]?.text ?? ''}\u0000${requirementKey(q)}`);
           }
         }
       }
     }
     for (const r of this.approvals.store.all()) {
       if (r.status !== 'pending') continue;
-      const kept = r.requirements.every((q) => current.has(JSON.stringify([r.target, q.rule.text, q.group, q.quorum, q.withinSeconds, q.mode, q.uses])));
+      const kept = r.requirements.every((q) => current.has(`${r.target}\u0000${q.rule.text}\u0000${requirementKey(q)}`));
       if (!kept) this.approvals.store.withdraw(r.id, 'the policy changed');
     }
   }

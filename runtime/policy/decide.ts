@@ -234,10 +234,13 @@ const wildcardMembers = new WeakMap<LoadedTarget, Map<string, readonly string[]>
 /** per target and action: whether a deny or approve rule names something narrower than `*` */
 const narrowStrictRules = new WeakMap<LoadedTarget, Map<string, boolean>>();
 
+/** `*`, `schema.*`, `kind *`: a key that stands for others. */
+const isWildcard = (key: string): boolean => key === '*' || key.endsWith('.*') || key.endsWith(' *');
+
 /** The other names of the fact's rows: a wildcard's members, or a relation's relatives. */
 function alsoReached(target: LoadedTarget, fact: Fact, relatives: Relatives | undefined): readonly string[] {
   const r = fact.resource;
-  if (r === '*' || r.endsWith('.*') || r.endsWith(' *')) return membersOf(target, fact.action, r);
+  if (isWildcard(r)) return membersOf(target, fact.action, r);
   if (relatives === undefined || !ROW_ACTIONS.includes(fact.action) || target.resourceKinds.get(fact.action) !== 'relation') return NOTHING_ELSE;
   const found = relatives(r);
   if (found !== null) return found.length === 0 ? NOTHING_ELSE : found;
@@ -268,8 +271,7 @@ function hasNarrowStrictRules(target: LoadedTarget, action: string): boolean {
   if (!byAction) narrowStrictRules.set(target, (byAction = new Map()));
   let found = byAction.get(action);
   if (found === undefined) {
-    found = false;
-    for (const [key, cell] of target.actions.get(action) ?? []) if (key !== '*' && (cell.deny.length > 0 || cell.approve.length > 0)) found = true;
+    found = [...(target.actions.get(action) ?? [])].some(([key, cell]) => key !== '*' && (cell.deny.length > 0 || cell.approve.length > 0));
     byAction.set(action, found);
   }
   return found;
@@ -288,7 +290,7 @@ function stricterElsewhere(p: Principal, own: LoadedCell, fact: Fact, s: Classif
     if (shared === null || shared === own) continue;
     const cell = principalCell(p, shared);
     const other: Fact = fact.unbounded === true ? { action: fact.action, resource: key, unbounded: true } : { action: fact.action, resource: key };
-    const how = fact.resource === '*' || fact.resource.endsWith('*') ? `${key} is one of ${fact.resource}` : `the rows of ${key} are rows of ${fact.resource} too (partitions and inheritance)`;
+    const how = isWildcard(fact.resource) ? `${key} is one of ${fact.resource}` : `the rows of ${key} are rows of ${fact.resource} too (partitions and inheritance)`;
     if (cell.deny.length > 0 && firstMatch(p, cell.deny, 'deny', other, s, now)) {
       const rules: number[] = [];
       collect(p, cell.deny, 'deny', other, s, now, rules);

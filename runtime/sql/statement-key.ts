@@ -19,8 +19,7 @@ export type KeyParam = string | null | { base64: string };
  * exact trees, the parameters, and the resources the statements' facts name (`action resource`,
  * as resolved through the session's search_path: the same text on other tables is another
  * statement). A text that does not parse is keyed by its bytes.
- */
-/**
+ *
  * `bound`: the bind parameters of the portals the statements run besides their own (`FETCH p`
  * of a protocol portal bound with parameters), one list per portal. `requirements`: what the
  * approval asks for (approval-gate.ts), so that a grant is for the rule that gave it.

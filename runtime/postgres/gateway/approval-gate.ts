@@ -2,7 +2,7 @@
 // and tell the client at once, or — in retry mode — use a grant, or fail now naming the request.
 
 import type { Approvals } from '../../approvals/service.ts';
-import type { ApprovalRequest, Requirement } from '../../approvals/store.ts';
+import { requirementKey, type ApprovalRequest, type Requirement } from '../../approvals/store.ts';
 import type { Decision } from '../../policy/decide.ts';
 import type { LoadedPolicy } from '../../policy/load.ts';
 import type { Identity } from '../../policy/principal.ts';
@@ -53,13 +53,9 @@ function who(reqs: Requirement[]): string {
   return reqs.map((q) => `${q.quorum > 1 ? `${q.quorum} approvers` : '1 approver'} from "${q.group}" (rule ${q.rule.location ?? 'baseline'})`).join(' and ');
 }
 
-/**
- * What an approval was asked for: every requirement's group, quorum, window, mode and uses. A
- * request or grant made under other requirements (the policy was reloaded since) does not cover
- * the statement now.
- */
+/** Everything an approval asks for (requirementKey of each requirement, in a stable order). */
 export function requirementsSignature(reqs: readonly ApprovalRequirement[]): string {
-  return JSON.stringify(reqs.map((q) => [q.group, q.quorum, q.withinSeconds, q.mode, q.uses]).sort());
+  return reqs.map(requirementKey).sort().join('\n');
 }
 
 export function gate(ctx: GateContext): GateResult {

@@ -198,7 +198,7 @@ export class SessionMasking {
     for (const f of s.facts) {
       if (f.resource.startsWith('pg_temp.')) this.temporary.add(unquoteIdent(f.resource.slice('pg_temp.'.length)));
     }
-    // A view (or sequence) over a temporary relation is made temporary by the server whatever
+    // A view over a temporary relation is made temporary by the server whatever
     // schema it names: it then shadows the relation of that name the catalog holds.
     if (s.nodeType === 'ViewStmt' && s.facts.some((f) => f.action === 'select' && this.isTemporary(f.resource))) {
       for (const f of s.facts) {

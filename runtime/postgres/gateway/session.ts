@@ -33,6 +33,7 @@ import {
   buildError,
   bindParamFormat,
   decodeBind,
+  type Bind,
   decodeClose,
   decodeCommandComplete,
   decodeDescribe,
@@ -565,7 +566,7 @@ export class PgSession {
         if (e.kind !== 'fetch' || e.name === null) continue;
         for (const x of this.portals.possible(e.name)) {
           if (x.cursor) continue; // a SQL cursor: its parameters are in its DECLARE's text
-          out.push(x.params ? x.params.map((v) => (v === null || typeof v === 'string' ? v : { base64: Buffer.from(v).toString('base64') })) : null);
+          out.push(x.params ? keyParams(x.params) : null);
         }
       }
     }
@@ -799,8 +800,7 @@ export class PgSession {
       target: this.opts.targetName,
       identity: this.opts.identity,
       sql,
-      // a binary parameter as its bytes, never as text that could be read as the same value
-      params: (params ?? []).map((v) => (v === null || typeof v === 'string' ? v : { base64: Buffer.from(v).toString('base64') })),
+      params: keyParams(params ?? []),
       statements,
       related: statements.flatMap((st) => this.relatedStatements(st) ?? []),
       bound: this.boundParams(statements),
@@ -1254,7 +1254,6 @@ export class PgSession {
       this.protocolFailure(b);
       return 'fatal';
     }
-    const bindParams = () => b.params.map((v, i) => (v === null ? null : bindParamFormat(b, i) === 1 ? new Uint8Array(v) : v.toString('utf8')));
     if (b.portal.startsWith(RESERVED_NAME_PREFIX) || b.statement.startsWith(RESERVED_NAME_PREFIX)) {
       const reserved = { message: `pamc: names starting with "${RESERVED_NAME_PREFIX}" are reserved by the gateway` };
       this.recordRefused(`(Bind of portal "${b.portal}" to statement "${b.statement}")`, [], 'extended', null, reserved, null);
@@ -1276,7 +1275,7 @@ export class PgSession {
     if (denial) {
       this.logStatement(last.text, denial);
       this.opts.metrics.statements.inc(this.decisionLabels.deny);
-      this.recordRefused(last.text, statements, 'extended', decision, denial, null, this.recorder() ? bindParams() : null);
+      this.recordRefused(last.text, statements, 'extended', decision, denial, null, this.recorder() ? bindParamValues(b) : null);
       this.deny(out, denial, 'extended');
       return null;
     }
@@ -1288,7 +1287,7 @@ export class PgSession {
     } else entry.candidates = possible.slice();
     // the parameters go into the session record, and into an approval (shown to the approver,
     // part of the statement a retry grant covers)
-    if (this.recorder() || decision?.effect === 'approve') entry.params = bindParams();
+    if (this.recorder() || decision?.effect === 'approve') entry.params = bindParamValues(b);
     const tooMuch = this.holdsTooMuch(entryCost(entry.text, entry.params));
     if (tooMuch) {
       this.recordRefused(last.text, statements, 'extended', null, tooMuch, null, entry.params ?? null);
@@ -2219,6 +2218,16 @@ function distinctStatements(statements: readonly ClassifiedStatement[]): readonl
     if (!byKey.has(key)) byKey.set(key, st);
   }
   return [...byKey.values()];
+}
+
+/** A Bind's parameters as the session keeps them: text, or the bytes of a binary one. */
+function bindParamValues(b: Bind): (string | Uint8Array | null)[] {
+  return b.params.map((v, i) => (v === null ? null : bindParamFormat(b, i) === 1 ? new Uint8Array(v) : v.toString('utf8')));
+}
+
+/** Parameters as an approval shows and keys them: a binary one as its bytes, never as text that could read as the same value. */
+function keyParams(values: readonly (string | Uint8Array | null)[]): KeyParam[] {
+  return values.map((v) => (v === null || typeof v === 'string' ? v : { base64: Buffer.from(v).toString('base64') }));
 }
 
 function preparedBody(st: ClassifiedStatement): ClassifiedStatement {

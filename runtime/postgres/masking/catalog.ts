@@ -157,6 +157,12 @@ export interface SessionNames {
 const PINNED: SessionNames = { exactPath: true, temporary: new Set() };
 
 /** The catalog as lineage sees it in a session with this search path. */
+/** The pg_catalog name a call of `funcname` is taken for (`f` or `pg_catalog.f`), or null. */
+function builtinName(funcname: readonly string[]): string | null {
+  if (funcname.length === 2) return funcname[0] === 'pg_catalog' ? funcname[1] : null;
+  return funcname.length === 1 ? funcname[0] : null;
+}
+
 export function lineageCatalog(snapshot: CatalogSnapshot, searchPath: readonly string[], session: SessionNames = PINNED): LineageCatalog {
   const explicitCatalog = searchPath.includes('pg_catalog');
   const path = explicitCatalog ? searchPath : ['pg_catalog', ...searchPath];
@@ -196,13 +202,13 @@ export function lineageCatalog(snapshot: CatalogSnapshot, searchPath: readonly s
       return result;
     },
     isSetReturning(funcname) {
-      if (funcname.length === 2) return funcname[0] === 'pg_catalog' && isSetReturningBuiltin(funcname[1]);
-      return funcname.length === 1 && isSetReturningBuiltin(funcname[0]);
+      const name = builtinName(funcname);
+      return name !== null && isSetReturningBuiltin(name);
     },
     isComputingFunction(funcname, argc) {
-      if (funcname.length === 2) return funcname[0] === 'pg_catalog' && isComputingBuiltin(`pg_catalog.${funcname[1]}`);
-      if (funcname.length !== 1) return false;
-      return catalogFunctionAccepts(funcname[0], argc) && isComputingBuiltin(`pg_catalog.${funcname[0]}`);
+      const name = builtinName(funcname);
+      if (name === null || (funcname.length === 1 && !catalogFunctionAccepts(name, argc))) return false;
+      return isComputingBuiltin(`pg_catalog.${name}`);
     },
   };
   return cat;
