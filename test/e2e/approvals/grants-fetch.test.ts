@@ -6,8 +6,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mintToken, startGateway, type GatewayFixture } from '../../support/gateway.ts';
 import * as w from '../../support/pgwire-builder.ts';
-import { WireSession } from '../../support/pg-session.ts';
-import { loginBytes, open, render, text } from '../gateway/wire.ts';
+import { render, text } from '../gateway/wire.ts';
+import { api, wireAgent } from './helpers.ts';
 
 const test = suite<{ gw: GatewayFixture }>('approvals: a retry grant for FETCH of a bound portal');
 
@@ -35,24 +35,8 @@ test.after(async (ctx) => {
   await ctx.gw.close();
 });
 
-async function wireAgent(gw: GatewayFixture): Promise<WireSession> {
-  const s = new WireSession(await open(gw));
-  s.send(loginBytes(gw, await mintToken(['ops'], {}, { sub: 'agent-9' })));
-  await s.until('ReadyForQuery');
-  return s;
-}
-
-async function api(gw: GatewayFixture, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${gw.adminUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, json: await res.json() };
-}
-
 test('retry grant of FETCH from a bound portal: the portal bound with other parameters is another statement', async ({ gw }) => {
-  const s = await wireAgent(gw);
+  const s = await wireAgent(gw, 'agent-9');
   s.send(w.parse('s', 'SELECT amount FROM ledger WHERE id = $1'), w.sync());
   await s.until('ReadyForQuery');
   // the portal p is bound for id = 1; the FETCH reading it needs approval (retry mode)

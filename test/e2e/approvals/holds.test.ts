@@ -13,7 +13,8 @@ import { SignJWT } from 'jose';
 import { AUDIENCE, ISSUER, mintToken, startGateway, type GatewayFixture } from '../../support/gateway.ts';
 import * as w from '../../support/pgwire-builder.ts';
 import { WireSession } from '../../support/pg-session.ts';
-import { loginBytes, open, render } from '../gateway/wire.ts';
+import { render } from '../gateway/wire.ts';
+import { agent, api, approver, REQUESTER, waitFor, wireAgent } from './helpers.ts';
 
 interface Hook {
   headers: IncomingMessage['headers'];
@@ -80,28 +81,6 @@ test.after(async (ctx) => {
   await new Promise((r) => ctx.hookServer.close(r));
 });
 
-const REQUESTER = 'agent-7';
-
-async function agent(gw: GatewayFixture, sub = REQUESTER, groups = ['ops']): Promise<{ c: pg.Client; requests: string[] }> {
-  const c = new pg.Client(await gw.clientConfig(groups, {}, sub));
-  const requests: string[] = [];
-  c.on('notice', (n) => {
-    const m = /request (apr_[A-Za-z0-9_-]+)/.exec(n.message ?? '');
-    if (m) requests.push(m[1]);
-  });
-  c.on('error', () => {});
-  await c.connect();
-  return { c, requests };
-}
-
-/** A wire-level session of the requester, logged in and idle. */
-async function wireAgent(gw: GatewayFixture): Promise<WireSession> {
-  const s = new WireSession(await open(gw));
-  s.send(loginBytes(gw, await mintToken(['ops'], {}, { sub: REQUESTER })));
-  await s.until('ReadyForQuery');
-  return s;
-}
-
 /**
  * After a second Parse of a prepared name (which the server refuses) and a Bind of the name:
  * the Execute is refused as ambiguous, and no approval request is made.
@@ -115,34 +94,6 @@ async function expectAmbiguousRefusal(s: WireSession): Promise<void> {
   assert.is(error!.fields.code, '42501');
   assert.match(error!.fields.message, 'may run one of several statements or bindings');
   assert.not.match(error!.fields.message, /request apr_/);
-}
-
-async function api(gw: GatewayFixture, method: string, path: string, token: string | null, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${gw.adminUrl}${path}`, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  let json: unknown = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = text;
-  }
-  return { status: res.status, json };
-}
-
-const approver = (sub: string) => mintToken(['dba'], {}, { sub });
-
-async function waitFor<T>(fn: () => T | undefined | null | false, what: string, ms = 10_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** Whether a promise is still unsettled after `ms`. */

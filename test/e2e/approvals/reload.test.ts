@@ -3,10 +3,10 @@
 // run after it: a held statement approved under the old rule fails, a retry grant given under it
 // is not used (spec/approvals.md §2, §3).
 
-import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mintToken, startGateway, type GatewayFixture } from '../../support/gateway.ts';
+import { agent, api, waitFor } from './helpers.ts';
 
 const test = suite<{ gw: GatewayFixture }>('approvals across a policy reload');
 
@@ -33,37 +33,6 @@ test.after.each(async (ctx) => {
   await ctx.gw.close();
 });
 
-async function api(gw: GatewayFixture, method: string, path: string, token: string, body?: unknown) {
-  const res = await fetch(`${gw.adminUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, text: await res.text() };
-}
-
-async function agent(gw: GatewayFixture) {
-  const c = new pg.Client(await gw.clientConfig(['ops'], {}, 'agent-7'));
-  const requests: string[] = [];
-  c.on('notice', (n) => {
-    const m = /request (apr_[A-Za-z0-9_-]+)/.exec(n.message ?? '');
-    if (m) requests.push(m[1]);
-  });
-  c.on('error', () => {});
-  await c.connect();
-  return { c, requests };
-}
-
-async function waitFor<T>(fn: () => T | undefined): Promise<T> {
-  const until = Date.now() + 5000;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > until) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 const settle = (p: Promise<unknown>) =>
   p.then(
     () => ({ ran: true, code: null as string | null }),
@@ -73,7 +42,7 @@ const settle = (p: Promise<unknown>) =>
 test('hold: a reload that moves approval from "dba" to "security" withdraws the request; a dba vote cast after it finds none, and the statement does not run', async ({ gw }) => {
   const { c, requests } = await agent(gw);
   const q = settle(c.query('UPDATE held SET v = 1 WHERE id = 1'));
-  const id = await waitFor(() => requests[0]);
+  const id = await waitFor(() => requests[0], 'the notice');
   await gw.reload(RULES(`approve update on public.held by "security" within 30s`));
   const vote = await api(gw, 'POST', `/approvals/${id}/approve`, await mintToken(['dba'], {}, { sub: 'alice' }), {});
   const outcome = await q;
@@ -87,7 +56,7 @@ test('hold: a reload that moves approval from "dba" to "security" withdraws the 
 test('hold: a reload that keeps the rule keeps the request: approved after it, the statement runs', async ({ gw }) => {
   const { c, requests } = await agent(gw);
   const q = settle(c.query('UPDATE held SET v = 3 WHERE id = 1'));
-  const id = await waitFor(() => requests[0]);
+  const id = await waitFor(() => requests[0], 'the notice');
   await gw.reload(RULES(`approve update on public.held by "dba" within 30s
     approve update on public.retried by "dba" within 60s mode retry uses 2
     allow read on public.held`));
@@ -115,7 +84,7 @@ test('API: an id with malformed percent-encoding is an unknown id (404), not a 5
   const get = await api(gw, 'GET', '/approvals/%E0%A4%A', t);
   const post = await api(gw, 'POST', '/approvals/%/approve', t, {});
   const errors = gw.log.lines.filter((l) => l.level === 'error');
-  assert.equal([get.status, post.status], [404, 404], `answered ${get.status} ${get.text.trim()} / ${post.status} ${post.text.trim()}`);
+  assert.equal([get.status, post.status], [404, 404], `answered ${get.status} ${JSON.stringify(get.json)} / ${post.status} ${JSON.stringify(post.json)}`);
   assert.equal(errors, []);
 });
 
