@@ -315,7 +315,7 @@ group "auditors" { on db { allow read on public.* mask public.customers.tax_id w
 });
 
 
-test('one fact, several names: a wildcard fact meets the denials and approvals of its members, a relation those of its partitions and inheritance relatives', () => {
+test('one fact, several names: a wildcard fact meets the denials and approvals of its members, a relation those of its partitions and inheritance relatives', async () => {
   const p = loadText(`
 target db: postgres { embedded }
 group "r" { on db {
@@ -333,6 +333,22 @@ group "dba" { on db { allow read on * } }`);
   assert.equal([held.effect, held.approvals.length], ['approve', 1]);
   // a member's deny binds only the identities it applies to
   assert.is(decide(principal(p, 'db', ['dba']), [statement([fact('select', '*')])]).effect, 'allow');
+  // the statements that read a whole schema or database, as classified: each meets public.secrets' deny
+  const { classify } = await import('../../../runtime/sql/classify.ts');
+  const wider = loadText(`
+target db: postgres { embedded }
+group "r" { on db {
+  allow read on *
+  allow create on *
+  allow call on pg_catalog.schema_to_xml, pg_catalog.database_to_xml
+  deny read on public.secrets
+} }`);
+  const rw = principal(wider, 'db', ['r']);
+  for (const sql of ["SELECT schema_to_xml('public', true, false, '')", "SELECT database_to_xml(true, false, '')", 'CREATE PUBLICATION p FOR TABLES IN SCHEMA public']) {
+    const d = decide(rw, classify(sql).statements);
+    assert.equal([d.effect, d.deciding?.fact.resource], ['deny', 'public.secrets'], sql);
+  }
+  assert.is(decide(rw, classify('SELECT * FROM public.orders').statements).effect, 'allow');
   // relatives, as the gateway's catalog gives them
   const relatives = (k: string) => (k === 'public.events' ? ['public.secrets', 'public.events_2'] : k === 'archive.events_old' ? ['archive.ledger'] : []);
   const viaParent = decide(r, [statement([fact('select', 'public.events')])], Date.now(), relatives);
