@@ -1,8 +1,9 @@
 // The gateway's inputs → the bodies of records (everything but `seq` and `prev`), as JSON text.
 // A record is a snapshot of the call: the caller may reuse its arrays afterwards. Most bodies are
-// serialised at once; a statement's input is copied (`snapshotStatement`) and serialised by the
-// writer, with the others of its batch. Long values are cut to fixed limits, with the full length
-// and a SHA-256 of what was cut away, so a record stays bounded and still pins what happened.
+// serialised at once; a statement's input is encoded at the call (statement-codec.ts) and its
+// body written by the writer thread, with the others of its batch. Long values are cut to fixed
+// limits, with the full length and a SHA-256 of what was cut away, so a record stays bounded and
+// still pins what happened.
 
 import { sha256Hex } from './chain.ts';
 import { JsonBytes } from './json-bytes.ts';
@@ -50,7 +51,8 @@ function errorInfo(e: ErrorInfo | { sqlstate: string; message: string } | null |
   return { code: short(code), message: short(e.message) };
 }
 
-function param(v: string | Uint8Array | ParamValue): ParamValue {
+/** A bind parameter as its record keeps it: text up to LIMITS.param, binary as base64, longer values as length and hash. */
+export function paramValue(v: string | Uint8Array | ParamValue): ParamValue {
   if (v === null) return null;
   if (typeof v === 'string') {
     if (v.length <= LIMITS.param) return v;
@@ -226,7 +228,7 @@ export function writeStatementBody(w: JsonBytes, session: string, ts: string, s:
       const p = params[i];
       if (p === null) w.ascii('null');
       else if (typeof p === 'string' && p.length <= LIMITS.param) w.str(p);
-      else w.utf8(JSON.stringify(param(p)));
+      else w.utf8(JSON.stringify(paramValue(p)));
     }
     w.byte(0x5d);
     if (params.length > LIMITS.params) {
@@ -294,70 +296,6 @@ export function writeStatementBody(w: JsonBytes, session: string, ts: string, s:
   w.byte(0x7d);
 }
 
-type ParamInput = NonNullable<StatementInput['params']>[number];
-type Fact = StatementInput['facts'][number];
-
-/**
- * A copy of a statement's input that shares nothing the caller could change: arrays and objects
- * are copied, binary parameters become the record's value at once (their base64, or length and
- * hash), strings are immutable and shared. The record written from the copy is the record of the
- * input as it was at the call.
- */
-export function snapshotStatement(s: StatementInput): StatementInput {
-  const params = s.params ?? null;
-  const rows = s.rows ?? null;
-  const limit = s.limit ?? null;
-  const error = s.error ?? null;
-  const timing = s.timing ?? null;
-  return {
-    query: s.query,
-    index: s.index,
-    protocol: s.protocol,
-    text: s.text,
-    params: params === null ? null : copyParams(params),
-    fingerprint: s.fingerprint,
-    facts: copyFacts(s.facts),
-    decision: s.decision,
-    rules: s.rules.slice(),
-    approval: s.approval,
-    outcome: s.outcome,
-    rows: rows === null ? null : { returned: rows.returned, affected: rows.affected, command: rows.command },
-    masked: s.masked == null ? null : s.masked.slice(),
-    limit: limit === null ? null : { rows: limit.rows, rule: limit.rule, reached: limit.reached },
-    error: error === null ? null : { sqlstate: error.sqlstate, message: error.message },
-    timing: timing === null ? null : { startedAt: timing.startedAt, decideUs: timing.decideUs, waitMs: timing.waitMs, executeMs: timing.executeMs, totalMs: timing.totalMs },
-  };
-}
-
-function copyParams(params: NonNullable<StatementInput['params']>): ParamInput[] {
-  const out: ParamInput[] = new Array(params.length);
-  for (let i = 0; i < params.length; i++) {
-    const v = params[i];
-    out[i] = v === null || typeof v === 'string' ? v : param(v);
-  }
-  return out;
-}
-
-function copyFacts(facts: StatementInput['facts']): Fact[] {
-  const out: Fact[] = new Array(facts.length);
-  for (let i = 0; i < facts.length; i++) {
-    const f = facts[i];
-    out[i] = { action: f.action, resource: f.resource, unbounded: f.unbounded };
-  }
-  return out;
-}
-
-/** What a queued statement's input holds, in UTF-16 units, for the bound of the recorder's queue. */
-export function statementSize(s: StatementInput): number {
-  let n = 256 + s.text.length + 64 * s.facts.length + 8 * s.rules.length;
-  const params = s.params;
-  // a binary parameter is already its record's value: base64 up to 4 KiB, or length and hash
-  if (params) for (const p of params) n += 8 + (typeof p === 'string' ? p.length : p === null ? 0 : 'base64' in p ? p.base64.length : 96);
-  if (s.masked) for (const m of s.masked) n += 8 + m.length;
-  if (s.error) n += s.error.message.length;
-  return n;
-}
-
 /**
  * The statement record as an object: the reference for `writeStatementBody`, which writes the same
  * text without building the object (a test holds the two to the same bytes).
@@ -377,7 +315,7 @@ export function statementObject(session: string, ts: string, s: StatementInput):
     protocol: s.protocol,
     text,
     textTruncated: text === s.text ? undefined : { length: s.text.length, sha256: sha256Hex(s.text) },
-    params: params === null ? undefined : params.slice(0, LIMITS.params).map(param),
+    params: params === null ? undefined : params.slice(0, LIMITS.params).map(paramValue),
     paramsOmitted: params !== null && params.length > LIMITS.params ? params.length - LIMITS.params : undefined,
     fingerprint: s.fingerprint ?? undefined,
     facts: facts.map((f) => ({ action: f.action, resource: short(f.resource), unbounded: f.unbounded === true ? true : undefined })),

@@ -141,20 +141,46 @@ export class JsonBytes {
       return;
     }
     if (n >= 0 && n <= Number.MAX_SAFE_INTEGER && Math.floor(n) === n) {
-      let digits = 1;
-      for (let t = n; t >= 10; t = Math.floor(t / 10)) digits++;
-      this.room(digits);
-      const b = this.buf;
-      let p = this.pos + digits;
-      this.pos = p;
-      let t = n;
-      do {
-        const q = Math.floor(t / 10);
-        b[--p] = 48 + (t - q * 10);
-        t = q;
-      } while (t > 0);
+      // epoch milliseconds and other large counts: the part above 10^9, then nine digits
+      const high = Math.floor(n / 1e9);
+      this.num(high);
+      this.digits9(n - high * 1e9);
       return;
     }
+    // milliseconds with three decimals (timings): a decimal of at most 15 significant digits is
+    // the shortest text that reads back as its double, so it is what JSON.stringify writes
+    if (n > 0 && n < 1e12) {
+      const k = Math.round(n * 1000);
+      if (k / 1000 === n) {
+        const whole = Math.floor(k / 1000);
+        let frac = k - whole * 1000;
+        this.num(whole);
+        this.room(4);
+        const b = this.buf;
+        b[this.pos++] = 0x2e;
+        b[this.pos++] = 48 + Math.floor(frac / 100);
+        frac %= 100;
+        if (frac > 0) {
+          b[this.pos++] = 48 + Math.floor(frac / 10);
+          frac %= 10;
+          if (frac > 0) b[this.pos++] = 48 + frac;
+        }
+        return;
+      }
+    }
     this.ascii(Number.isFinite(n) ? '' + n : 'null');
+  }
+
+  /** 0 ≤ n < 10^9 as exactly nine digits. */
+  private digits9(n: number): void {
+    this.room(9);
+    const b = this.buf;
+    let t = n | 0;
+    for (let p = this.pos + 8; p >= this.pos; p--) {
+      const q = (t / 10) | 0;
+      b[p] = 48 + (t - q * 10);
+      t = q;
+    }
+    this.pos += 9;
   }
 }

@@ -1,32 +1,28 @@
-// The session recorder: the gateway's calls become records in a bounded in-memory queue; one
-// asynchronous writer gives each its place in the hash chain, appends it to the current segment,
-// writes signed checkpoints, rotates segments by size and age, and keeps a clear state when
-// writing fails. Nothing here blocks the caller: a call serialises its record (a statement: copies
-// its input) and returns.
-// spec/audit.md is the specification; the numbered sections below refer to it.
+// The session recorder: the gateway's calls become records, encoded at once into a batch buffer
+// (a statement in a compact binary form, the rarer kinds as their JSON bodies); every few
+// milliseconds the batch is copied into a ring of shared memory (ring.ts) that the writer thread
+// (writer-thread.ts, log-writer.ts) empties: it chains, hashes, writes, checkpoints and rotates.
+// The gateway's thread never waits for a write, never wakes the writer, and keeps no record as
+// objects. The queue — records encoded but not yet written — is bounded;
+// what does not fit is counted and leaves a gap record. spec/audit.md is the specification.
 
 import { EventEmitter } from 'node:events';
-import { link, mkdir, open, readdir, readFile, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { approvalBody, connectBody, disconnectBody, policyBody, snapshotStatement, statementSize, writeStatementBody } from './build.ts';
+import { Worker } from 'node:worker_threads';
+import { approvalBody, connectBody, disconnectBody, policyBody } from './build.ts';
+import { isoTime } from './chain.ts';
 import { JsonBytes } from './json-bytes.ts';
-import { genesisHash, isoTime, isPendingSegment, lineHash, pendingSegmentName, segmentName } from './chain.ts';
-import { signCheckpoint } from './checkpoint.ts';
 import type { SigningKey } from './keys.ts';
-import type {
-  ApprovalInput,
-  CheckpointReason,
-  ConnectInput,
-  DisconnectInput,
-  ErrorInfo,
-  GatewayInfo,
-  OpenRecord,
-  PolicyInput,
-  StatementInput,
-} from './records.ts';
-import { listSegments, readSegmentEnds } from './segment-files.ts';
+import { ENTRY_HEAD, ENTRY_JSON, ENTRY_STATEMENT, type WriterConfig, type WrittenLine } from './log-writer.ts';
+import type { ApprovalInput, ConnectInput, DisconnectInput, ErrorInfo, GatewayInfo, PolicyInput, StatementInput } from './records.ts';
+import { encodeStatement } from './statement-codec.ts';
+import { C_SEGMENT, C_SEQ_HIGH, C_SEQ_LOW, C_WRITTEN_BYTES, C_WRITTEN_RECORDS, createRing, putChunk, RING_BYTES, ringFree, type SharedRing } from './ring.ts';
+import type { ReadyMessage, RecorderMessage, ThreadMessage } from './writer-thread.ts';
+
+export type { WrittenLine } from './log-writer.ts';
 
 export interface RecorderOptions {
   dir: string;
@@ -37,7 +33,7 @@ export interface RecorderOptions {
   checkpoint?: { everyMs?: number; everyRecords?: number };
   /** what the gateway does while records cannot be written (the recorder only reports it) */
   onFailure?: 'refuse' | 'continue';
-  /** bound of the in-memory queue (defaults 100000 records, 64 MiB) */
+  /** bound of the queue: records encoded, not yet written (defaults 100000 records, 64 MiB) */
   queue?: { maxRecords?: number; maxBytes?: number };
   /** how often a failed writer tries again, ms (default 1000) */
   retryMs?: number;
@@ -47,14 +43,6 @@ export interface RecorderOptions {
   version?: string | null;
   /** called for every line once written (not yet synced); the forwarder's feed */
   onWritten?: (w: WrittenLine) => void;
-}
-
-export interface WrittenLine {
-  line: string;
-  seq: number;
-  segment: number;
-  /** offset just past the line's "\n" in its segment */
-  end: number;
 }
 
 export interface RecorderFailure extends ErrorInfo {
@@ -67,7 +55,7 @@ export interface RecorderStatus {
   writable: boolean;
   log: string;
   segment: number;
-  /** seq the next record will get */
+  /** seq the next record will get (as of the writer's last report) */
   nextSeq: number;
   queued: number;
   /** records dropped because the queue was full, since the start */
@@ -77,24 +65,14 @@ export interface RecorderStatus {
 
 export class RecorderStartError extends Error {}
 
-type GapMarker = { type: 'gap'; lost: number; kinds: Record<string, number>; from: number; to: number };
-type OutageMarker = { type: 'outage'; since: number; error: ErrorInfo };
-/** A statement waiting to be written: a copy of the call's input, serialised by the writer with the rest of its batch. */
-type StatementItem = { type: 'statement'; session: string; at: number; input: StatementInput; size: number };
-type QueueItem = string | StatementItem | GapMarker | OutageMarker;
+type Gap = { lost: number; kinds: Record<string, number>; from: number; to: number };
 
-const BATCH_RECORDS = 4096;
-/** a write waits up to COALESCE_MS for more records, unless COALESCE_RECORDS are queued */
-const COALESCE_MS = 10;
+/** a batch is handed over after COALESCE_MS, or at once when it holds COALESCE_RECORDS records or BATCH_BYTES bytes */
+const COALESCE_MS = 5;
 const COALESCE_RECORDS = 512;
 const BATCH_BYTES = 1 << 20;
-/** room kept in a segment for the checkpoint that closes it */
-const CHECKPOINT_RESERVE = 2048;
-
-function errorOf(e: unknown): ErrorInfo {
-  const err = e as NodeJS.ErrnoException;
-  return { code: err?.code ?? 'EIO', message: err?.message ?? String(e) };
-}
+/** how often flush() looks whether everything is written, ms */
+const FLUSH_POLL_MS = 2;
 
 /**
  * Opens (or creates) the log in `opts.dir` and begins a new segment. Throws RecorderStartError when
@@ -105,6 +83,15 @@ export async function openRecorder(opts: RecorderOptions): Promise<Recorder> {
   const r = new Recorder(opts);
   await r.start();
   return r;
+}
+
+/** The writer thread: the bundle's `audit-writer.js` next to this code, or the TypeScript source through tsx. */
+function writerThread(workerData: unknown): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new Worker(new URL('./audit-writer.js', here), { workerData });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const source = new URL('./writer-thread.ts', here).href;
+  return new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(source)}); })`, { eval: true, workerData });
 }
 
 export class Recorder extends EventEmitter {
@@ -121,46 +108,30 @@ export class Recorder extends EventEmitter {
   private readonly now: () => number;
   private readonly onWritten: ((w: WrittenLine) => void) | undefined;
   private readonly gateway: GatewayInfo;
+  private readonly lockPath: string;
+  private readonly runPrefix: string;
 
-  // the chain
+  private worker: Worker | null = null;
+  private readonly ring: SharedRing = createRing();
   private log = '';
-  private segment = 0;
-  private seq = 0;
-  private prev = '';
 
-  // the current segment
-  private fh: FileHandle | null = null;
-  /** where a batch of lines is encoded before it is written (reused: one batch is written at a time) */
-  private readonly out = new JsonBytes(BATCH_BYTES + 64 * 1024);
-  private segBytes = 0;
-  private segOpenedAt = 0;
-  private recordsInSegment = 0;
-  private sinceCheckpoint = 0;
-  private lastCheckpointAt = 0;
-
-  // the queue
-  private queue: QueueItem[] = [];
-  private head = 0;
-  private queued = 0;
-  private queuedBytes = 0;
-  private openGap: GapMarker | null = null;
+  // the batch being filled, and what was put into the ring (counts wrap as the ring's do)
+  private readonly batch = new JsonBytes(256 * 1024);
+  private batchRecords = 0;
+  private put = 0;
+  private putRecords = 0;
+  private putBytes = 0;
+  private openGap: Gap | null = null;
   private lostTotal = 0;
 
-  // the writer
   private state: RecorderStatus['state'] = 'open';
   private failure: RecorderFailure | null = null;
-  /** a retry is under way: the writer runs although `failure` is set, until the outage record is written */
-  private recovering = false;
-  private draining = false;
-  private scheduled = false;
-  private checkpointDue: CheckpointReason | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private retryTimer: NodeJS.Timeout | null = null;
-  private idleWaiters: (() => void)[] = [];
+  private tickTimer: NodeJS.Timeout | null = null;
+  private requests = new Map<number, (m: Extract<ThreadMessage, { t: 'done' }> | null) => void>();
+  private requestId = 0;
   private sessions = new Map<string, number>();
   private sessionCounter = 0;
-  private readonly runPrefix: string;
-  private lockPath: string;
 
   constructor(opts: RecorderOptions) {
     super();
@@ -187,7 +158,7 @@ export class Recorder extends EventEmitter {
 
   /** Whether records are being written: false while writing fails or the queue is full. */
   get writable(): boolean {
-    return this.state === 'open' && this.failure === null && this.openGap === null && this.queued < this.maxQueued;
+    return this.state === 'open' && this.failure === null && this.openGap === null && this.queued() < this.maxQueued;
   }
 
   /** Whether a new statement may run: records are writable, or the policy says `on_failure continue`. */
@@ -204,34 +175,49 @@ export class Recorder extends EventEmitter {
       if (this.sessions.size >= 1_000_000) this.sessions.delete(this.sessions.keys().next().value as string);
       this.sessions.set(session, at);
     }
-    this.push('connect', connectBody(session, isoTime(at), c));
+    this.json('connect', connectBody(session, isoTime(at), c));
     return session;
   }
 
   /**
-   * The one call per statement. Serialising a record costs more than copying its input: the copy
-   * is queued and the writer serialises a batch at a time, off the path of the session's replies.
+   * The one call per statement: its input is encoded into the batch at once (a copy that shares
+   * nothing with the caller); the writer thread turns it into the JSON record.
    */
   statement(session: string, s: StatementInput): void {
-    const input = snapshotStatement(s);
-    this.push('statement', { type: 'statement', session, at: s.at ?? this.now(), input, size: statementSize(input) });
+    if (!this.admit('statement')) return;
+    const w = this.batch;
+    const start = w.pos;
+    w.room(ENTRY_HEAD);
+    w.pos += ENTRY_HEAD;
+    try {
+      encodeStatement(w, session, s.at ?? this.now(), s);
+    } catch (e) {
+      // a value of a type the gateway never passes: a gap takes the record's place
+      w.pos = start;
+      const at = s.at ?? this.now();
+      this.lostTotal++;
+      this.entry(ENTRY_JSON, gapBody({ lost: 1, kinds: { statement: 1 }, from: at, to: at }), null);
+      this.emit('alert', { reason: 'unserialisable', message: `a statement record could not be serialised and was not written: ${(e as Error)?.message ?? String(e)}` });
+      return;
+    }
+    this.close_(w, start, ENTRY_STATEMENT, 'statement');
   }
 
   /** An approval event; `session` is the requesting session when known (null from the API). */
   approval(session: string | null, a: ApprovalInput): void {
-    this.push('approval', approvalBody(session, isoTime(a.at ?? this.now()), a));
+    this.json('approval', approvalBody(session, isoTime(a.at ?? this.now()), a));
   }
 
   disconnect(session: string, d: DisconnectInput): void {
     const at = d.at ?? this.now();
     const started = this.sessions.get(session);
     this.sessions.delete(session);
-    this.push('disconnect', disconnectBody(session, isoTime(at), d, started === undefined ? undefined : Math.max(0, at - started)));
+    this.json('disconnect', disconnectBody(session, isoTime(at), d, started === undefined ? undefined : Math.max(0, at - started)));
   }
 
   /** The policy in force from now on (on start and on every reload). */
   policy(p: PolicyInput): void {
-    this.push('policy', policyBody(isoTime(p.at ?? this.now()), p));
+    this.json('policy', policyBody(isoTime(p.at ?? this.now()), p));
   }
 
   status(): RecorderStatus {
@@ -239,24 +225,31 @@ export class Recorder extends EventEmitter {
       state: this.state,
       writable: this.writable,
       log: this.log,
-      segment: this.segment,
-      nextSeq: this.seq,
-      queued: this.queued,
+      segment: Atomics.load(this.ring.ctl, C_SEGMENT),
+      nextSeq: Atomics.load(this.ring.ctl, C_SEQ_HIGH) * 0x1000000 + Atomics.load(this.ring.ctl, C_SEQ_LOW),
+      queued: this.queued(),
       lost: this.lostTotal,
       failure: this.failure,
     };
   }
 
-  /** Resolves once every record queued so far is written (or the writer has failed). */
-  flush(): Promise<void> {
-    if (this.idle()) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  /** Resolves once every record passed so far is written (or the writer has failed). */
+  async flush(): Promise<void> {
+    this.handOver();
+    if (this.idle()) return;
+    await this.request('flush');
+    while (!this.idle()) {
+      // the batch waits for room in the ring, or the writer for the file
+      await new Promise((resolve) => setTimeout(resolve, FLUSH_POLL_MS));
+      this.handOver();
+    }
   }
 
-  /** Writes a checkpoint now (after the queued records). */
+  /** Writes a checkpoint now (after the records passed so far). */
   async checkpoint(): Promise<void> {
-    this.checkpointDue = 'manual';
-    this.kick();
+    if (this.state !== 'open') return;
+    this.handOver();
+    await this.request('checkpoint');
     await this.flush();
   }
 
@@ -267,29 +260,18 @@ export class Recorder extends EventEmitter {
    */
   async close(): Promise<void> {
     if (this.state === 'closed' || this.state === 'closing') return;
-    const failing = this.failure !== null;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    if (failing) await this.retry();
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.tickTimer = null;
     await this.flush();
-    if (this.failure !== null) {
-      this.state = 'closing';
-      const lost = this.queued;
-      await this.release();
-      this.state = 'closed';
-      throw new Error(`the audit log cannot be written (${this.failure.code}): ${lost} records were not written`);
-    }
     this.state = 'closing';
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    try {
-      await this.writeCheckpoint('close');
-      await this.fh?.sync();
-      await this.fh?.close();
-      this.fh = null;
-    } finally {
-      await this.release();
-      this.state = 'closed';
-    }
+    this.handOver();
+    const unsent = this.batchRecords;
+    const inflight = this.inflight();
+    const done = this.worker ? await this.request('close') : null;
+    await this.release();
+    this.state = 'closed';
+    if (done === null) throw new Error(`the audit log cannot be written (${this.failure?.code ?? 'EIO'}): ${inflight + unsent} records were not written`);
+    if (done.error) throw new Error(`the audit log cannot be written (${done.error.code}): ${done.error.lost + unsent} records were not written`);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -300,51 +282,60 @@ export class Recorder extends EventEmitter {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
       await this.lock();
     } catch (e) {
-      throw e instanceof RecorderStartError ? e : new RecorderStartError(`cannot write to ${this.dir}: ${errorOf(e).message}`);
+      throw e instanceof RecorderStartError ? e : new RecorderStartError(`cannot write to ${this.dir}: ${(e as Error)?.message ?? String(e)}`);
     }
+    const config: WriterConfig = {
+      dir: this.dir,
+      key: this.key,
+      maxBytes: this.maxBytes,
+      maxAgeMs: this.maxAgeMs,
+      everyMs: this.everyMs,
+      everyRecords: this.everyRecords,
+      retryMs: this.retryMs,
+      onFailure: this.onFailure,
+      gateway: this.gateway,
+      givenClock: this.now !== Date.now,
+      wantLines: this.onWritten !== undefined,
+    };
+    let worker: Worker | null = null;
+    let ready: ReadyMessage;
+    // (listeners are removed one by one: a Worker's removeAllListeners() also stops its messages)
+    let onError: (e: Error) => void = () => undefined;
+    let onExit: (code: number) => void = () => undefined;
     try {
-      for (const name of await readdir(this.dir)) {
-        if (isPendingSegment(name)) await unlink(join(this.dir, name)).catch(() => undefined);
-      }
-      const segments = await listSegments(this.dir);
-      const last = segments[segments.length - 1];
-      if (last === undefined) {
-        this.log = randomUUID();
-        this.seq = 0;
-        this.prev = genesisHash(this.log);
-        await this.createSegment(1, 'create', null);
-      } else {
-        const ends = await readSegmentEnds(last.path);
-        const first = this.parse(ends.firstLine, last.name, 'first');
-        const final = this.parse(ends.lastLine, last.name, 'last');
-        if (first.kind !== 'open' || typeof first.log !== 'string') throw new RecorderStartError(`${last.name} does not begin with an open record`);
-        if (!Number.isSafeInteger(final.seq)) throw new RecorderStartError(`the last record of ${last.name} has no seq`);
-        this.log = first.log;
-        this.segment = last.number;
-        this.seq = (final.seq as number) + 1;
-        this.prev = lineHash(ends.lastLine as Buffer);
-        const closed = final.kind === 'checkpoint' && (final.reason === 'close' || final.reason === 'rotate');
-        await this.createSegment(last.number + 1, 'start', { segment: last.number, lastSeq: final.seq as number, closed, tailBytes: ends.tailBytes });
-      }
+      const w = writerThread({ pamcAuditWriter: { config, now: this.now(), ring: this.ring } });
+      worker = w;
+      ready = await new Promise<ReadyMessage>((resolve, reject) => {
+        onError = reject;
+        onExit = (code) => reject(new Error(`the writer thread exited (${code})`));
+        w.once('message', resolve);
+        w.once('error', onError);
+        w.once('exit', onExit);
+      });
     } catch (e) {
+      await worker?.terminate();
       await this.unlock();
-      throw e instanceof RecorderStartError ? e : new RecorderStartError(`cannot open the audit log in ${this.dir}: ${errorOf(e).message}`);
+      throw new RecorderStartError(`cannot open the audit log in ${this.dir}: ${(e as Error)?.message ?? String(e)}`);
     }
-    this.lastCheckpointAt = this.now();
+    worker.off('error', onError);
+    worker.off('exit', onExit);
+    if (ready.t === 'startError') {
+      await worker.terminate();
+      await this.unlock();
+      throw new RecorderStartError(ready.message);
+    }
+    this.worker = worker;
+    this.log = ready.log;
+    Atomics.store(this.ring.ctl, C_SEGMENT, ready.segment);
+    Atomics.store(this.ring.ctl, C_SEQ_LOW, ready.seq % 0x1000000);
+    Atomics.store(this.ring.ctl, C_SEQ_HIGH, Math.floor(ready.seq / 0x1000000));
+    worker.on('message', (m: ThreadMessage) => this.onMessage(m));
+    worker.on('error', this.onWriterError);
+    worker.on('exit', this.onWriterExit);
+    worker.unref();
     const tick = Math.max(10, Math.min(1000, Math.floor(Math.min(this.everyMs, this.maxAgeMs) / 2)));
-    this.timer = setInterval(() => this.onTick(), tick);
-    this.timer.unref();
-  }
-
-  private parse(line: Buffer | null, name: string, which: string): Record<string, unknown> {
-    if (line === null) throw new RecorderStartError(`${name} holds no complete record; run \`pamc audit verify\``);
-    try {
-      const v = JSON.parse(line.toString('utf8')) as unknown;
-      if (v && typeof v === 'object') return v as Record<string, unknown>;
-    } catch {
-      // reported below
-    }
-    throw new RecorderStartError(`the ${which} record of ${name} cannot be read; run \`pamc audit verify\` and move the directory aside`);
+    this.tickTimer = setInterval(() => this.post({ t: 'tick', now: this.now() }), tick);
+    this.tickTimer.unref();
   }
 
   /** One gateway per directory: `.lock` holds the writer's pid; a lock of a dead process is taken over. */
@@ -376,33 +367,54 @@ export class Recorder extends EventEmitter {
   }
 
   private async release(): Promise<void> {
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
-    if (this.fh) await this.fh.close().catch(() => undefined);
-    this.fh = null;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.tickTimer = null;
+    const w = this.worker;
+    this.worker = null;
+    if (w) {
+      w.off('error', this.onWriterError);
+      w.off('exit', this.onWriterExit);
+      await w.terminate();
+    }
     await this.unlock();
-    this.wakeIdle(true);
   }
 
   // -------------------------------------------------------------------------------------------
   // The queue (§5.2)
 
-  private push(kind: string, item: string | StatementItem): void {
-    const size = typeof item === 'string' ? item.length : item.size;
+  private queued(): number {
+    return this.batchRecords + this.inflight();
+  }
+
+  private queuedBytes(): number {
+    return this.batch.pos + ((this.putBytes - Atomics.load(this.ring.ctl, C_WRITTEN_BYTES)) | 0);
+  }
+
+  /** records put into the ring and not yet written */
+  private inflight(): number {
+    return (this.putRecords - Atomics.load(this.ring.ctl, C_WRITTEN_RECORDS)) | 0;
+  }
+
+  /** Whether a record of `kind` may be queued; if not, it is counted as lost. */
+  private admit(kind: string): boolean {
     if (this.state === 'closing' || this.state === 'closed') {
       this.lostTotal++;
       this.emit('alert', { reason: 'closed', message: `a ${kind} record arrived after the recorder was closed and was not written` });
-      return;
+      return false;
     }
-    if (this.queued >= this.maxQueued || this.queuedBytes + size > this.maxQueuedBytes) {
+    if (this.queued() >= this.maxQueued) {
       this.drop(kind);
-      return;
+      return false;
     }
-    this.openGap = null;
-    this.queue.push(item);
-    this.queued++;
-    this.queuedBytes += size;
-    this.kick();
+    // the gap before this record is written first, with the counts it ended with
+    if (this.openGap !== null) {
+      const gap = this.openGap;
+      this.openGap = null;
+      this.entry(ENTRY_JSON, gapBody(gap), null);
+    }
+    return true;
   }
 
   private drop(kind: string): void {
@@ -410,9 +422,8 @@ export class Recorder extends EventEmitter {
     this.lostTotal++;
     let gap = this.openGap;
     if (gap === null) {
-      gap = { type: 'gap', lost: 0, kinds: {}, from: at, to: at };
+      gap = { lost: 0, kinds: {}, from: at, to: at };
       this.openGap = gap;
-      this.queue.push(gap);
       this.emit('alert', { reason: 'queue_full', message: 'the audit queue is full: records are being lost' });
     }
     gap.lost++;
@@ -420,398 +431,136 @@ export class Recorder extends EventEmitter {
     gap.to = at;
   }
 
-  /** Whether the writer may run: not failed, or trying to recover. */
-  private running(): boolean {
-    return this.failure === null || this.recovering;
+  private json(kind: string, body: string): void {
+    if (this.admit(kind)) this.entry(ENTRY_JSON, body, kind);
   }
 
-  private kick(): void {
-    if (this.scheduled || this.draining || this.state !== 'open' || !this.running()) return;
-    this.scheduled = true;
-    const go = () => {
-      this.scheduled = false;
-      void this.drain();
-    };
-    // A few records wait a moment so that one write carries many: under load, a write per
-    // record costs more than the records themselves.
-    if (this.urgent()) setImmediate(go);
-    else setTimeout(go, COALESCE_MS);
+  /** Appends a JSON body as an entry; `kind` null: a gap, which is never refused for room. */
+  private entry(type: number, body: string, kind: string | null): void {
+    const w = this.batch;
+    const start = w.pos;
+    w.room(ENTRY_HEAD);
+    w.pos += ENTRY_HEAD;
+    w.utf8(body);
+    this.close_(w, start, type, kind);
   }
 
-  /** Whether the queue is written now rather than after COALESCE_MS. */
-  private urgent(): boolean {
-    return this.queued >= COALESCE_RECORDS || this.checkpointDue !== null || this.idleWaiters.length > 0;
+  /** Completes the entry begun at `start`: its head, the bound on bytes, the hand-over. */
+  private close_(w: JsonBytes, start: number, type: number, kind: string | null): void {
+    if (kind !== null && this.queuedBytes() > this.maxQueuedBytes) {
+      w.pos = start;
+      this.drop(kind);
+      return;
+    }
+    w.buf[start] = type;
+    w.buf.writeUInt32LE(w.pos - start - ENTRY_HEAD, start + 1);
+    this.batchRecords++;
+    if (this.batchRecords >= COALESCE_RECORDS || w.pos >= BATCH_BYTES) this.handOver();
+    else this.schedule();
+  }
+
+  /** A few records wait a moment, so that one hand-over, and one write, carries many. */
+  private schedule(): void {
+    if (this.timer !== null || this.worker === null) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.handOver();
+    }, COALESCE_MS);
+  }
+
+  /** Copies the batch into the ring (or, larger than the ring, sends it); without room it waits for the next try. */
+  private handOver(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.openGap !== null && this.state !== 'closed') {
+      // a flush or close writes the gap so far; the next dropped record opens a new one
+      const gap = this.openGap;
+      this.openGap = null;
+      this.entry(ENTRY_JSON, gapBody(gap), null);
+    }
+    const w = this.batch;
+    if (this.batchRecords === 0 || this.worker === null) return;
+    const oversized = w.pos + 4 > RING_BYTES;
+    if (ringFree(this.ring, this.put) < (oversized ? 4 : w.pos + 4)) {
+      this.schedule();
+      return;
+    }
+    if (oversized) {
+      const ab = new ArrayBuffer(w.pos);
+      new Uint8Array(ab).set(w.buf.subarray(0, w.pos));
+      this.post({ t: 'oversized', now: this.now(), buf: ab, bytes: w.pos }, [ab]);
+      this.put = putChunk(this.ring, this.put, null);
+    } else this.put = putChunk(this.ring, this.put, w.buf.subarray(0, w.pos));
+    this.putRecords = (this.putRecords + this.batchRecords) | 0;
+    this.putBytes = (this.putBytes + w.pos) | 0;
+    w.pos = 0;
+    this.batchRecords = 0;
+    // a batch that grew for a burst does not stay large
+    if (w.buf.length > 4 * BATCH_BYTES) w.buf = Buffer.allocUnsafe(256 * 1024);
+  }
+
+  private post(m: RecorderMessage, transfer?: ArrayBuffer[]): void {
+    this.worker?.postMessage(m, transfer ?? []);
+  }
+
+  /** A command the writer thread answers; while one is pending, the thread keeps the process alive. */
+  private request(t: 'flush' | 'checkpoint' | 'close'): Promise<Extract<ThreadMessage, { t: 'done' }> | null> {
+    const worker = this.worker;
+    if (worker === null) return Promise.resolve(null);
+    const id = ++this.requestId;
+    if (this.requests.size === 0) worker.ref();
+    return new Promise((resolve) => {
+      this.requests.set(id, resolve);
+      this.post({ t, now: this.now(), id });
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // What the writer reports
+
+  private onMessage(m: ThreadMessage): void {
+    if (m.lines && this.onWritten) for (const l of m.lines) this.onWritten(l);
+    if (m.t === 'lines') return;
+    if (m.t === 'event') {
+      if (m.lost) this.lostTotal += m.lost;
+      if (m.name === 'failure') {
+        this.failure = m.data as RecorderFailure;
+        this.emit('failure', this.failure);
+        this.emit('alert', { reason: 'write_failed', message: `session records cannot be written (${this.failure.code}): ${this.failure.message}` });
+      } else if (m.name === 'recovered') {
+        this.failure = null;
+        this.emit('recovered', m.data);
+      } else this.emit(m.name, m.data);
+    } else {
+      const resolve = this.requests.get(m.id);
+      this.requests.delete(m.id);
+      if (this.requests.size === 0) this.worker?.unref();
+      resolve?.(m);
+    }
+  }
+
+  private readonly onWriterError = (e: Error) => this.writerGone(e);
+  private readonly onWriterExit = () => this.writerGone(null);
+
+  /** The writer thread died: nothing more can be written; fail closed. */
+  private writerGone(e: unknown): void {
+    if (this.worker === null) return;
+    this.worker = null;
+    const message = e ? `the audit writer stopped: ${(e as Error)?.message ?? String(e)}` : 'the audit writer stopped';
+    if (this.failure === null) {
+      this.failure = { code: 'EWRITER', message, since: this.now() };
+      this.emit('failure', this.failure);
+      this.emit('alert', { reason: 'write_failed', message: `session records cannot be written (EWRITER): ${message}` });
+    }
+    for (const resolve of this.requests.values()) resolve(null);
+    this.requests.clear();
   }
 
   private idle(): boolean {
-    return (this.queueEmpty() && !this.draining && !this.scheduled && this.checkpointDue === null) || this.failure !== null || this.state === 'closed';
-  }
-
-  private queueEmpty(): boolean {
-    return this.head >= this.queue.length;
-  }
-
-  private wakeIdle(force = false): void {
-    if (!force && !this.idle()) return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const w of waiters) w();
-  }
-
-  private onTick(): void {
-    if (this.state !== 'open' || this.failure !== null || this.draining) return;
-    const now = this.now();
-    if (this.sinceCheckpoint > 0 && now - this.lastCheckpointAt >= this.everyMs) this.checkpointDue ??= 'interval';
-    if (this.checkpointDue !== null || (now - this.segOpenedAt >= this.maxAgeMs && this.recordsInSegment > 1)) this.kick();
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // The writer (§5.3)
-
-  private head_(seq: number, prev: string): string {
-    return `{"seq":${seq},"prev":"${prev}",`;
-  }
-
-  /** The body of a record serialised at the call, or of a marker the writer serialises; statements are written by writeStatementBody. */
-  private itemBody(item: Exclude<QueueItem, StatementItem>, at: number): string {
-    if (typeof item === 'string') return item;
-    if (item.type === 'gap') {
-      if (item === this.openGap) this.openGap = null;
-      return JSON.stringify({ ts: isoTime(item.to), kind: 'gap', lost: item.lost, kinds: item.kinds, from: isoTime(item.from), to: isoTime(item.to) });
-    }
-    return JSON.stringify({
-      ts: isoTime(at),
-      kind: 'outage',
-      since: isoTime(item.since),
-      until: isoTime(at),
-      error: { code: item.error.code, message: item.error.message },
-      onFailure: this.onFailure,
-    });
-  }
-
-  private async drain(): Promise<void> {
-    if (this.draining || this.state === 'closed' || !this.running()) return;
-    this.draining = true;
-    try {
-      for (;;) {
-        const now = this.now();
-        if (now - this.segOpenedAt >= this.maxAgeMs && (this.recordsInSegment > 1 || !this.queueEmpty())) {
-          await this.rotate();
-          continue;
-        }
-        if (this.queueEmpty()) {
-          if (this.checkpointDue !== null) await this.writeCheckpoint(this.checkpointDue);
-          break;
-        }
-        await this.writeBatch(now);
-        // What arrived during the write waits for more, as a first record does (kick): going
-        // on at once would write a handful of records per round trip to the thread pool.
-        if (!this.urgent()) break;
-      }
-    } catch (e) {
-      this.fail(e);
-    } finally {
-      this.draining = false;
-      this.compact();
-      this.wakeIdle();
-      if (this.running() && this.state === 'open' && (!this.queueEmpty() || this.checkpointDue !== null)) this.kick();
-    }
-  }
-
-  private compact(): void {
-    if (this.head > 0 && (this.head >= this.queue.length || this.head > 4096)) {
-      this.queue = this.head >= this.queue.length ? [] : this.queue.slice(this.head);
-      this.head = 0;
-    }
-  }
-
-  /**
-   * Writes the next records of the queue; stops early for a checkpoint or a rotation. Each line
-   * is encoded once, into the batch buffer: its hash is taken over those bytes and the same bytes
-   * are written (no string of the line is built unless a forwarder wants one).
-   */
-  private async writeBatch(now: number): Promise<void> {
-    const startSeq = this.seq;
-    const startPrev = this.prev;
-    const startHead = this.head;
-    const ends: number[] = [];
-    const lines: string[] | null = this.onWritten ? [] : null;
-    let bytes = 0;
-    let count = 0;
-    let rotateAfter = false;
-    let outageWritten: OutageMarker | null = null;
-    let removedBytes = 0;
-    let removed = 0;
-    const out = this.out;
-    out.pos = 0;
-    while (this.head < this.queue.length && count < BATCH_RECORDS && bytes < BATCH_BYTES) {
-      const item = this.queue[this.head];
-      // the line is `{"seq":…,"prev":"…",` then the body without its opening brace
-      const start = bytes;
-      out.ascii('{"seq":');
-      out.num(this.seq);
-      out.ascii(',"prev":"');
-      out.ascii(this.prev);
-      out.byte(0x22);
-      const bodyAt = out.pos;
-      if (typeof item !== 'string' && item.type === 'statement') this.writeStatement(item, bodyAt, now);
-      else out.utf8(this.itemBody(item, now));
-      out.byte(0x0a);
-      const lineBytes = out.pos - start;
-      if (this.segBytes + bytes + lineBytes + CHECKPOINT_RESERVE > this.maxBytes && this.recordsInSegment + count > 1) {
-        out.pos = start;
-        rotateAfter = true;
-        break;
-      }
-      const buf = out.buf;
-      buf[bodyAt] = 0x2c; // ',' where the body's '{' was
-      bytes = out.pos;
-      this.prev = lineHash(buf.subarray(start, bytes - 1));
-      if (lines !== null) {
-        lines.push(buf.toString('utf8', start, bytes - 1));
-        ends.push(this.segBytes + bytes);
-      }
-      count++;
-      this.seq++;
-      this.head++;
-      if (typeof item === 'string') {
-        removed++;
-        removedBytes += item.length;
-      } else if (item.type === 'statement') {
-        removed++;
-        removedBytes += item.size;
-      } else if (item.type === 'outage') outageWritten = item;
-      if (this.sinceCheckpoint + count >= this.everyRecords) {
-        this.checkpointDue ??= 'count';
-        break;
-      }
-    }
-    if (count > 0) {
-      try {
-        await this.append(out.buf.subarray(0, bytes));
-      } catch (e) {
-        this.seq = startSeq;
-        this.prev = startPrev;
-        this.head = startHead;
-        throw e;
-      }
-      this.queued -= removed;
-      this.queuedBytes -= removedBytes;
-      this.recordsInSegment += count;
-      this.sinceCheckpoint += count;
-      if (this.onWritten && lines !== null) {
-        for (let i = 0; i < count; i++) this.onWritten({ line: lines[i], seq: startSeq + i, segment: this.segment, end: ends[i] });
-      }
-      if (outageWritten !== null) {
-        this.failure = null;
-        this.recovering = false;
-        this.emit('recovered', { since: outageWritten.since });
-      }
-    }
-    if (this.checkpointDue !== null) await this.writeCheckpoint(this.checkpointDue);
-    if (rotateAfter) await this.rotate();
-  }
-
-  /**
-   * A statement's body at `out.pos`. Should its input not serialise (a value of a type the gateway
-   * never passes), the record is lost rather than the writer stuck on it: a `gap` record takes
-   * its place and an alert is raised.
-   */
-  private writeStatement(item: StatementItem, bodyAt: number, now: number): void {
-    try {
-      writeStatementBody(this.out, item.session, isoTime(item.at), item.input);
-    } catch (e) {
-      this.out.pos = bodyAt;
-      this.out.utf8(this.itemBody({ type: 'gap', lost: 1, kinds: { statement: 1 }, from: item.at, to: item.at }, now));
-      this.lostTotal++;
-      this.emit('alert', { reason: 'unserialisable', message: `a statement record could not be serialised and was not written: ${errorOf(e).message}` });
-    }
-  }
-
-  private async append(data: string | Uint8Array): Promise<void> {
-    const fh = this.fh;
-    if (fh === null) throw Object.assign(new Error('no segment is open'), { code: 'EBADF' });
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let off = 0;
-    while (off < buf.length) {
-      const { bytesWritten } = await fh.write(buf, off, buf.length - off, null);
-      off += bytesWritten;
-    }
-    this.segBytes += buf.length;
-  }
-
-  /** A signed checkpoint over the last record, then fsync (§4). */
-  private async writeCheckpoint(reason: CheckpointReason): Promise<void> {
-    const at = this.now();
-    const ts = isoTime(at);
-    const jws = await signCheckpoint(this.key, {
-      log: this.log,
-      segment: this.segment,
-      seq: this.seq - 1,
-      hash: this.prev,
-      count: this.seq,
-      ts,
-      reason,
-    });
-    const line = JSON.stringify({ seq: this.seq, prev: this.prev, ts, kind: 'checkpoint', reason, jws });
-    await this.append(line + '\n');
-    // the line is in the file: the chain moves on even if the sync below fails
-    const seq = this.seq;
-    this.seq++;
-    this.prev = lineHash(line);
-    this.recordsInSegment++;
-    this.sinceCheckpoint = 0;
-    this.lastCheckpointAt = at;
-    this.checkpointDue = null;
-    this.onWritten?.({ line, seq, segment: this.segment, end: this.segBytes });
-    await this.fh?.sync();
-    this.emit('checkpoint', { seq, segment: this.segment, reason });
-  }
-
-  /** Closes the segment with a `rotate` checkpoint and begins the next (§3). */
-  private async rotate(): Promise<void> {
-    await this.writeCheckpoint('rotate');
-    const fh = this.fh;
-    this.fh = null;
-    await fh?.close();
-    await this.createSegment(this.segment + 1, 'rotate', { segment: this.segment, lastSeq: this.seq - 1, closed: true, tailBytes: 0 });
-  }
-
-  /**
-   * A new segment: its open record is written and synced under a temporary name, then linked to
-   * its final name (which never replaces an existing file) and the directory synced, so a segment
-   * file always begins with a complete open record.
-   */
-  private async createSegment(n: number, reason: OpenRecord['reason'], previous: OpenRecord['previous']): Promise<void> {
-    const at = this.now();
-    const body = { ts: isoTime(at), kind: 'open', log: this.log, segment: n, reason, previous, gateway: this.gateway };
-    const line = this.head_(this.seq, this.prev) + JSON.stringify(body).slice(1);
-    const tmp = join(this.dir, pendingSegmentName(n));
-    const final = join(this.dir, segmentName(n));
-    await unlink(tmp).catch(() => undefined);
-    const h = await open(tmp, 'wx', 0o600);
-    try {
-      await h.write(line + '\n');
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-    try {
-      await link(tmp, final);
-    } finally {
-      await unlink(tmp).catch(() => undefined);
-    }
-    // the segment exists with its open record: the chain moves on whatever fails next
-    const seq = this.seq;
-    this.segment = n;
-    this.segBytes = Buffer.byteLength(line) + 1;
-    this.segOpenedAt = at;
-    this.recordsInSegment = 1;
-    this.sinceCheckpoint++;
-    this.seq++;
-    this.prev = lineHash(line);
-    this.onWritten?.({ line, seq, segment: n, end: this.segBytes });
-    await syncDir(this.dir);
-    this.fh = await open(final, 'a', 0o600);
-    if (reason !== 'create' && reason !== 'start') this.emit('rotated', { segment: n, reason });
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Failure and recovery (§5.4)
-
-  private fail(e: unknown): void {
-    this.recovering = false;
-    const error = errorOf(e);
-    const first = this.failure === null;
-    if (first) this.failure = { ...error, since: this.now() };
-    else this.failure = { ...error, since: this.failure!.since };
-    if (first) {
-      this.emit('failure', this.failure);
-      this.emit('alert', { reason: 'write_failed', message: `session records cannot be written (${error.code}): ${error.message}` });
-    }
-    this.wakeIdle(true);
-    this.scheduleRetry();
-  }
-
-  private scheduleRetry(): void {
-    if (this.retryTimer || this.state === 'closed') return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      void this.retry();
-    }, this.retryMs);
-    this.retryTimer.unref();
-  }
-
-  /**
-   * Tries to write again: the bytes of a failed write are cut off the segment (they never formed
-   * a record the chain counts); when that is impossible a new segment begins, its open record
-   * stating how many bytes the previous one holds beyond its last record. The outage record is
-   * queued first and clears the failure once it is written.
-   */
-  private async retry(): Promise<void> {
-    const failure = this.failure;
-    if (failure === null || this.draining || this.recovering || this.state === 'closed') return;
-    this.recovering = true;
-    try {
-      let cutBack = this.fh !== null;
-      if (this.fh !== null) {
-        try {
-          const size = (await this.fh.stat()).size;
-          if (size > this.segBytes) await this.fh.truncate(this.segBytes);
-          if ((await this.fh.stat()).size !== this.segBytes) cutBack = false;
-        } catch {
-          cutBack = false;
-        }
-      }
-      if (!cutBack) {
-        let size = this.segBytes;
-        try {
-          const h = await open(join(this.dir, segmentName(this.segment)), 'r');
-          size = (await h.stat()).size;
-          await h.close();
-        } catch {
-          // the size stays as known
-        }
-        await this.fh?.close().catch(() => undefined);
-        this.fh = null;
-        await this.createSegment(this.segment + 1, 'recover', {
-          segment: this.segment,
-          lastSeq: this.seq - 1,
-          closed: false,
-          tailBytes: Math.max(0, size - this.segBytes),
-        });
-      }
-      if (!this.queueHasOutage()) {
-        this.queue.splice(this.head, 0, { type: 'outage', since: failure.since, error: { code: failure.code, message: failure.message } });
-      }
-      // drain() writes the outage record first; writing it clears the failure
-      await this.drain();
-    } catch (e) {
-      this.fail(e);
-    } finally {
-      this.recovering = false;
-      if (this.failure !== null) this.scheduleRetry();
-      else this.kick();
-    }
-  }
-
-  private queueHasOutage(): boolean {
-    for (let i = this.head; i < this.queue.length; i++) {
-      const it = this.queue[i];
-      if (typeof it !== 'string' && it.type === 'outage') return true;
-    }
-    return false;
+    return (this.batchRecords === 0 && this.inflight() === 0) || this.failure !== null || this.state === 'closed' || this.worker === null;
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
-  let h: FileHandle | null = null;
-  try {
-    h = await open(dir, 'r');
-    await h.sync();
-  } catch {
-    // not every file system can sync a directory
-  } finally {
-    await h?.close().catch(() => undefined);
-  }
+function gapBody(g: Gap): string {
+  return JSON.stringify({ ts: isoTime(g.to), kind: 'gap', lost: g.lost, kinds: g.kinds, from: isoTime(g.from), to: isoTime(g.to) });
 }

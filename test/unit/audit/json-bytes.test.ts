@@ -44,7 +44,13 @@ test('strings on both sides of the native threshold, with escapes near the cut',
 
 test('numbers as JSON.stringify writes them', () => {
   const values = [0, -0, 1, 9, 10, 99, 100, 12345, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 1_764_126_000_000, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER + 1, 2 ** 53 + 2, 2 ** 60, 123456789012345678, 2 ** 55 + 8, 9.87654321e19, 1e21, 1e22, 123e-20, -1, -(2 ** 31), 0.1, 0.001, 1.5, 0.253, 1 / 3, 5e-7, 1.7976931348623157e308, Number.MIN_VALUE, NaN, Infinity, -Infinity];
-  for (let i = 0; i < 1000; i++) values.push(Math.round(Math.random() * 1e6) / 1000, Math.floor(Math.random() * 2 ** 53), Math.random() * 1e-5);
+  values.push(1e9, 1e9 - 1, 1e9 + 1, 999_999_999_999.999, 1e12 - 0.001, 1e12, 0.002, 0.01, 0.1 + 0.2, 1.005, 4.35, 1_000_000.5, 2 ** 31 + 0.125, 1_764_126_000_000.5);
+  for (let i = 0; i < 1000; i++) {
+    values.push(Math.round(Math.random() * 1e6) / 1000, Math.floor(Math.random() * 2 ** 53), Math.random() * 1e-5);
+    // timings as the gateway rounds them, in every range, and what is nearly but not quite such a value
+    const ms = Math.round(Math.random() * 10 ** (3 + Math.floor(Math.random() * 13))) / 1000;
+    values.push(ms, ms + Number.EPSILON * ms, Math.random() * 1e12, 1_700_000_000_000 + Math.floor(Math.random() * 1e11));
+  }
   for (const n of values) assert.is(written((w) => w.num(n), 1), expected(n), String(n));
 });
 

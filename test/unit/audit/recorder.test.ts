@@ -368,4 +368,30 @@ test('status and the writable state of a healthy recorder', async () => {
   removeDir(dir);
 });
 
+test('the writer thread gone: not writable, an alert, flush does not hang, close says how many records were not written', async () => {
+  const dir = tempDir();
+  const { signing } = await newKey();
+  const r = await recorder(dir, signing);
+  const alerts: { reason: string }[] = [];
+  r.on('alert', (a) => alerts.push(a));
+  r.policy({ name: 'p', digest: 'd', reason: 'start' });
+  await r.flush();
+  const failed = new Promise((resolve) => r.once('failure', resolve));
+  await (r as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+  await failed;
+  assert.not.ok(r.writable);
+  assert.not.ok(r.admits(), 'on_failure refuse: statements are refused');
+  r.statement('s.1', { text: 'SELECT 1', facts: [], decision: 'allow', rules: [], outcome: 'ok' });
+  await r.flush();
+  assert.equal(alerts.map((a) => a.reason), ['write_failed']);
+  try {
+    await r.close();
+    assert.unreachable('close should reject');
+  } catch (e) {
+    assert.match((e as Error).message, /1 records were not written/);
+  }
+  assert.is(r.status().state, 'closed');
+  removeDir(dir);
+});
+
 test.run();

@@ -1,0 +1,134 @@
+// The statement codec between the gateway's thread and the writer thread: what the writer writes
+// from the decoded input is byte for byte what it would write from the input itself, for every
+// field and every kind of string; inputs of a shape the gateway never passes are refused at the
+// call, never half-encoded.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { writeStatementBody } from '../../../runtime/audit/build.ts';
+import { JsonBytes } from '../../../runtime/audit/json-bytes.ts';
+import type { StatementInput } from '../../../runtime/audit/records.ts';
+import { encodeStatement, StatementReader, UnencodableStatement } from '../../../runtime/audit/statement-codec.ts';
+
+function body(session: string, at: number, s: StatementInput): string {
+  const w = new JsonBytes(64);
+  writeStatementBody(w, session, new Date(at).toISOString(), s);
+  return w.buf.toString('utf8', 0, w.pos);
+}
+
+/** Encodes every input into one buffer, decodes them in order, and compares the records written from both. */
+function roundTrip(inputs: StatementInput[]): void {
+  const w = new JsonBytes(16);
+  const at = 1_764_126_000_123;
+  for (const [i, s] of inputs.entries()) encodeStatement(w, `s.${i}`, at + i, s);
+  const r = new StatementReader(w.buf.subarray(0, w.pos));
+  for (const [i, s] of inputs.entries()) {
+    const back = r.read();
+    assert.is(back.session, `s.${i}`);
+    assert.is(back.at, at + i);
+    assert.is(body(back.session, back.at, back.input), body(`s.${i}`, at + i, s), `input ${i}`);
+  }
+  assert.is(r.pos, w.pos, 'every byte read');
+}
+
+const base: StatementInput = { text: 'SELECT 1', facts: [], decision: 'allow', rules: [], outcome: 'ok' };
+
+test('every field, present and absent, comes back as it went in', () => {
+  roundTrip([
+    base,
+    {
+      query: 7,
+      index: 2,
+      protocol: 'extended',
+      text: 'SELECT id, email FROM customers WHERE id = $1',
+      params: ['42', new Uint8Array([0, 1, 255]), null, 'x'.repeat(5000), new Uint8Array(4000), { base64: 'AQID' }],
+      fingerprint: 'f1e2d3c4b5a69788',
+      facts: [
+        { action: 'select', resource: 'public.customers' },
+        { action: 'delete', resource: 'public.orders', unbounded: true },
+      ],
+      decision: 'approve',
+      rules: [4, 9, 2 ** 40],
+      approval: 'req-1',
+      outcome: 'error',
+      rows: { command: 'SELECT', returned: 3 },
+      masked: ['public.customers.email'],
+      limit: { rows: 100, rule: 4, reached: true },
+      error: { sqlstate: '57014', message: 'canceling statement due to user request' },
+      timing: { startedAt: 1_764_126_000_000, decideUs: 12, waitMs: 1500, executeMs: 0.125, totalMs: 1501.5 },
+    },
+    { ...base, protocol: 'simple', rows: { affected: 0 }, params: [], masked: [], timing: {} },
+    { ...base, outcome: 'unknown', decision: 'deny', rows: { command: 'BEGIN' }, error: null, timing: null, params: null },
+    ...(['ok', 'error', 'denied', 'rejected', 'expired', 'cancelled', 'refused', 'unknown'] as const).map((outcome) => ({ ...base, outcome })),
+  ]);
+});
+
+test('strings of every kind: Latin-1, other scripts, emoji, lone surrogates, control characters, long texts', () => {
+  const texts = [
+    '',
+    "SELECT 'café', 'naïve', '\u00ff'",
+    "SELECT 'Ωμέγα', '日本語', '🙂'",
+    "SELECT '\ud800', 'a\udc00b', '\udbff\udfff'",
+    'SELECT \'\u0000\u0001\t\n\r"\\\'',
+    'SELECT ' + "'é'".repeat(30_000),
+    'SELECT ' + '🙂'.repeat(40_000),
+  ];
+  roundTrip(texts.map((text) => ({ ...base, text, params: [text.slice(0, 100)], facts: [{ action: 'select', resource: text.slice(0, 50) }], masked: [text.slice(0, 20)] })));
+});
+
+test('a text repeated, then changed by one byte or one code unit, is read as written each time', () => {
+  const a = 'SELECT abalance FROM pgbench_accounts WHERE aid = $1';
+  const b = 'SELECT abalance FROM pgbench_accounts WHERE aid = $2';
+  const wide = 'SELECT \u0100';
+  const narrow = 'SELECT \u0001\u0000';
+  roundTrip([a, a, b, a, wide, narrow, wide, wide].map((text) => ({ ...base, text })));
+});
+
+test('random inputs: the writer writes the same record from the decoded input', () => {
+  let seed = 7;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const alphabet = ['a', 'Z', '0', ' ', "'", '"', '\\', '\n', '\u0007', 'é', '\u00ff', 'Ω', '中', '🙂', '\ud800', '\udfff'];
+  const str = (max: number) => Array.from({ length: rnd(max) }, () => alphabet[rnd(alphabet.length)]).join('');
+  const inputs: StatementInput[] = [];
+  for (let i = 0; i < 300; i++) {
+    inputs.push({
+      query: rnd(3) === 0 ? undefined : rnd(1000),
+      text: str(80),
+      params: rnd(3) === 0 ? null : Array.from({ length: rnd(5) }, () => (rnd(4) === 0 ? null : rnd(4) === 1 ? new Uint8Array([rnd(256), rnd(256)]) : str(10))),
+      facts: Array.from({ length: rnd(4) }, () => ({ action: str(8), resource: str(20), unbounded: rnd(2) === 0 ? undefined : rnd(2) === 1 })),
+      decision: (['allow', 'deny', 'approve'] as const)[rnd(3)],
+      rules: Array.from({ length: rnd(4) }, () => rnd(100)),
+      outcome: 'ok',
+      rows: rnd(2) === 0 ? null : { returned: rnd(2) === 0 ? undefined : rnd(10), command: rnd(2) === 0 ? undefined : str(6) },
+      error: rnd(3) === 0 ? { sqlstate: str(5), message: str(40) } : null,
+      timing: rnd(2) === 0 ? null : { startedAt: 1_700_000_000_000 + rnd(1e9), executeMs: rnd(100_000) / 1000, decideUs: rnd(300) },
+    });
+  }
+  roundTrip(inputs);
+});
+
+test('an input of a shape the gateway never passes is refused at the call', () => {
+  const bad: unknown[] = [
+    { ...base, text: 42 },
+    { ...base, text: null },
+    { ...base, facts: null },
+    { ...base, facts: [{ action: 'select', resource: 7 }] },
+    { ...base, rules: ['1'] },
+    { ...base, decision: 'maybe' },
+    { ...base, outcome: 'fine' },
+    { ...base, protocol: 'binary' },
+    { ...base, query: '1' },
+    { ...base, params: 'a' },
+    { ...base, params: [1] },
+    { ...base, masked: [null] },
+    { ...base, timing: { executeMs: '1' } },
+  ];
+  for (const s of bad) {
+    const w = new JsonBytes(16);
+    assert.throws(() => encodeStatement(w, 's', 0, s as StatementInput), (e: unknown) => e instanceof UnencodableStatement, JSON.stringify(s));
+  }
+});
+
+test.run();
