@@ -200,7 +200,7 @@ export class Recorder extends EventEmitter {
       this.emit('alert', { reason: 'unserialisable', message: `a statement record could not be serialised and was not written: ${(e as Error)?.message ?? String(e)}` });
       return;
     }
-    this.close_(w, start, ENTRY_STATEMENT, 'statement');
+    this.finishEntry(w, start, ENTRY_STATEMENT, 'statement');
   }
 
   /** An approval event; `session` is the requesting session when known (null from the API). */
@@ -442,11 +442,11 @@ export class Recorder extends EventEmitter {
     w.room(ENTRY_HEAD);
     w.pos += ENTRY_HEAD;
     w.utf8(body);
-    this.close_(w, start, type, kind);
+    this.finishEntry(w, start, type, kind);
   }
 
   /** Completes the entry begun at `start`: its head, the bound on bytes, the hand-over. */
-  private close_(w: JsonBytes, start: number, type: number, kind: string | null): void {
+  private finishEntry(w: JsonBytes, start: number, type: number, kind: string | null): void {
     if (kind !== null && this.queuedBytes() > this.maxQueuedBytes) {
       w.pos = start;
       this.drop(kind);

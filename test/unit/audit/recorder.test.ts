@@ -394,4 +394,27 @@ test('the writer thread gone: not writable, an alert, flush does not hang, close
   removeDir(dir);
 });
 
+test('a record larger than the hand-over ring goes beside it and keeps its place', async () => {
+  const dir = tempDir();
+  const { signing, trusted } = await newKey();
+  const r = await recorder(dir, signing);
+  const huge = 'SELECT ' + "'🙂'".repeat(200_000); // 1.2 MB as UTF-16: more than the ring holds
+  const texts = ['SELECT 1', huge, 'SELECT 2'];
+  for (const text of texts) {
+    r.statement('s.1', { text, facts: [], decision: 'allow', rules: [], outcome: 'ok' });
+    await r.flush();
+  }
+  // and inside one batch: small, huge, small without a pause
+  for (const text of texts) r.statement('s.1', { text, facts: [], decision: 'allow', rules: [], outcome: 'ok' });
+  await r.close();
+  const st = allRecords(dir).filter((x) => x.kind === 'statement') as Record<string, any>[];
+  assert.equal(
+    st.map((x) => x.textTruncated?.length ?? x.text),
+    ['SELECT 1', huge.length, 'SELECT 2', 'SELECT 1', huge.length, 'SELECT 2'],
+  );
+  assert.equal(st[1].textTruncated.sha256, sha256Hex(huge));
+  assert.ok((await verifyLog(dir, { keys: trusted })).ok);
+  removeDir(dir);
+});
+
 test.run();
