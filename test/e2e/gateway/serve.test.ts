@@ -2,8 +2,9 @@
 // an open session is decided by the new policy; an invalid policy is logged and the old one
 // stays), reload on SIGHUP, the admin listener, and graceful shutdown on SIGTERM.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -122,6 +123,34 @@ test('SIGHUP reloads (with --no-watch); SIGTERM ends idle sessions with 57P01 an
   const late = new pg.Client({ ...(await ctx.fixture.clientConfig(['analysts'])), port: s.port });
   late.on('error', () => {});
   await expectError(late.connect());
+});
+
+test('with an audit block: the statements of a session are recorded by the writer thread of the process; the log verifies after SIGTERM', async (ctx) => {
+  const pair = generateKeyPairSync('ed25519');
+  const dir = ctx.fixture.dir;
+  writeFileSync(join(dir, 'serve-audit.jwk'), JSON.stringify(pair.privateKey.export({ format: 'jwk' })));
+  writeFileSync(join(dir, 'serve-audit-public.jwk'), JSON.stringify(pair.publicKey.export({ format: 'jwk' })));
+  writeFileSync(ctx.policy, `${ctx.text}\naudit {\n  dir "serve-audit"\n  key file "serve-audit.jwk"\n}\n`);
+  const s = await serve(ctx.policy, ['--no-watch']);
+  const c = await session(ctx, s);
+  for (let i = 0; i < 20; i++) assert.is(await outcome(c, `SELECT count(*) FROM orders WHERE id > ${i}`), 'allowed');
+  assert.is(await outcome(c, 'SELECT count(*) FROM order_items'), '42501');
+  c.on('error', () => {});
+  s.proc.kill('SIGTERM');
+  assert.is(await s.exited, 0);
+  const auditDir = join(dir, 'serve-audit');
+  const records = readdirSync(auditDir)
+    .filter((f) => f.endsWith('.jsonl'))
+    .flatMap((f) => readFileSync(join(auditDir, f), 'utf8').split('\n').filter(Boolean))
+    .map((l) => JSON.parse(l) as { kind: string; text?: string; outcome?: string; reason?: string });
+  const statements = records.filter((r) => r.kind === 'statement');
+  assert.is(statements.filter((r) => r.outcome === 'ok' && r.text?.startsWith('SELECT count(*) FROM orders WHERE id > ')).length, 20);
+  assert.is(statements.filter((r) => r.outcome === 'denied' && r.text === 'SELECT count(*) FROM order_items').length, 1);
+  assert.is(records[records.length - 1].reason, 'close', 'the log ends with the close checkpoint');
+  const verified = await new Promise<{ ok: boolean }>((resolve) =>
+    execFile(process.execPath, [PAMC, 'audit', 'verify', auditDir, '--key', join(dir, 'serve-audit-public.jwk'), '--json'], (_e, stdout) => resolve(JSON.parse(stdout || '{"ok":false}'))),
+  );
+  assert.ok(verified.ok, 'pamc audit verify');
 });
 
 test.run();
