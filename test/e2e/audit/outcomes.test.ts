@@ -104,8 +104,14 @@ test('the gateway stopping with statements in flight records them too', async ()
     await sleep(200);
     await gw.gateway.close(300); // the grace period ends while the first statement runs
     s.close();
-    await sleep(1000);
-    assert.is(await gw.direct('SELECT v FROM counter WHERE id = 1'), '10');
+    // the UPDATE runs once the server has the cancel of the sleep (a new connection: on a busy
+    // machine that can take a while), well before the sleep itself would have ended
+    let v = '';
+    for (let waited = 0; waited < 2000 && v !== '10'; waited += 100) {
+      await sleep(100);
+      v = await gw.direct('SELECT v FROM counter WHERE id = 1');
+    }
+    assert.is(v, '10');
     const recs = (allRecords(join(gw.dir, 'audit')) as Rec[]).filter((r) => r.kind === 'statement');
     assert.equal(recs.map((r) => r.outcome), ['unknown', 'unknown']);
   } finally {
