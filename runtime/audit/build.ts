@@ -101,6 +101,12 @@ const MEMO_MAX = 64;
 const textMemo = { valid: false, protocol: undefined as string | undefined, text: '', bytes: Buffer.alloc(0) };
 const factsMemo = { valid: false, decision: '', actions: [] as string[], resources: [] as string[], unbounded: [] as boolean[], rules: [] as number[], bytes: Buffer.alloc(0) };
 
+/** How the statement's text is cut in its record: null when it is written whole. */
+export function textCutOf(s: StatementInput): { length: number; sha256: string } | null {
+  if (s.textCut) return s.textCut;
+  return s.text.length <= LIMITS.text ? null : { length: s.text.length, sha256: sha256Hex(s.text) };
+}
+
 /** `,"protocol":…,"text":…` (and `textTruncated` when the text is cut). */
 function textPart(w: JsonBytes, s: StatementInput): void {
   const m = textMemo;
@@ -109,9 +115,10 @@ function textPart(w: JsonBytes, s: StatementInput): void {
     return;
   }
   // a text too long to be written whole is not kept (the memo would hold all of it)
-  const keep = s.text.length <= LIMITS.text;
+  const truncated = textCutOf(s);
+  const keep = truncated === null;
   const from = w.pos;
-  const text = keep ? s.text : cut(s.text, LIMITS.text);
+  const text = keep || s.textCut ? s.text : cut(s.text, LIMITS.text);
   if (s.protocol !== undefined) {
     w.ascii(',"protocol":');
     w.str(s.protocol);
@@ -120,9 +127,9 @@ function textPart(w: JsonBytes, s: StatementInput): void {
   w.str(text);
   if (!keep) {
     w.ascii(',"textTruncated":{"length":');
-    w.num(s.text.length);
+    w.num(truncated.length);
     w.ascii(',"sha256":"');
-    w.ascii(sha256Hex(s.text));
+    w.ascii(truncated.sha256);
     w.ascii('"}');
   }
   m.valid = keep;
@@ -301,7 +308,8 @@ export function writeStatementBody(w: JsonBytes, session: string, ts: string, s:
  * text without building the object (a test holds the two to the same bytes).
  */
 export function statementObject(session: string, ts: string, s: StatementInput): Record<string, unknown> {
-  const text = s.text.length <= LIMITS.text ? s.text : cut(s.text, LIMITS.text);
+  const truncated = textCutOf(s);
+  const text = truncated === null || s.textCut ? s.text : cut(s.text, LIMITS.text);
   const params = s.params ?? null;
   const facts = s.facts.length <= LIMITS.facts ? s.facts : s.facts.slice(0, LIMITS.facts);
   const masked = s.masked ?? null;
@@ -314,7 +322,7 @@ export function statementObject(session: string, ts: string, s: StatementInput):
     index: s.index,
     protocol: s.protocol,
     text,
-    textTruncated: text === s.text ? undefined : { length: s.text.length, sha256: sha256Hex(s.text) },
+    textTruncated: truncated ?? undefined,
     params: params === null ? undefined : params.slice(0, LIMITS.params).map(paramValue),
     paramsOmitted: params !== null && params.length > LIMITS.params ? params.length - LIMITS.params : undefined,
     fingerprint: s.fingerprint ?? undefined,

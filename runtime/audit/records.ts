@@ -246,6 +246,8 @@ export interface StatementInput {
   index?: number;
   protocol?: 'simple' | 'extended';
   text: string;
+  /** set when `text` is already cut to LIMITS.text: the whole text's length and SHA-256 */
+  textCut?: { length: number; sha256: string } | null;
   /** bind parameters: text-format values as strings, binary-format values as bytes (or already as the record's value) */
   params?: readonly (string | Uint8Array | ParamValue)[] | null;
   fingerprint?: string | null;

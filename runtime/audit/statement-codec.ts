@@ -7,7 +7,7 @@
 // string comes back exactly as it went in (lone surrogates too). Numbers are float64. A binary
 // parameter becomes its record's value at the call (its base64, or its length and hash).
 
-import { LIMITS, paramValue } from './build.ts';
+import { cut, LIMITS, paramValue, textCutOf } from './build.ts';
 import type { JsonBytes } from './json-bytes.ts';
 import type { ParamValue, StatementInput } from './records.ts';
 
@@ -22,6 +22,7 @@ const F_MASKED = 128;
 const F_LIMIT = 256;
 const F_ERROR = 512;
 const F_TIMING = 1024;
+const F_TEXT_CUT = 2048;
 
 const P_NULL = 0;
 const P_TEXT = 1;
@@ -88,6 +89,10 @@ export function encodeStatement(w: JsonBytes, session: string, at: number, s: St
   const limit = s.limit ?? null;
   const error = s.error ?? null;
   const timing = s.timing ?? null;
+  if (typeof s.text !== 'string') bad('text');
+  // a text longer than its record keeps is cut here, with its length and hash: what is queued
+  // stays bounded whatever the client sent
+  const textCut = textCutOf(s);
   let mask = 0;
   if (s.query !== undefined) mask |= F_QUERY;
   if (s.index !== undefined) mask |= F_INDEX;
@@ -100,11 +105,16 @@ export function encodeStatement(w: JsonBytes, session: string, at: number, s: St
   if (limit !== null) mask |= F_LIMIT;
   if (error !== null) mask |= F_ERROR;
   if (timing !== null) mask |= F_TIMING;
+  if (textCut !== null) mask |= F_TEXT_CUT;
   u32(w, mask);
   if (mask & F_QUERY) f64(w, s.query, 'query');
   if (mask & F_INDEX) f64(w, s.index, 'index');
   if (mask & F_PROTOCOL) u8(w, s.protocol === 'simple' ? 0 : s.protocol === 'extended' ? 1 : bad('protocol'));
-  str(w, s.text, 'text');
+  str(w, textCut !== null && !s.textCut ? cut(s.text, LIMITS.text) : s.text, 'text');
+  if (textCut !== null) {
+    f64(w, textCut.length, 'textCut');
+    str(w, textCut.sha256, 'textCut');
+  }
   if (params !== null) {
     if (!Array.isArray(params)) bad('params');
     u32(w, params.length);
@@ -240,6 +250,7 @@ export class StatementReader {
     if (mask & F_INDEX) s.index = this.f64();
     if (mask & F_PROTOCOL) s.protocol = this.u8() === 0 ? 'simple' : 'extended';
     s.text = this.text();
+    if (mask & F_TEXT_CUT) s.textCut = { length: this.f64(), sha256: this.str() };
     if (mask & F_PARAMS) {
       const n = this.u32();
       const params: ParamValue[] = new Array(n);

@@ -417,4 +417,22 @@ test('a record larger than the hand-over ring goes beside it and keeps its place
   removeDir(dir);
 });
 
+test('a statement too large for the queue is still recorded: its text cut, with the whole length and hash', async () => {
+  // an agent cannot leave only a gap behind by sending a statement larger than the queue's bound
+  const dir = tempDir();
+  const { signing, trusted } = await newKey();
+  const r = await recorder(dir, signing, { queue: { maxBytes: 8 * 1024 * 1024 } });
+  const text = `SELECT '${'x'.repeat(20_000_000)}'`;
+  r.statement('s.1', { text, facts: [], decision: 'allow', rules: [], outcome: 'ok' });
+  await r.close();
+  const records = allRecords(dir);
+  assert.equal(records.filter((x) => x.kind === 'gap'), []);
+  const st = records.find((x) => x.kind === 'statement') as Record<string, any>;
+  assert.is(st.text, text.slice(0, 64 * 1024));
+  assert.equal(st.textTruncated, { length: text.length, sha256: sha256Hex(text) });
+  assert.equal(schemaErrors(st), []);
+  assert.ok((await verifyLog(dir, { keys: trusted })).ok);
+  removeDir(dir);
+});
+
 test.run();
