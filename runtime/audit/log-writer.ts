@@ -62,7 +62,7 @@ const BATCH_BYTES = 1 << 20;
 /** room kept in a segment for the checkpoint that closes it */
 const CHECKPOINT_RESERVE = 2048;
 
-function errorOf(e: unknown): ErrorInfo {
+export function errorOf(e: unknown): ErrorInfo {
   const err = e as NodeJS.ErrnoException;
   return { code: err?.code ?? 'EIO', message: err?.message ?? String(e) };
 }

@@ -16,10 +16,10 @@ import { approvalBody, connectBody, disconnectBody, policyBody } from './build.t
 import { isoTime } from './chain.ts';
 import { JsonBytes } from './json-bytes.ts';
 import type { SigningKey } from './keys.ts';
-import { ENTRY_HEAD, ENTRY_JSON, ENTRY_STATEMENT, type WriterConfig, type WrittenLine } from './log-writer.ts';
+import { ENTRY_HEAD, ENTRY_JSON, ENTRY_STATEMENT, errorOf, type WriterConfig, type WrittenLine } from './log-writer.ts';
 import type { ApprovalInput, ConnectInput, DisconnectInput, ErrorInfo, GatewayInfo, PolicyInput, StatementInput } from './records.ts';
 import { encodeStatement } from './statement-codec.ts';
-import { C_SEGMENT, C_SEQ_HIGH, C_SEQ_LOW, C_WRITTEN_BYTES, C_WRITTEN_RECORDS, createRing, putChunk, RING_BYTES, ringFree, type SharedRing } from './ring.ts';
+import { createRing, position, publishPosition, putChunk, RING_BYTES, ringFree, writtenBytes, writtenRecords, type SharedRing } from './ring.ts';
 import type { ReadyMessage, RecorderMessage, ThreadMessage } from './writer-thread.ts';
 
 export type { WrittenLine } from './log-writer.ts';
@@ -197,7 +197,7 @@ export class Recorder extends EventEmitter {
       const at = s.at ?? this.now();
       this.lostTotal++;
       this.entry(ENTRY_JSON, gapBody({ lost: 1, kinds: { statement: 1 }, from: at, to: at }), null);
-      this.emit('alert', { reason: 'unserialisable', message: `a statement record could not be serialised and was not written: ${(e as Error)?.message ?? String(e)}` });
+      this.emit('alert', { reason: 'unserialisable', message: `a statement record could not be serialised and was not written: ${errorOf(e).message}` });
       return;
     }
     this.finishEntry(w, start, ENTRY_STATEMENT, 'statement');
@@ -225,8 +225,7 @@ export class Recorder extends EventEmitter {
       state: this.state,
       writable: this.writable,
       log: this.log,
-      segment: Atomics.load(this.ring.ctl, C_SEGMENT),
-      nextSeq: Atomics.load(this.ring.ctl, C_SEQ_HIGH) * 0x1000000 + Atomics.load(this.ring.ctl, C_SEQ_LOW),
+      ...position(this.ring),
       queued: this.queued(),
       lost: this.lostTotal,
       failure: this.failure,
@@ -282,7 +281,7 @@ export class Recorder extends EventEmitter {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
       await this.lock();
     } catch (e) {
-      throw e instanceof RecorderStartError ? e : new RecorderStartError(`cannot write to ${this.dir}: ${(e as Error)?.message ?? String(e)}`);
+      throw e instanceof RecorderStartError ? e : new RecorderStartError(`cannot write to ${this.dir}: ${errorOf(e).message}`);
     }
     const config: WriterConfig = {
       dir: this.dir,
@@ -315,7 +314,7 @@ export class Recorder extends EventEmitter {
     } catch (e) {
       await worker?.terminate();
       await this.unlock();
-      throw new RecorderStartError(`cannot open the audit log in ${this.dir}: ${(e as Error)?.message ?? String(e)}`);
+      throw new RecorderStartError(`cannot open the audit log in ${this.dir}: ${errorOf(e).message}`);
     }
     worker.off('error', onError);
     worker.off('exit', onExit);
@@ -326,9 +325,7 @@ export class Recorder extends EventEmitter {
     }
     this.worker = worker;
     this.log = ready.log;
-    Atomics.store(this.ring.ctl, C_SEGMENT, ready.segment);
-    Atomics.store(this.ring.ctl, C_SEQ_LOW, ready.seq % 0x1000000);
-    Atomics.store(this.ring.ctl, C_SEQ_HIGH, Math.floor(ready.seq / 0x1000000));
+    publishPosition(this.ring, ready.segment, ready.seq);
     worker.on('message', (m: ThreadMessage) => this.onMessage(m));
     worker.on('error', this.onWriterError);
     worker.on('exit', this.onWriterExit);
@@ -389,12 +386,12 @@ export class Recorder extends EventEmitter {
   }
 
   private queuedBytes(): number {
-    return this.batch.pos + ((this.putBytes - Atomics.load(this.ring.ctl, C_WRITTEN_BYTES)) | 0);
+    return this.batch.pos + ((this.putBytes - writtenBytes(this.ring)) | 0);
   }
 
   /** records put into the ring and not yet written */
   private inflight(): number {
-    return (this.putRecords - Atomics.load(this.ring.ctl, C_WRITTEN_RECORDS)) | 0;
+    return (this.putRecords - writtenRecords(this.ring)) | 0;
   }
 
   /** Whether a record of `kind` may be queued; if not, it is counted as lost. */
@@ -546,7 +543,7 @@ export class Recorder extends EventEmitter {
   private writerGone(e: unknown): void {
     if (this.worker === null) return;
     this.worker = null;
-    const message = e ? `the audit writer stopped: ${(e as Error)?.message ?? String(e)}` : 'the audit writer stopped';
+    const message = e ? `the audit writer stopped: ${errorOf(e).message}` : 'the audit writer stopped';
     if (this.failure === null) {
       this.failure = { code: 'EWRITER', message, since: this.now() };
       this.emit('failure', this.failure);

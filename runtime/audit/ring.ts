@@ -15,14 +15,15 @@ const MASK = RING_BYTES - 1;
 export const OVERSIZED = 0xffffffff;
 
 /** counters: bytes put into the ring, bytes taken out, records and entry bytes written to the log */
-export const C_PUT = 0;
-export const C_TAKEN = 1;
-export const C_WRITTEN_RECORDS = 2;
-export const C_WRITTEN_BYTES = 3;
+const C_PUT = 0;
+const C_TAKEN = 1;
+const C_WRITTEN_RECORDS = 2;
+const C_WRITTEN_BYTES = 3;
 /** the writer's position, for status(): segment, and the next seq as two 24-bit halves */
-export const C_SEGMENT = 4;
-export const C_SEQ_LOW = 5;
-export const C_SEQ_HIGH = 6;
+const C_SEGMENT = 4;
+const C_SEQ_LOW = 5;
+const C_SEQ_HIGH = 6;
+const HALF = 0x1000000;
 
 export interface SharedRing {
   ctl: Int32Array;
@@ -42,6 +43,33 @@ function view(r: SharedRing): Buffer {
     views.set(r.data, v);
   }
   return v;
+}
+
+/** The writer: `records` more records, of `bytes` entry bytes, are in the log. */
+export function publishWritten(r: SharedRing, records: number, bytes: number): void {
+  Atomics.add(r.ctl, C_WRITTEN_RECORDS, records);
+  Atomics.add(r.ctl, C_WRITTEN_BYTES, bytes);
+}
+
+/** Records written so far (a wrapping count: subtract with `| 0`). Read for every record: no allocation. */
+export function writtenRecords(r: SharedRing): number {
+  return Atomics.load(r.ctl, C_WRITTEN_RECORDS);
+}
+
+/** Entry bytes written so far (a wrapping count). */
+export function writtenBytes(r: SharedRing): number {
+  return Atomics.load(r.ctl, C_WRITTEN_BYTES);
+}
+
+/** The writer's position: its segment and the seq of the next record. */
+export function publishPosition(r: SharedRing, segment: number, nextSeq: number): void {
+  Atomics.store(r.ctl, C_SEGMENT, segment);
+  Atomics.store(r.ctl, C_SEQ_LOW, nextSeq % HALF);
+  Atomics.store(r.ctl, C_SEQ_HIGH, Math.floor(nextSeq / HALF));
+}
+
+export function position(r: SharedRing): { segment: number; nextSeq: number } {
+  return { segment: Atomics.load(r.ctl, C_SEGMENT), nextSeq: Atomics.load(r.ctl, C_SEQ_HIGH) * HALF + Atomics.load(r.ctl, C_SEQ_LOW) };
 }
 
 /** Bytes the producer may still put (a chunk needs its length + 4). */

@@ -4,8 +4,8 @@
 // replies as messages.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { LogWriter, WriterStartError, type WriterConfig, type WriterMessage } from './log-writer.ts';
-import { C_SEGMENT, C_SEQ_HIGH, C_SEQ_LOW, C_WRITTEN_BYTES, C_WRITTEN_RECORDS, takeChunks, type SharedRing } from './ring.ts';
+import { errorOf, LogWriter, WriterStartError, type WriterConfig, type WriterMessage } from './log-writer.ts';
+import { publishPosition, publishWritten, takeChunks, type SharedRing } from './ring.ts';
 
 /** What the recorder sends besides the ring's chunks. Every message carries the recorder's clock. */
 export type RecorderMessage =
@@ -27,11 +27,8 @@ if (port && workerData && typeof workerData === 'object' && 'pamcAuditWriter' in
   const { config, now, ring } = workerData.pamcAuditWriter as { config: WriterConfig; now: number; ring: SharedRing };
   const send = (m: WriterMessage): void => {
     if (m.t !== 'progress') return port.postMessage(m satisfies ThreadMessage);
-    Atomics.add(ring.ctl, C_WRITTEN_RECORDS, m.records);
-    Atomics.add(ring.ctl, C_WRITTEN_BYTES, m.bytes);
-    Atomics.store(ring.ctl, C_SEGMENT, m.segment);
-    Atomics.store(ring.ctl, C_SEQ_LOW, m.nextSeq % 0x1000000);
-    Atomics.store(ring.ctl, C_SEQ_HIGH, Math.floor(m.nextSeq / 0x1000000));
+    publishWritten(ring, m.records, m.bytes);
+    publishPosition(ring, m.segment, m.nextSeq);
     if (m.lines) port.postMessage({ t: 'lines', lines: m.lines } satisfies ThreadMessage);
   };
   const writer = new LogWriter(config, send);
@@ -41,7 +38,7 @@ if (port && workerData && typeof workerData === 'object' && 'pamcAuditWriter' in
     opened = await writer.start();
     port.postMessage({ t: 'ready', ...opened } satisfies ReadyMessage);
   } catch (e) {
-    const message = e instanceof WriterStartError ? e.message : `cannot open the audit log: ${(e as Error)?.message ?? String(e)}`;
+    const message = e instanceof WriterStartError ? e.message : `cannot open the audit log: ${errorOf(e).message}`;
     port.postMessage({ t: 'startError', message } satisfies ReadyMessage);
     port.close();
   }
