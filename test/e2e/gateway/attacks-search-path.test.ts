@@ -7,8 +7,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startGateway, type GatewayFixture } from '../../support/gateway.ts';
-import { login, render, w } from '../gateway/wire.ts';
-import type { WireSession } from '../../support/pg-session.ts';
+import { login, query, render, w } from '../gateway/wire.ts';
 
 const test = suite<{ gw: GatewayFixture }>('attacks: search_path and prepared statements');
 
@@ -53,20 +52,15 @@ test.after(async (ctx) => {
   await ctx.gw.close();
 });
 
-async function q(s: WireSession, sql: string): Promise<string[]> {
-  s.send(w.query(sql));
-  return render(await s.until('ReadyForQuery'));
-}
-
 test('SET search_path rolled back in the same query: the SELECT after it must be decided with the path the server uses', async ({ gw }) => {
   const s = await login(gw, ['pathers']);
-  assert.match((await q(s, 'SELECT * FROM secrets'))[0], /42501 pamc: permission denied: no rule allows select on public\.secrets/);
+  assert.match((await query(s, 'SELECT * FROM secrets'))[0], /42501 pamc: permission denied: no rule allows select on public\.secrets/);
   for (const sql of [
     'BEGIN; SET search_path = scratch; ROLLBACK; SELECT * FROM secrets',
     'BEGIN; SET LOCAL search_path = scratch; COMMIT; SELECT * FROM secrets',
     'BEGIN; SAVEPOINT x; SET search_path = scratch; ROLLBACK TO x; SELECT * FROM secrets; COMMIT',
   ]) {
-    const out = await q(s, sql);
+    const out = await query(s, sql);
     assert.not.ok(out.some((m) => m.includes('top-secret')), `${sql}\n${out.join('\n')}`);
     assert.ok(out.some((m) => m.includes('42501')), `${sql}: not denied\n${out.join('\n')}`);
   }
@@ -75,7 +69,7 @@ test('SET search_path rolled back in the same query: the SELECT after it must be
 
 test('set_config(search_path) that never runs (WHERE false) changes the classifier path but not the server path', async ({ gw }) => {
   const s = await login(gw, ['configs']);
-  const out = await q(s, "SELECT set_config('search_path', 'scratch', false) WHERE false; SELECT * FROM secrets");
+  const out = await query(s, "SELECT set_config('search_path', 'scratch', false) WHERE false; SELECT * FROM secrets");
   assert.not.ok(out.some((m) => m.includes('top-secret')), out.join('\n'));
   assert.ok(out.some((m) => m.includes('42501')), `not denied\n${out.join('\n')}`);
   s.close();
@@ -83,11 +77,11 @@ test('set_config(search_path) that never runs (WHERE false) changes the classifi
 
 test('a SQL PREPAREd statement re-resolves its names under a later SET search_path: EXECUTE must be decided with that path', async ({ gw }) => {
   const s = await login(gw, ['pathers']);
-  assert.ok((await q(s, 'PREPARE p AS SELECT v FROM a')).includes('CommandComplete PREPARE'));
-  assert.ok((await q(s, 'EXECUTE p')).includes('DataRow public-a'));
-  assert.equal(await q(s, 'SET search_path = evil'), ['CommandComplete SET', 'ReadyForQuery I']);
-  assert.match((await q(s, 'SELECT v FROM a'))[0], /42501 .*select on evil\.a/, 'the gateway knows the path widened');
-  const out = await q(s, 'EXECUTE p');
+  assert.ok((await query(s, 'PREPARE p AS SELECT v FROM a')).includes('CommandComplete PREPARE'));
+  assert.ok((await query(s, 'EXECUTE p')).includes('DataRow public-a'));
+  assert.equal(await query(s, 'SET search_path = evil'), ['CommandComplete SET', 'ReadyForQuery I']);
+  assert.match((await query(s, 'SELECT v FROM a'))[0], /42501 .*select on evil\.a/, 'the gateway knows the path widened');
+  const out = await query(s, 'EXECUTE p');
   assert.not.ok(out.includes('DataRow evil-secret'), `EXECUTE p read evil.a:\n${out.join('\n')}`);
   assert.match(out[0], /42501/);
   s.close();
@@ -97,7 +91,7 @@ test('a protocol-prepared statement re-resolves its names under a later SET sear
   const s = await login(gw, ['pathers']);
   s.send(w.parse('ps', 'SELECT v FROM a', []), w.sync());
   assert.equal(render(await s.until('ReadyForQuery')), ['ParseComplete', 'ReadyForQuery I']);
-  assert.equal(await q(s, 'SET search_path = evil'), ['CommandComplete SET', 'ReadyForQuery I']);
+  assert.equal(await query(s, 'SET search_path = evil'), ['CommandComplete SET', 'ReadyForQuery I']);
   s.send(w.bind('', 'ps', [], [], []), w.execute('', 0), w.sync());
   const out = render(await s.until('ReadyForQuery'));
   assert.not.ok(out.includes('DataRow evil-secret'), `Execute of ps read evil.a:\n${out.join('\n')}`);
@@ -109,7 +103,7 @@ test('masking: SET search_path and a read in one simple query: the read is trace
   const s = await login(gw, ['masked']);
   // separately, the gateway masks it (the path is widened and `notes` is ambiguous)
   const sql = 'SET search_path = hr, public; SELECT upper(t) FROM notes';
-  const out = await q(s, sql);
+  const out = await query(s, sql);
   assert.not.ok(out.some((m) => m.includes('078-05-1120')), `masked ssn reached the client:\n${out.join('\n')}`);
   s.close();
 });

@@ -32,6 +32,12 @@ export async function login(gw: GatewayFixture, groups: string[], params: [strin
   return s;
 }
 
+/** A simple Query, and its reply through ReadyForQuery as `render` writes it. */
+export async function query(s: WireSession, sql: string): Promise<string[]> {
+  s.send(w.query(sql));
+  return render(await s.until('ReadyForQuery'));
+}
+
 /** Every message until the connection closes (or `timeoutMs` of silence). */
 export async function drain(s: WireSession, timeoutMs = 10_000): Promise<Decoded[]> {
   const out: Decoded[] = [];

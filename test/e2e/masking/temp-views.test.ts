@@ -5,8 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startGateway, type GatewayFixture } from '../../support/gateway.ts';
-import { login, render, w } from '../gateway/wire.ts';
-import type { WireSession } from '../../support/pg-session.ts';
+import { login, query } from '../gateway/wire.ts';
 
 const test = suite<{ gw: GatewayFixture }>('masking: a view made temporary by the server');
 
@@ -32,20 +31,15 @@ test.after(async (ctx) => {
   await ctx.gw.close();
 });
 
-async function q(s: WireSession, sql: string): Promise<string[]> {
-  s.send(w.query(sql));
-  return render(await s.until('ReadyForQuery'));
-}
-
 test('CREATE VIEW over a temp table (implicitly temporary) shadowing public.pub: reads through it stay masked', async ({ gw }) => {
   const s = await login(gw, ['masked']);
-  assert.ok((await q(s, 'CREATE TEMP TABLE tt (x int)')).includes('CommandComplete CREATE TABLE'));
+  assert.ok((await query(s, 'CREATE TEMP TABLE tt (x int)')).includes('CommandComplete CREATE TABLE'));
   // no TEMP keyword: the facts say `create public.pub`, the server creates pg_temp.pub
-  assert.ok((await q(s, 'CREATE VIEW pub AS SELECT c.id, c.ssn AS t FROM customers c LEFT JOIN tt ON true')).includes('CommandComplete CREATE VIEW'));
+  assert.ok((await query(s, 'CREATE VIEW pub AS SELECT c.id, c.ssn AS t FROM customers c LEFT JOIN tt ON true')).includes('CommandComplete CREATE VIEW'));
   const where = await gw.direct("SELECT string_agg(n.nspname, ',') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = 'pub'");
   assert.match(where, /pg_temp_\d+/, `the view is temporary: ${where}`);
   await new Promise((r) => setTimeout(r, 1500)); // let the catalog snapshot the DDL triggered come in
-  const out = await q(s, 'SELECT upper(t) FROM pub');
+  const out = await query(s, 'SELECT upper(t) FROM pub');
   assert.not.ok(out.some((m) => m.includes('078-05-1120')), `masked ssn reached the client:\n${out.join('\n')}`);
   s.close();
 });
