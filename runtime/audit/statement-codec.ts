@@ -79,6 +79,12 @@ function str(w: JsonBytes, s: unknown, what: string): void {
   w.pos = at + 4 + b.write(s, at + 4, n * 2, 'utf16le');
 }
 
+/** A string the record cuts to LIMITS.string, cut now (what is queued stays bounded). */
+function short(s: unknown, what: string): string {
+  if (typeof s !== 'string') bad(what);
+  return s.length <= LIMITS.string ? s : cut(s, LIMITS.string);
+}
+
 /** Appends the encoding of one statement to `w`. Throws UnencodableStatement (`w.pos` is then undefined: the caller rewinds). */
 export function encodeStatement(w: JsonBytes, session: string, at: number, s: StatementInput): void {
   str(w, session, 'session');
@@ -138,7 +144,7 @@ export function encodeStatement(w: JsonBytes, session: string, at: number, s: St
   for (let i = 0; i < facts.length; i++) {
     const f = facts[i];
     str(w, f.action, 'a fact');
-    str(w, f.resource, 'a fact');
+    str(w, short(f.resource, 'a fact'), 'a fact');
     u8(w, f.unbounded === true ? 1 : 0);
   }
   const d = DECISIONS.indexOf(s.decision);
@@ -159,7 +165,7 @@ export function encodeStatement(w: JsonBytes, session: string, at: number, s: St
   if (masked !== null) {
     if (!Array.isArray(masked)) bad('masked');
     u32(w, masked.length);
-    for (let i = 0; i < masked.length; i++) str(w, masked[i], 'a masked column');
+    for (let i = 0; i < masked.length; i++) str(w, short(masked[i], 'a masked column'), 'a masked column');
   }
   if (limit !== null) {
     f64(w, limit.rows, 'limit');
@@ -167,8 +173,9 @@ export function encodeStatement(w: JsonBytes, session: string, at: number, s: St
     u8(w, limit.reached ? 1 : 0);
   }
   if (error !== null) {
-    str(w, 'sqlstate' in error ? error.sqlstate : (error as { code?: unknown }).code, 'error');
-    str(w, error.message, 'error');
+    str(w, short('sqlstate' in error ? error.sqlstate : (error as { code?: unknown }).code, 'error'), 'error');
+    // a server's message can quote the statement's values whole: cut as the record cuts it
+    str(w, short(error.message, 'error'), 'error');
   }
   if (timing !== null) {
     const t = timing;

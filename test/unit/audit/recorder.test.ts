@@ -417,13 +417,16 @@ test('a record larger than the hand-over ring goes beside it and keeps its place
   removeDir(dir);
 });
 
-test('a statement too large for the queue is still recorded: its text cut, with the whole length and hash', async () => {
+test('a statement or an error too large for the queue is still recorded: the text cut with its whole length and hash, the message cut', async () => {
   // an agent cannot leave only a gap behind by sending a statement larger than the queue's bound
   const dir = tempDir();
   const { signing, trusted } = await newKey();
   const r = await recorder(dir, signing, { queue: { maxBytes: 8 * 1024 * 1024 } });
   const text = `SELECT '${'x'.repeat(20_000_000)}'`;
   r.statement('s.1', { text, facts: [], decision: 'allow', rules: [], outcome: 'ok' });
+  // the server's error can quote such a value whole (SELECT '…'::int)
+  const message = `invalid input syntax for type integer: "${'y'.repeat(20_000_000)}"`;
+  r.statement('s.1', { text: 'SELECT $1::int', facts: [], decision: 'allow', rules: [], outcome: 'error', error: { sqlstate: '22P02', message } });
   await r.close();
   const records = allRecords(dir);
   assert.equal(records.filter((x) => x.kind === 'gap'), []);
@@ -431,6 +434,8 @@ test('a statement too large for the queue is still recorded: its text cut, with 
   assert.is(st.text, text.slice(0, 64 * 1024));
   assert.equal(st.textTruncated, { length: text.length, sha256: sha256Hex(text) });
   assert.equal(schemaErrors(st), []);
+  const failed = records.find((x) => x.kind === 'statement' && x.outcome === 'error') as Record<string, any>;
+  assert.equal(failed.error, { code: '22P02', message: message.slice(0, 4096) });
   assert.ok((await verifyLog(dir, { keys: trusted })).ok);
   removeDir(dir);
 });
