@@ -1,7 +1,14 @@
 // Every statement that reaches the server, or is refused on its way, leaves a statement record
 // (spec/audit.md §1), whatever path it took: refused at its Parse or Bind, cut at the row limit
 // while the server still ran it, forwarded but unanswered when the client vanished or the
-// gateway stopped (outcome `unknown`: it may have run, and did here). Found by a hunt for gaps.
+// gateway stopped (outcome `unknown`: it may have run). Found by a hunt for gaps.
+//
+// Whether a statement queued behind a cancelled one runs is the server's race, not the
+// gateway's: the gateway's CancelRequest cancels whatever the server runs when it arrives, which
+// on a busy machine can be the queued statement itself. These tests therefore assert the
+// records, and not the counter the queued UPDATE bumps: an earlier version did, and failed one
+// run in six with two busy loops beside it (the UPDATE had not run; the cancel landing on it is
+// the likely reason, not verified).
 
 import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
@@ -55,20 +62,6 @@ test.after(async (ctx) => {
   await ctx.gw.close();
 });
 
-/**
- * The counter once it reads `want`, or what it reads after 2 s. The UPDATE queued behind a
- * cancelled statement runs once the server has the cancel (a new connection: on a busy machine
- * that can take a while); 2 s is still less than the sleeps the tests cancel would take.
- */
-async function counterBecomes(gw: GatewayFixture, want: string): Promise<string> {
-  let v = '';
-  for (let waited = 0; waited < 2000 && v !== want; waited += 100) {
-    await sleep(100);
-    v = await gw.direct('SELECT v FROM counter WHERE id = 1');
-  }
-  return v;
-}
-
 async function statements(gw: GatewayFixture, marker: string): Promise<Rec[]> {
   await gw.gateway.recorder?.flush();
   return (allRecords(join(gw.dir, 'audit')) as Rec[]).filter((r) => r.kind === 'statement' && String(r.text).includes(marker));
@@ -100,12 +93,13 @@ test('a SELECT cut at the row limit, the server query cancelled by the gateway: 
   assert.equal([recs[0].outcome, recs[0].rows, recs[0].limit?.reached], ['ok', { command: 'SELECT', returned: 5 }, true]);
 });
 
-test('a client that vanishes with statements in flight: each is recorded, outcome unknown, and the one that ran did run', async ({ gw }) => {
+test('a client that vanishes with statements in flight: each is recorded, outcome unknown', async ({ gw }) => {
   const s = await login(gw, ['agents']);
   s.send(w.query('SELECT pg_sleep(0.5) FROM counter /* vanished-1 */'), w.query('UPDATE counter SET v = v + 1 WHERE id = 1 /* vanished-2 */'));
   await sleep(150);
   s.socket.destroy();
-  assert.is(await counterBecomes(gw, '1'), '1');
+  // the session's end (the gateway seeing the socket close) writes them: up to 3 s on a busy machine
+  for (let waited = 0; waited < 3000 && (await statements(gw, 'vanished-')).length < 2; waited += 100) await sleep(100);
   assert.equal((await statements(gw, 'vanished-')).map((r) => [r.text.slice(-15), r.outcome]), [['/* vanished-1 */'.slice(-15), 'unknown'], ['/* vanished-2 */'.slice(-15), 'unknown']]);
 });
 
@@ -117,7 +111,6 @@ test('the gateway stopping with statements in flight records them too', async ()
     await sleep(200);
     await gw.gateway.close(300); // the grace period ends while the first statement runs
     s.close();
-    assert.is(await counterBecomes(gw, '10'), '10');
     const recs = (allRecords(join(gw.dir, 'audit')) as Rec[]).filter((r) => r.kind === 'statement');
     assert.equal(recs.map((r) => r.outcome), ['unknown', 'unknown']);
   } finally {
