@@ -19,7 +19,7 @@ import type { SigningKey } from './keys.ts';
 import { ENTRY_HEAD, ENTRY_JSON, ENTRY_STATEMENT, errorOf, type WriterConfig, type WrittenLine } from './log-writer.ts';
 import type { ApprovalInput, ConnectInput, DisconnectInput, ErrorInfo, GatewayInfo, PolicyInput, StatementInput } from './records.ts';
 import { encodeStatement } from './statement-codec.ts';
-import { createRing, position, publishPosition, putChunk, RING_BYTES, ringFree, writtenBytes, writtenRecords, type SharedRing } from './ring.ts';
+import { createRing, position, publishPosition, putChunk, RING_BYTES, ringFree, wakeWriter, writtenBytes, writtenRecords, type SharedRing } from './ring.ts';
 import type { ReadyMessage, RecorderMessage, ThreadMessage } from './writer-thread.ts';
 
 export type { WrittenLine } from './log-writer.ts';
@@ -488,6 +488,7 @@ export class Recorder extends EventEmitter {
       this.post({ t: 'oversized', now: this.now(), buf: ab, bytes: w.pos }, [ab]);
       this.put = putChunk(this.ring, this.put, null);
     } else this.put = putChunk(this.ring, this.put, w.buf.subarray(0, w.pos));
+    if (wakeWriter(this.ring)) this.post({ t: 'wake', now: this.now() });
     this.putRecords = (this.putRecords + this.batchRecords) | 0;
     this.putBytes = (this.putBytes + w.pos) | 0;
     w.pos = 0;

@@ -1,7 +1,9 @@
 // The hand-over between the gateway's thread and the audit writer thread: a ring of shared memory
 // with one producer (the recorder) and one consumer (the writer thread), and counters both read.
-// The producer never wakes the consumer (a wake-up costs the gateway's thread more than the
-// records it carries, on a busy machine): the consumer looks every few milliseconds.
+// While records flow, the producer never wakes the consumer (a wake-up costs the gateway's thread
+// more than the records it carries, on a busy machine): the consumer looks every few
+// milliseconds. A consumer that found nothing for a while stops looking and says so (ASLEEP);
+// the next chunk put then wakes it, once (writerAsleep / wakeWriter).
 //
 // A chunk in the ring is a u32 length and that many bytes of entries, wrapping at the end. A
 // chunk too large for the ring travels as a message instead; the ring then holds OVERSIZED in
@@ -24,6 +26,8 @@ const C_SEGMENT = 4;
 const C_SEQ_LOW = 5;
 const C_SEQ_HIGH = 6;
 const HALF = 0x1000000;
+/** 1 while the consumer has stopped looking: the producer wakes it */
+const C_ASLEEP = 7;
 
 export interface SharedRing {
   ctl: Int32Array;
@@ -70,6 +74,29 @@ export function publishPosition(r: SharedRing, segment: number, nextSeq: number)
 
 export function position(r: SharedRing): { segment: number; nextSeq: number } {
   return { segment: Atomics.load(r.ctl, C_SEGMENT), nextSeq: Atomics.load(r.ctl, C_SEQ_HIGH) * HALF + Atomics.load(r.ctl, C_SEQ_LOW) };
+}
+
+/**
+ * The consumer stops looking: true when it may sleep, false when a chunk came in the meantime
+ * (it then stays awake). Both sides use sequentially consistent operations (the store of ASLEEP
+ * before the load of PUT here, the store of PUT before the exchange in wakeWriter), so a chunk is
+ * either seen here or wakes the consumer: never neither.
+ */
+export function writerAsleep(r: SharedRing, taken: number): boolean {
+  Atomics.store(r.ctl, C_ASLEEP, 1);
+  if (Atomics.load(r.ctl, C_PUT) === taken) return true;
+  Atomics.store(r.ctl, C_ASLEEP, 0);
+  return false;
+}
+
+/** The consumer looks again (woken, or by itself). */
+export function writerAwake(r: SharedRing): void {
+  Atomics.store(r.ctl, C_ASLEEP, 0);
+}
+
+/** The producer, after putting a chunk: true when the consumer sleeps and must be woken (true once per sleep). */
+export function wakeWriter(r: SharedRing): boolean {
+  return Atomics.compareExchange(r.ctl, C_ASLEEP, 1, 0) === 1;
 }
 
 /** Bytes the producer may still put (a chunk needs its length + 4). */

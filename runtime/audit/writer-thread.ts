@@ -5,12 +5,12 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorOf, LogWriter, WriterStartError, type WriterConfig, type WriterMessage } from './log-writer.ts';
-import { publishPosition, publishWritten, takeChunks, type SharedRing } from './ring.ts';
+import { publishPosition, publishWritten, takeChunks, writerAsleep, writerAwake, type SharedRing } from './ring.ts';
 
 /** What the recorder sends besides the ring's chunks. Every message carries the recorder's clock. */
 export type RecorderMessage =
   | { t: 'oversized'; now: number; buf: ArrayBuffer; bytes: number }
-  | { t: 'tick'; now: number }
+  | { t: 'tick' | 'wake'; now: number }
   | { t: 'flush' | 'checkpoint' | 'close'; now: number; id: number };
 
 /** The thread's first message: the log is open, or it cannot be. */
@@ -19,8 +19,10 @@ export type ReadyMessage = { t: 'ready'; log: string; segment: number; seq: numb
 /** What the recorder hears: lines for its forwarder, events, replies. */
 export type ThreadMessage = Exclude<WriterMessage, { t: 'progress' }> | { t: 'lines'; lines: NonNullable<WriterMessage['lines']> };
 
-/** how often the ring is looked at, ms */
+/** how often the ring is looked at while records flow, ms */
 const POLL_MS = 5;
+/** looks in a row that found nothing, after which the thread stops looking until woken (100 ms) */
+const IDLE_POLLS = 20;
 
 const port = parentPort;
 if (port && workerData && typeof workerData === 'object' && 'pamcAuditWriter' in workerData) {
@@ -45,7 +47,10 @@ if (port && workerData && typeof workerData === 'object' && 'pamcAuditWriter' in
   if (opened !== null) {
     let taken = 0;
     const oversized: { buf: ArrayBuffer; bytes: number }[] = [];
+    let timer: NodeJS.Timeout | null = null;
+    let idlePolls = 0;
     const poll = (): void => {
+      const before = taken;
       taken = takeChunks(ring, taken, (chunk) => {
         if (chunk !== null) {
           writer.batch(chunk, chunk.byteLength);
@@ -56,11 +61,23 @@ if (port && workerData && typeof workerData === 'object' && 'pamcAuditWriter' in
         writer.batch(m.buf, m.bytes);
         return true;
       });
+      if (taken !== before) idlePolls = 0;
+      else if (timer !== null && ++idlePolls >= IDLE_POLLS && writerAsleep(ring, taken)) {
+        // an idle gateway: no wake-ups until the recorder puts a chunk (or a message comes)
+        clearInterval(timer);
+        timer = null;
+      }
     };
-    setInterval(poll, POLL_MS);
+    const wake = (): void => {
+      writerAwake(ring);
+      idlePolls = 0;
+      timer ??= setInterval(poll, POLL_MS);
+    };
+    wake();
     port.on('message', (m: RecorderMessage) => {
       writer.setClock(m.now);
       if (m.t === 'oversized') oversized.push(m);
+      if (m.t === 'wake' || m.t === 'oversized') wake();
       // what the recorder put into the ring before this message comes first
       poll();
       if (m.t === 'tick') writer.tick();

@@ -2,7 +2,7 @@
 // chain exactly as specified, checkpoints, rotation by size and by age, restarts, limits.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { genesisHash, sha256Hex } from '../../../runtime/audit/chain.ts';
 import { readCheckpoint } from '../../../runtime/audit/checkpoint.ts';
@@ -391,6 +391,75 @@ test('the writer thread gone: not writable, an alert, flush does not hang, close
     assert.match((e as Error).message, /1 records were not written/);
   }
   assert.is(r.status().state, 'closed');
+  removeDir(dir);
+});
+
+/** The threads of this process and how often each has gone to sleep (voluntary context switches). */
+function threadSleeps(): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const t of readdirSync('/proc/self/task')) {
+    try {
+      m.set(t, Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/self/task/${t}/status`, 'utf8'))?.[1] ?? 0));
+    } catch {
+      // the thread ended
+    }
+  }
+  return m;
+}
+
+test('an idle writer thread stops waking up; the next record wakes it and is written at once', async () => {
+  const dir = tempDir();
+  const { signing, trusted } = await newKey();
+  const before = new Set(threadSleeps().keys());
+  // the recorder's own tick (checkpoint and rotation by time) comes once a second
+  const r = await recorder(dir, signing, { checkpoint: { everyMs: 60_000 } });
+  session(r, 2);
+  await r.flush();
+  await sleep(400); // 100 ms without records: the thread stops looking
+  const idleFrom = threadSleeps();
+  await sleep(1000);
+  const idleTo = threadSleeps();
+  // the busiest thread the recorder started: while looking every 5 ms it slept about 200 times a second
+  let most = 0;
+  for (const [t, n] of idleTo) if (!before.has(t) && idleFrom.has(t)) most = Math.max(most, n - idleFrom.get(t)!);
+  assert.ok(most <= 25, `a thread of the recorder woke ${most} times in an idle second`);
+  // a record now is written within milliseconds, not at the next tick
+  const t0 = Date.now();
+  r.statement('s.1', { text: 'SELECT 1 /* after the idle time */', facts: [], decision: 'allow', rules: [], outcome: 'ok' });
+  while (r.status().queued > 0 && Date.now() - t0 < 900) await sleep(2);
+  assert.ok(Date.now() - t0 < 300, `written after ${Date.now() - t0} ms`);
+  // and again after another idle time, many at once
+  await sleep(300);
+  for (let i = 0; i < 1000; i++) r.statement('s.1', { text: `SELECT ${i}`, facts: [], decision: 'allow', rules: [], outcome: 'ok' });
+  const t1 = Date.now();
+  while (r.status().queued > 0 && Date.now() - t1 < 900) await sleep(2);
+  assert.ok(Date.now() - t1 < 300, `written after ${Date.now() - t1} ms`);
+  await r.close();
+  const texts = (allRecords(dir) as Record<string, any>[]).filter((x) => x.kind === 'statement').map((x) => x.text);
+  assert.ok(texts.includes('SELECT 1 /* after the idle time */'));
+  assert.equal(texts.slice(-1000), Array.from({ length: 1000 }, (_, i) => `SELECT ${i}`));
+  assert.ok((await verifyLog(dir, { keys: trusted })).ok);
+  removeDir(dir);
+});
+
+test('records put just as the writer thread stops looking are written at once, every time', async () => {
+  const dir = tempDir();
+  const { signing, trusted } = await newKey();
+  const r = await recorder(dir, signing, { checkpoint: { everyMs: 60_000 } });
+  let slowest = 0;
+  for (let i = 0; i < 16; i++) {
+    // the thread stops after 100 ms of finding nothing (20 looks, 5 ms apart): land around that moment
+    await sleep(85 + ((i * 7) % 40));
+    const t0 = Date.now();
+    r.statement('s.1', { text: `SELECT ${i} /* race */`, facts: [], decision: 'allow', rules: [], outcome: 'ok' });
+    while (r.status().queued > 0 && Date.now() - t0 < 900) await sleep(1);
+    slowest = Math.max(slowest, Date.now() - t0);
+  }
+  assert.ok(slowest < 300, `the slowest was written after ${slowest} ms`);
+  await r.close();
+  const texts = (allRecords(dir) as Record<string, any>[]).filter((x) => x.kind === 'statement').map((x) => x.text);
+  assert.equal(texts, Array.from({ length: 16 }, (_, i) => `SELECT ${i} /* race */`));
+  assert.ok((await verifyLog(dir, { keys: trusted })).ok);
   removeDir(dir);
 });
 
