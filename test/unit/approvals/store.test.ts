@@ -70,6 +70,19 @@ test('every required group must reach its quorum', () => {
   assert.is(r.status, 'approved');
 });
 
+test('one approver holding both required groups meets both requirements with one decision (spec/approvals.md §1)', () => {
+  const s = new ApprovalStore();
+  const r = s.open(req([{ group: 'dba' }, { group: 'security' }]));
+  s.decide(r.id, { subject: 'dave', groups: ['dba', 'security'] }, 'approve', null);
+  assert.is(r.status, 'approved');
+  // but not a quorum of two in one group: that takes two people
+  const q = s.open(req([{ group: 'dba', quorum: 2 }, { group: 'security' }]));
+  s.decide(q.id, { subject: 'dave', groups: ['dba', 'security'] }, 'approve', null);
+  assert.is(q.status, 'pending');
+  s.decide(q.id, alice, 'approve', null);
+  assert.is(q.status, 'approved');
+});
+
 test('nobody approves their own request, even holding the group', () => {
   const s = new ApprovalStore();
   const r = s.open(req([{}], { requester: { subject: 'alice', groups: ['dba'], agent: null } }));
