@@ -138,12 +138,17 @@ function textPart(w: JsonBytes, s: StatementInput): void {
   m.bytes = keep ? Buffer.from(w.buf.subarray(from, w.pos)) : Buffer.alloc(0);
 }
 
+/** Items of a list past its record's `limit`, and those the caller already left out (`StatementInput.omitted`). */
+function omittedCount(length: number, limit: number, before = 0): number {
+  return Math.max(0, length - limit) + before;
+}
+
 /** Whether the facts, decision and rules are those `factsMemo` was written from. */
 function sameFacts(s: StatementInput): boolean {
   const m = factsMemo;
   const facts = s.facts;
   const rules = s.rules;
-  if (!m.valid || m.decision !== s.decision || m.actions.length !== facts.length || m.rules.length !== rules.length) return false;
+  if (!m.valid || s.omitted?.facts || m.decision !== s.decision || m.actions.length !== facts.length || m.rules.length !== rules.length) return false;
   for (let i = 0; i < facts.length; i++) {
     const f = facts[i];
     if (f.action !== m.actions[i] || f.resource !== m.resources[i] || (f.unbounded === true) !== m.unbounded[i]) return false;
@@ -170,9 +175,10 @@ function factsPart(w: JsonBytes, s: StatementInput): void {
     w.ascii(f.unbounded === true ? ',"unbounded":true}' : '}');
   }
   w.byte(0x5d);
-  if (s.facts.length > LIMITS.facts) {
+  const omitted = omittedCount(s.facts.length, LIMITS.facts, s.omitted?.facts);
+  if (omitted > 0) {
     w.ascii(',"factsOmitted":');
-    w.num(s.facts.length - LIMITS.facts);
+    w.num(omitted);
   }
   w.ascii(',"decision":');
   w.str(s.decision);
@@ -184,7 +190,7 @@ function factsPart(w: JsonBytes, s: StatementInput): void {
   }
   w.byte(0x5d);
   const m = factsMemo;
-  m.valid = s.facts.length <= MEMO_MAX && s.rules.length <= MEMO_MAX;
+  m.valid = s.facts.length <= MEMO_MAX && s.rules.length <= MEMO_MAX && !s.omitted?.facts;
   if (m.valid) {
     m.decision = s.decision;
     m.actions = s.facts.map((f) => f.action);
@@ -238,9 +244,10 @@ export function writeStatementBody(w: JsonBytes, session: string, ts: string, s:
       else w.utf8(JSON.stringify(paramValue(p)));
     }
     w.byte(0x5d);
-    if (params.length > LIMITS.params) {
+    const omitted = omittedCount(params.length, LIMITS.params, s.omitted?.params);
+    if (omitted > 0) {
       w.ascii(',"paramsOmitted":');
-      w.num(params.length - LIMITS.params);
+      w.num(omitted);
     }
   }
   if (s.fingerprint != null) {
@@ -324,10 +331,10 @@ export function statementObject(session: string, ts: string, s: StatementInput):
     text,
     textTruncated: truncated ?? undefined,
     params: params === null ? undefined : params.slice(0, LIMITS.params).map(paramValue),
-    paramsOmitted: params !== null && params.length > LIMITS.params ? params.length - LIMITS.params : undefined,
+    paramsOmitted: params === null ? undefined : omittedCount(params.length, LIMITS.params, s.omitted?.params) || undefined,
     fingerprint: s.fingerprint ?? undefined,
     facts: facts.map((f) => ({ action: f.action, resource: short(f.resource), unbounded: f.unbounded === true ? true : undefined })),
-    factsOmitted: s.facts.length > LIMITS.facts ? s.facts.length - LIMITS.facts : undefined,
+    factsOmitted: omittedCount(s.facts.length, LIMITS.facts, s.omitted?.facts) || undefined,
     decision: s.decision,
     rules: s.rules.slice(0, LIMITS.facts),
     approval: s.approval ?? undefined,

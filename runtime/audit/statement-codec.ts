@@ -85,6 +85,12 @@ function short(s: unknown, what: string): string {
   return s.length <= LIMITS.string ? s : cut(s, LIMITS.string);
 }
 
+/** Items of a list the caller already left out (`StatementInput.omitted`). */
+function omitted(s: StatementInput, list: 'params' | 'facts'): number {
+  const n = s.omitted?.[list] ?? 0;
+  return Number.isInteger(n) && n >= 0 ? n : bad('omitted');
+}
+
 /** Appends the encoding of one statement to `w`. Throws UnencodableStatement (`w.pos` is then undefined: the caller rewinds). */
 export function encodeStatement(w: JsonBytes, session: string, at: number, s: StatementInput): void {
   str(w, session, 'session');
@@ -123,8 +129,9 @@ export function encodeStatement(w: JsonBytes, session: string, at: number, s: St
   }
   if (params !== null) {
     if (!Array.isArray(params)) bad('params');
-    u32(w, params.length);
-    for (let i = 0; i < params.length; i++) {
+    // what the record leaves out is counted, not queued: what a statement queues stays bounded
+    u32(w, params.length + omitted(s, 'params'));
+    for (let i = 0; i < Math.min(params.length, LIMITS.params); i++) {
       const v = params[i];
       if (v === null) u8(w, P_NULL);
       else if (typeof v === 'string' && v.length <= LIMITS.param) {
@@ -140,8 +147,8 @@ export function encodeStatement(w: JsonBytes, session: string, at: number, s: St
   if (mask & F_FINGERPRINT) str(w, s.fingerprint, 'fingerprint');
   const facts = s.facts;
   if (!Array.isArray(facts)) bad('facts');
-  u32(w, facts.length);
-  for (let i = 0; i < facts.length; i++) {
+  u32(w, facts.length + omitted(s, 'facts'));
+  for (let i = 0; i < Math.min(facts.length, LIMITS.facts); i++) {
     const f = facts[i];
     str(w, f.action, 'a fact');
     str(w, short(f.resource, 'a fact'), 'a fact');
@@ -151,8 +158,10 @@ export function encodeStatement(w: JsonBytes, session: string, at: number, s: St
   u8(w, d >= 0 ? d : bad('decision'));
   const rules = s.rules;
   if (!Array.isArray(rules)) bad('rules');
-  u32(w, rules.length);
-  for (let i = 0; i < rules.length; i++) f64(w, rules[i], 'a rule');
+  // the record keeps as many rules as facts, and leaves the rest out without a count
+  const nr = Math.min(rules.length, LIMITS.facts);
+  u32(w, nr);
+  for (let i = 0; i < nr; i++) f64(w, rules[i], 'a rule');
   if (mask & F_APPROVAL) str(w, s.approval, 'approval');
   const o = OUTCOMES.indexOf(s.outcome);
   u8(w, o >= 0 ? o : bad('outcome'));
@@ -164,8 +173,10 @@ export function encodeStatement(w: JsonBytes, session: string, at: number, s: St
   }
   if (masked !== null) {
     if (!Array.isArray(masked)) bad('masked');
-    u32(w, masked.length);
-    for (let i = 0; i < masked.length; i++) str(w, short(masked[i], 'a masked column'), 'a masked column');
+    // the record keeps LIMITS.masked names, and leaves the rest out without a count
+    const nm = Math.min(masked.length, LIMITS.masked);
+    u32(w, nm);
+    for (let i = 0; i < nm; i++) str(w, short(masked[i], 'a masked column'), 'a masked column');
   }
   if (limit !== null) {
     f64(w, limit.rows, 'limit');
@@ -258,8 +269,11 @@ export class StatementReader {
     if (mask & F_PROTOCOL) s.protocol = this.u8() === 0 ? 'simple' : 'extended';
     s.text = this.text();
     if (mask & F_TEXT_CUT) s.textCut = { length: this.f64(), sha256: this.str() };
+    let omitted: { params: number; facts: number } | null = null;
     if (mask & F_PARAMS) {
-      const n = this.u32();
+      const total = this.u32();
+      const n = Math.min(total, LIMITS.params);
+      if (total > n) omitted = { params: total - n, facts: 0 };
       const params: ParamValue[] = new Array(n);
       for (let i = 0; i < n; i++) {
         const tag = this.u8();
@@ -268,7 +282,10 @@ export class StatementReader {
       s.params = params;
     }
     if (mask & F_FINGERPRINT) s.fingerprint = this.str();
-    const nf = this.u32();
+    const totalFacts = this.u32();
+    const nf = Math.min(totalFacts, LIMITS.facts);
+    if (totalFacts > nf) omitted = { params: omitted?.params ?? 0, facts: totalFacts - nf };
+    if (omitted !== null) s.omitted = omitted;
     const facts: { action: string; resource: string; unbounded?: boolean }[] = new Array(nf);
     for (let i = 0; i < nf; i++) {
       const action = this.str();

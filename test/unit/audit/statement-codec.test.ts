@@ -109,6 +109,23 @@ test('random inputs: the writer writes the same record from the decoded input', 
   roundTrip(inputs);
 });
 
+test('lists longer than the record keeps are cut at the call and counted: what a statement queues stays bounded', () => {
+  // a Bind can carry 65,535 parameters; a statement text of a gigabyte can read thousands of relations
+  const long = {
+    ...base,
+    params: Array.from({ length: 20_000 }, (_, i) => `${i}:${'v'.repeat(1000)}`),
+    facts: Array.from({ length: 5000 }, (_, i) => ({ action: 'select', resource: `public.t${i}_${'x'.repeat(100)}` })),
+    rules: Array.from({ length: 3000 }, (_, i) => i),
+    masked: Array.from({ length: 2000 }, (_, i) => `public.t.c${i}`),
+  };
+  const w = new JsonBytes(16);
+  encodeStatement(w, 's.1', 0, long);
+  assert.ok(w.pos < 512 * 1024, `${w.pos} bytes queued for one statement`);
+  roundTrip([long, { ...long, params: long.params.slice(0, 300), facts: long.facts.slice(0, 1001) }, base]);
+  const record = JSON.parse(body('s.1', 0, new StatementReader(w.buf.subarray(0, w.pos)).read().input));
+  assert.equal([record.params.length, record.paramsOmitted, record.facts.length, record.factsOmitted, record.rules.length, record.masked.length], [256, 19_744, 1000, 4000, 1000, 1000]);
+});
+
 test('an input of a shape the gateway never passes is refused at the call', () => {
   const bad: unknown[] = [
     { ...base, text: 42 },
