@@ -487,8 +487,11 @@ export class Recorder extends EventEmitter {
       new Uint8Array(ab).set(w.buf.subarray(0, w.pos));
       this.post({ t: 'oversized', now: this.now(), buf: ab, bytes: w.pos }, [ab]);
       this.put = putChunk(this.ring, this.put, null);
-    } else this.put = putChunk(this.ring, this.put, w.buf.subarray(0, w.pos));
-    if (wakeWriter(this.ring)) this.post({ t: 'wake', now: this.now() });
+    } else {
+      this.put = putChunk(this.ring, this.put, w.buf.subarray(0, w.pos));
+      // a writer thread that stopped looking is woken (an oversized batch's message wakes it anyway)
+      if (wakeWriter(this.ring)) this.post({ t: 'wake', now: this.now() });
+    }
     this.putRecords = (this.putRecords + this.batchRecords) | 0;
     this.putBytes = (this.putBytes + w.pos) | 0;
     w.pos = 0;
