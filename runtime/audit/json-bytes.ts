@@ -12,6 +12,25 @@ const NATIVE_FROM = 256;
 /** ASCII longer than this is copied by Buffer#write (a call costs about as much as 16 bytes by hand) */
 const ASCII_NATIVE_FROM = 16;
 
+/** `"`, `\` or a control character `c` escaped at `b[p]`; the position after it. */
+function escaped(b: Buffer, p: number, c: number): number {
+  b[p++] = 0x5c;
+  if (c === 0x22 || c === 0x5c) b[p++] = c;
+  else if (c === 0x0a) b[p++] = 0x6e;
+  else if (c === 0x0d) b[p++] = 0x72;
+  else if (c === 0x09) b[p++] = 0x74;
+  else if (c === 0x08) b[p++] = 0x62;
+  else if (c === 0x0c) b[p++] = 0x66;
+  else {
+    b[p++] = 0x75;
+    b[p++] = 0x30;
+    b[p++] = 0x30;
+    b[p++] = HEX[c >> 4];
+    b[p++] = HEX[c & 15];
+  }
+  return p;
+}
+
 export class JsonBytes {
   buf: Buffer;
   pos = 0;
@@ -74,24 +93,8 @@ export class JsonBytes {
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
       if (c < 0x80) {
-        if (c >= 0x20 && c !== 0x22 && c !== 0x5c) {
-          b[p++] = c;
-          continue;
-        }
-        b[p++] = 0x5c;
-        if (c === 0x22 || c === 0x5c) b[p++] = c;
-        else if (c === 0x0a) b[p++] = 0x6e;
-        else if (c === 0x0d) b[p++] = 0x72;
-        else if (c === 0x09) b[p++] = 0x74;
-        else if (c === 0x08) b[p++] = 0x62;
-        else if (c === 0x0c) b[p++] = 0x66;
-        else {
-          b[p++] = 0x75;
-          b[p++] = 0x30;
-          b[p++] = 0x30;
-          b[p++] = HEX[c >> 4];
-          b[p++] = HEX[c & 15];
-        }
+        if (c >= 0x20 && c !== 0x22 && c !== 0x5c) b[p++] = c;
+        else p = escaped(b, p, c);
       } else if (c < 0x800) {
         b[p++] = 0xc0 | (c >> 6);
         b[p++] = 0x80 | (c & 0x3f);
@@ -117,6 +120,28 @@ export class JsonBytes {
           b[p++] = HEX[c & 15];
         }
       }
+    }
+    b[p++] = 0x22;
+    this.pos = p;
+  }
+
+  /**
+   * A string given as its Latin-1 bytes, `src[from, to)` (one byte per code unit, all below
+   * U+0100), as JSON.stringify writes it, quotes included: the writer thread writes strings
+   * straight from the recorder's encoding, without making them strings first.
+   */
+  latin1(src: Uint8Array, from: number, to: number): void {
+    this.room((to - from) * 6 + 2);
+    const b = this.buf;
+    let p = this.pos;
+    b[p++] = 0x22;
+    for (let i = from; i < to; i++) {
+      const c = src[i];
+      if (c >= 0x20 && c < 0x80 && c !== 0x22 && c !== 0x5c) b[p++] = c;
+      else if (c >= 0x80) {
+        b[p++] = 0xc0 | (c >> 6);
+        b[p++] = 0x80 | (c & 0x3f);
+      } else p = escaped(b, p, c);
     }
     b[p++] = 0x22;
     this.pos = p;

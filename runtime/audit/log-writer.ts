@@ -7,14 +7,13 @@
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, linkSync, openSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { writeStatementBody } from './build.ts';
 import { JsonBytes } from './json-bytes.ts';
 import { genesisHash, isoTime, isPendingSegment, lineHash, pendingSegmentName, segmentName } from './chain.ts';
 import { signCheckpoint } from './checkpoint.ts';
 import type { SigningKey } from './keys.ts';
 import type { CheckpointReason, ErrorInfo, GatewayInfo, OpenRecord } from './records.ts';
 import { listSegments, readSegmentEnds } from './segment-files.ts';
-import { StatementReader } from './statement-codec.ts';
+import { StatementTranscoder } from './statement-codec.ts';
 
 /** An entry of a batch: kind, u32 length, payload. */
 export const ENTRY_HEAD = 5;
@@ -82,7 +81,7 @@ export class LogWriter {
   // the current segment
   private fd = -1;
   private readonly out = new JsonBytes(BATCH_BYTES + 64 * 1024);
-  private readonly reader = new StatementReader(Buffer.alloc(0));
+  private readonly statements = new StatementTranscoder();
   private segBytes = 0;
   private segOpenedAt = 0;
   private recordsInSegment = 0;
@@ -413,9 +412,7 @@ export class LogWriter {
    */
   private writeStatement(b: Batch, bodyAt: number, now: number): boolean {
     try {
-      this.reader.reset(b.buf, b.pos + ENTRY_HEAD);
-      const { session, at, input } = this.reader.read();
-      writeStatementBody(this.out, session, isoTime(at), input);
+      this.statements.write(this.out, b.buf, b.pos + ENTRY_HEAD, b.pos + ENTRY_HEAD + b.buf.readUInt32LE(b.pos + 1));
       return true;
     } catch {
       this.out.pos = bodyAt;

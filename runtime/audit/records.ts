@@ -246,10 +246,6 @@ export interface StatementInput {
   index?: number;
   protocol?: 'simple' | 'extended';
   text: string;
-  /** set when `text` is already cut to LIMITS.text: the whole text's length and SHA-256 */
-  textCut?: { length: number; sha256: string } | null;
-  /** how many parameters and facts the caller already left out past the record's limits (the codec does): counted in paramsOmitted and factsOmitted */
-  omitted?: { params: number; facts: number } | null;
   /** bind parameters: text-format values as strings, binary-format values as bytes (or already as the record's value) */
   params?: readonly (string | Uint8Array | ParamValue)[] | null;
   fingerprint?: string | null;

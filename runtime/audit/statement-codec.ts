@@ -1,6 +1,6 @@
 // A statement's input as compact bytes: the gateway's thread encodes it at the call (a copy that
 // shares nothing with the caller and leaves no objects behind for the garbage collector), the
-// writer thread decodes it and writes the JSON record (spec/audit.md §5.2).
+// writer thread writes the JSON record straight from these bytes (spec/audit.md §5.2–5.3).
 //
 // Layout: the session, the time, a field mask, then each field present in a fixed order. Strings
 // are length-prefixed, Latin-1 when every code unit fits a byte and UTF-16LE otherwise, so every
@@ -8,8 +8,9 @@
 // parameter becomes its record's value at the call (its base64, or its length and hash).
 
 import { cut, LIMITS, paramValue, textCutOf } from './build.ts';
+import { isoTime } from './chain.ts';
 import type { JsonBytes } from './json-bytes.ts';
-import type { ParamValue, StatementInput } from './records.ts';
+import type { StatementInput } from './records.ts';
 
 const F_QUERY = 1;
 const F_INDEX = 2;
@@ -30,6 +31,9 @@ const P_VALUE = 2;
 
 const DECISIONS = ['allow', 'deny', 'approve'] as const;
 const OUTCOMES = ['ok', 'error', 'denied', 'rejected', 'expired', 'cancelled', 'refused', 'unknown'] as const;
+/** the timings in the order of their bits and of the record */
+const TIMINGS = ['"startedAt":', '"decideUs":', '"waitMs":', '"executeMs":', '"totalMs":'];
+const TIMINGS_AFTER = TIMINGS.map((k) => ',' + k);
 
 /** Thrown for an input of a shape the gateway never passes; the recorder writes a gap instead. */
 export class UnencodableStatement extends TypeError {}
@@ -85,12 +89,6 @@ function short(s: unknown, what: string): string {
   return s.length <= LIMITS.string ? s : cut(s, LIMITS.string);
 }
 
-/** Items of a list the caller already left out (`StatementInput.omitted`). */
-function omitted(s: StatementInput, list: 'params' | 'facts'): number {
-  const n = s.omitted?.[list] ?? 0;
-  return Number.isInteger(n) && n >= 0 ? n : bad('omitted');
-}
-
 /** Appends the encoding of one statement to `w`. Throws UnencodableStatement (`w.pos` is then undefined: the caller rewinds). */
 export function encodeStatement(w: JsonBytes, session: string, at: number, s: StatementInput): void {
   str(w, session, 'session');
@@ -122,7 +120,7 @@ export function encodeStatement(w: JsonBytes, session: string, at: number, s: St
   if (mask & F_QUERY) f64(w, s.query, 'query');
   if (mask & F_INDEX) f64(w, s.index, 'index');
   if (mask & F_PROTOCOL) u8(w, s.protocol === 'simple' ? 0 : s.protocol === 'extended' ? 1 : bad('protocol'));
-  str(w, textCut !== null && !s.textCut ? cut(s.text, LIMITS.text) : s.text, 'text');
+  str(w, textCut !== null ? cut(s.text, LIMITS.text) : s.text, 'text');
   if (textCut !== null) {
     f64(w, textCut.length, 'textCut');
     str(w, textCut.sha256, 'textCut');
@@ -130,7 +128,7 @@ export function encodeStatement(w: JsonBytes, session: string, at: number, s: St
   if (params !== null) {
     if (!Array.isArray(params)) bad('params');
     // what the record leaves out is counted, not queued: what a statement queues stays bounded
-    u32(w, params.length + omitted(s, 'params'));
+    u32(w, params.length);
     for (let i = 0; i < Math.min(params.length, LIMITS.params); i++) {
       const v = params[i];
       if (v === null) u8(w, P_NULL);
@@ -147,7 +145,7 @@ export function encodeStatement(w: JsonBytes, session: string, at: number, s: St
   if (mask & F_FINGERPRINT) str(w, s.fingerprint, 'fingerprint');
   const facts = s.facts;
   if (!Array.isArray(facts)) bad('facts');
-  u32(w, facts.length + omitted(s, 'facts'));
+  u32(w, facts.length);
   for (let i = 0; i < Math.min(facts.length, LIMITS.facts); i++) {
     const f = facts[i];
     str(w, f.action, 'a fact');
@@ -199,133 +197,280 @@ export function encodeStatement(w: JsonBytes, session: string, at: number, s: St
   }
 }
 
-/** Reads what encodeStatement wrote, from `pos`. */
-export class StatementReader {
-  pos = 0;
-  constructor(private buf: Buffer) {}
+/** Bytes written from other bytes, kept to be written again when the same bytes come. */
+class ByteMemo {
+  private valid = false;
+  private tag = 0;
+  private key: Buffer = Buffer.alloc(0);
+  private json: Buffer = Buffer.alloc(0);
 
-  reset(buf: Buffer, pos: number): void {
+  /** Writes what `src[from, to)` with `tag` was written as last time, when it is what was kept. */
+  reuse(w: JsonBytes, tag: number, src: Buffer, from: number, to: number): boolean {
+    const key = this.key;
+    if (!this.valid || tag !== this.tag || to - from !== key.length || src.compare(key, 0, key.length, from, to) !== 0) return false;
+    w.bytes(this.json);
+    return true;
+  }
+
+  /** Keeps `w`'s bytes from `jsonFrom` on as what `src[from, to)` with `tag` is written as; a long key is not kept. */
+  keep(w: JsonBytes, jsonFrom: number, tag: number, src: Buffer, from: number, to: number): void {
+    this.valid = to - from <= MEMO_KEY_BYTES;
+    if (!this.valid) return;
+    this.tag = tag;
+    this.key = Buffer.from(src.subarray(from, to));
+    this.json = Buffer.from(w.buf.subarray(jsonFrom, w.pos));
+  }
+
+  drop(): void {
+    this.valid = false;
+  }
+}
+
+/** the longest encoding of a text, or of facts and rules, whose JSON is kept for the next record */
+const MEMO_KEY_BYTES = 8192;
+
+/**
+ * Writes the JSON body of a statement record (`{"ts":…,"kind":"statement",…}`) straight from what
+ * encodeStatement wrote: no strings or objects in between. The text, and the facts with the
+ * decision and rules, are most often the previous record's: their JSON is then copied. The bytes
+ * are exactly JSON.stringify of `statementObject` (a test holds the two together).
+ */
+export class StatementTranscoder {
+  private buf: Buffer = Buffer.alloc(0);
+  private pos = 0;
+  private end = 0;
+  private readonly text = new ByteMemo();
+  private readonly facts = new ByteMemo();
+
+  /**
+   * Writes the body of the statement encoded in `buf[pos, end)` into `w`. Throws when those
+   * bytes are not one statement's encoding (`w.pos` is then undefined: the caller rewinds).
+   */
+  write(w: JsonBytes, buf: Buffer, pos: number, end: number): void {
     this.buf = buf;
     this.pos = pos;
+    this.end = end;
+    const session = this.pos;
+    this.skipStr();
+    const at = this.f64();
+    const mask = this.u32();
+    w.ascii('{"ts":"');
+    w.ascii(isoTime(at));
+    w.ascii('","kind":"statement","session":');
+    this.strAt(w, session);
+    if (mask & F_QUERY) this.numField(w, ',"query":');
+    if (mask & F_INDEX) this.numField(w, ',"index":');
+    this.textPart(w, mask);
+    if (mask & F_PARAMS) this.params(w);
+    if (mask & F_FINGERPRINT) {
+      w.ascii(',"fingerprint":');
+      this.str(w);
+    }
+    this.factsPart(w);
+    if (mask & F_APPROVAL) {
+      w.ascii(',"approval":');
+      this.str(w);
+    }
+    w.ascii(',"outcome":"');
+    w.ascii(OUTCOMES[this.u8()] ?? this.bad());
+    w.byte(0x22);
+    if (mask & F_ROWS) {
+      w.ascii(',"rows":{');
+      const b = this.u8();
+      let first = true;
+      if (b & 1) first = this.numField(w, '"returned":');
+      if (b & 2) first = this.numField(w, first ? '"affected":' : ',"affected":');
+      if (b & 4) {
+        w.ascii(first ? '"command":' : ',"command":');
+        this.str(w);
+      }
+      w.byte(0x7d);
+    }
+    if (mask & F_MASKED) {
+      const n = this.u32();
+      if (n > 0) {
+        w.ascii(',"masked":[');
+        for (let i = 0; i < n; i++) {
+          if (i > 0) w.byte(0x2c);
+          this.str(w);
+        }
+        w.byte(0x5d);
+      }
+    }
+    if (mask & F_LIMIT) {
+      this.numField(w, ',"limit":{"rows":');
+      this.numField(w, ',"rule":');
+      w.ascii(this.u8() === 1 ? ',"reached":true}' : ',"reached":false}');
+    }
+    if (mask & F_ERROR) {
+      w.ascii(',"error":{"code":');
+      this.str(w);
+      w.ascii(',"message":');
+      this.str(w);
+      w.byte(0x7d);
+    }
+    if (mask & F_TIMING) {
+      w.ascii(',"timing":{');
+      const b = this.u8();
+      let first = true;
+      for (let i = 0; i < TIMINGS.length; i++) {
+        if (b & (1 << i)) first = this.numField(w, first ? TIMINGS[i] : TIMINGS_AFTER[i]);
+      }
+      w.byte(0x7d);
+    }
+    w.byte(0x7d);
+    if (this.pos !== end) this.bad();
+  }
+
+  /** `,"protocol":…,"text":…` (and `textTruncated`), copied when the protocol and text are the last ones written whole. */
+  private textPart(w: JsonBytes, mask: number): void {
+    const from = this.pos;
+    const protocol = mask & F_PROTOCOL ? this.u8() : -1;
+    const textAt = this.pos;
+    this.skipStr();
+    const cut = (mask & F_TEXT_CUT) !== 0;
+    const tag = mask & F_PROTOCOL;
+    if (!cut && this.text.reuse(w, tag, this.buf, from, this.pos)) return;
+    const jsonFrom = w.pos;
+    if (protocol > 1) this.bad();
+    if (protocol >= 0) w.ascii(protocol === 0 ? ',"protocol":"simple"' : ',"protocol":"extended"');
+    w.ascii(',"text":');
+    this.strAt(w, textAt);
+    if (cut) {
+      this.text.drop();
+      this.numField(w, ',"textTruncated":{"length":');
+      w.ascii(',"sha256":');
+      this.str(w);
+      w.byte(0x7d);
+    } else this.text.keep(w, jsonFrom, tag, this.buf, from, this.pos);
+  }
+
+  private params(w: JsonBytes): void {
+    const total = this.u32();
+    const n = Math.min(total, LIMITS.params);
+    w.ascii(',"params":[');
+    for (let i = 0; i < n; i++) {
+      if (i > 0) w.byte(0x2c);
+      const tag = this.u8();
+      if (tag === P_NULL) w.ascii('null');
+      else if (tag === P_TEXT) this.str(w);
+      else if (tag === P_VALUE) w.utf8(this.string()); // already JSON
+      else this.bad();
+    }
+    w.byte(0x5d);
+    if (total > n) {
+      w.ascii(',"paramsOmitted":');
+      w.num(total - n);
+    }
+  }
+
+  /** `,"facts":[…]` (and `factsOmitted`), `,"decision":…,"rules":[…]`, copied when they are the last ones. */
+  private factsPart(w: JsonBytes): void {
+    const from = this.pos;
+    const total = this.u32();
+    const n = Math.min(total, LIMITS.facts);
+    for (let i = 0; i < n; i++) {
+      this.skipStr();
+      this.skipStr();
+      this.pos++;
+    }
+    this.pos++;
+    const rules = this.u32();
+    this.pos += 8 * rules;
+    const to = this.pos;
+    if (to > this.end) this.bad();
+    if (total === n && this.facts.reuse(w, 0, this.buf, from, to)) return;
+    this.pos = from + 4;
+    const jsonFrom = w.pos;
+    w.ascii(',"facts":[');
+    for (let i = 0; i < n; i++) {
+      w.ascii(i > 0 ? ',{"action":' : '{"action":');
+      this.str(w);
+      w.ascii(',"resource":');
+      this.str(w);
+      w.ascii(this.u8() === 1 ? ',"unbounded":true}' : '}');
+    }
+    w.byte(0x5d);
+    if (total > n) {
+      w.ascii(',"factsOmitted":');
+      w.num(total - n);
+    }
+    w.ascii(',"decision":"');
+    w.ascii(DECISIONS[this.u8()] ?? this.bad());
+    w.ascii('","rules":[');
+    const nr = this.u32();
+    for (let i = 0; i < nr; i++) {
+      if (i > 0) w.byte(0x2c);
+      w.num(this.f64());
+    }
+    w.byte(0x5d);
+    if (total > n) this.facts.drop();
+    else this.facts.keep(w, jsonFrom, 0, this.buf, from, to);
+  }
+
+  /** `key` and the number that comes next; false (no longer the first field). */
+  private numField(w: JsonBytes, key: string): false {
+    w.ascii(key);
+    w.num(this.f64());
+    return false;
+  }
+
+  private bad(): never {
+    throw new UnencodableStatement('the bytes are not a statement encoding');
   }
 
   private u8(): number {
+    if (this.pos >= this.end) this.bad();
     return this.buf[this.pos++];
   }
 
   private u32(): number {
+    if (this.pos + 4 > this.end) this.bad();
     const n = this.buf.readUInt32LE(this.pos);
     this.pos += 4;
     return n;
   }
 
   private f64(): number {
+    if (this.pos + 8 > this.end) this.bad();
     const n = this.buf.readDoubleLE(this.pos);
     this.pos += 8;
     return n;
   }
 
-  private str(): string {
+  /** Passes over a string; its head says how long it is. */
+  private skipStr(): void {
     const h = this.u32();
-    const n = h >>> 1;
+    this.pos += h & 1 ? (h >>> 1) * 2 : h >>> 1;
+    if (this.pos > this.end) this.bad();
+  }
+
+  /** A string as JSON: from its Latin-1 bytes as they are, a wide one through a string. */
+  private str(w: JsonBytes): void {
+    const h = this.u32();
     const from = this.pos;
-    if (h & 1) {
-      this.pos += n * 2;
-      return this.buf.toString('utf16le', from, this.pos);
-    }
-    this.pos += n;
-    return this.buf.toString('latin1', from, this.pos);
+    const n = h >>> 1;
+    this.pos += h & 1 ? n * 2 : n;
+    if (this.pos > this.end) this.bad();
+    if (h & 1) w.str(this.buf.toString('utf16le', from, this.pos));
+    else w.latin1(this.buf, from, this.pos);
   }
 
-  /** the last statement text read, and its encoding: a statement run again is not decoded again */
-  private lastText = '';
-  private lastTextBytes = Buffer.alloc(0);
-  private lastTextHead = -1;
-
-  private text(): string {
-    const h = this.buf.readUInt32LE(this.pos);
-    const size = (h >>> 1) * (h & 1 ? 2 : 1);
-    const from = this.pos + 4;
-    if (h === this.lastTextHead && this.buf.compare(this.lastTextBytes, 0, size, from, from + size) === 0) {
-      this.pos = from + size;
-      return this.lastText;
-    }
-    const s = this.str();
-    if (size <= 4096) {
-      this.lastText = s;
-      this.lastTextHead = h;
-      this.lastTextBytes = Buffer.from(this.buf.subarray(from, from + size));
-    }
-    return s;
+  /** The string at `at` as JSON, leaving the position where it is. */
+  private strAt(w: JsonBytes, at: number): void {
+    const pos = this.pos;
+    this.pos = at;
+    this.str(w);
+    this.pos = pos;
   }
 
-  read(): { session: string; at: number; input: StatementInput } {
-    const session = this.str();
-    const at = this.f64();
-    const mask = this.u32();
-    const s: StatementInput = { text: '', facts: [], decision: 'allow', rules: [], outcome: 'ok' };
-    if (mask & F_QUERY) s.query = this.f64();
-    if (mask & F_INDEX) s.index = this.f64();
-    if (mask & F_PROTOCOL) s.protocol = this.u8() === 0 ? 'simple' : 'extended';
-    s.text = this.text();
-    if (mask & F_TEXT_CUT) s.textCut = { length: this.f64(), sha256: this.str() };
-    let omitted: { params: number; facts: number } | null = null;
-    if (mask & F_PARAMS) {
-      const total = this.u32();
-      const n = Math.min(total, LIMITS.params);
-      if (total > n) omitted = { params: total - n, facts: 0 };
-      const params: ParamValue[] = new Array(n);
-      for (let i = 0; i < n; i++) {
-        const tag = this.u8();
-        params[i] = tag === P_NULL ? null : tag === P_TEXT ? this.str() : (JSON.parse(this.str()) as ParamValue);
-      }
-      s.params = params;
-    }
-    if (mask & F_FINGERPRINT) s.fingerprint = this.str();
-    const totalFacts = this.u32();
-    const nf = Math.min(totalFacts, LIMITS.facts);
-    if (totalFacts > nf) omitted = { params: omitted?.params ?? 0, facts: totalFacts - nf };
-    if (omitted !== null) s.omitted = omitted;
-    const facts: { action: string; resource: string; unbounded?: boolean }[] = new Array(nf);
-    for (let i = 0; i < nf; i++) {
-      const action = this.str();
-      const resource = this.str();
-      facts[i] = this.u8() === 1 ? { action, resource, unbounded: true } : { action, resource };
-    }
-    s.facts = facts;
-    s.decision = DECISIONS[this.u8()];
-    const nr = this.u32();
-    const rules: number[] = new Array(nr);
-    for (let i = 0; i < nr; i++) rules[i] = this.f64();
-    s.rules = rules;
-    if (mask & F_APPROVAL) s.approval = this.str();
-    s.outcome = OUTCOMES[this.u8()];
-    if (mask & F_ROWS) {
-      const b = this.u8();
-      s.rows = {
-        returned: b & 1 ? this.f64() : undefined,
-        affected: b & 2 ? this.f64() : undefined,
-        command: b & 4 ? this.str() : undefined,
-      };
-    }
-    if (mask & F_MASKED) {
-      const n = this.u32();
-      const masked: string[] = new Array(n);
-      for (let i = 0; i < n; i++) masked[i] = this.str();
-      s.masked = masked;
-    }
-    if (mask & F_LIMIT) s.limit = { rows: this.f64(), rule: this.f64(), reached: this.u8() === 1 };
-    if (mask & F_ERROR) s.error = { sqlstate: this.str(), message: this.str() };
-    if (mask & F_TIMING) {
-      const b = this.u8();
-      s.timing = {
-        startedAt: b & 1 ? this.f64() : undefined,
-        decideUs: b & 2 ? this.f64() : undefined,
-        waitMs: b & 4 ? this.f64() : undefined,
-        executeMs: b & 8 ? this.f64() : undefined,
-        totalMs: b & 16 ? this.f64() : undefined,
-      };
-    }
-    return { session, at, input: s };
+  /** A string as a string. */
+  private string(): string {
+    const h = this.u32();
+    const from = this.pos;
+    const n = h >>> 1;
+    this.pos += h & 1 ? n * 2 : n;
+    if (this.pos > this.end) this.bad();
+    return this.buf.toString(h & 1 ? 'utf16le' : 'latin1', from, this.pos);
   }
 }

@@ -1,19 +1,14 @@
-// The statement record's fast serialiser writes exactly the bytes JSON.stringify writes for the
-// record object (the canonical form verify checks), over random and awkward inputs.
+// The statement record as the writer thread writes it, straight from the statement's encoding, is
+// exactly the bytes JSON.stringify writes for the record object (the canonical form verify
+// checks), over random and awkward inputs, and copies nothing of an earlier record that differs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { statementObject, writeStatementBody } from '../../../runtime/audit/build.ts';
-import { JsonBytes } from '../../../runtime/audit/json-bytes.ts';
+import { statementObject } from '../../../runtime/audit/build.ts';
 import { isoTime } from '../../../runtime/audit/chain.ts';
 import type { StatementInput } from '../../../runtime/audit/records.ts';
-import { schemaErrors } from './helpers.ts';
+import { schemaErrors, statementBody } from './helpers.ts';
 
-/** The body the recorder writes for `s`, as text. */
-function statementBody(session: string, ts: string, s: StatementInput): string {
-  const w = new JsonBytes(16);
-  writeStatementBody(w, session, ts, s);
-  return w.buf.toString('utf8', 0, w.pos);
-}
+const T0 = Date.UTC(2026, 0, 1);
 
 let seed = 42;
 function rnd(n: number): number {
@@ -57,28 +52,29 @@ function randomInput(): StatementInput {
   };
 }
 
-test('statementBody is JSON.stringify of statementObject, for 2000 random inputs', () => {
+test('the body written is JSON.stringify of statementObject, for 2000 random inputs', () => {
   for (let i = 0; i < 2000; i++) {
     const input = randomInput();
-    const fast = statementBody('s.1', '2026-01-01T00:00:00.000Z', input);
-    const reference = JSON.stringify(statementObject('s.1', '2026-01-01T00:00:00.000Z', input));
+    const at = T0 + rnd(3);
+    const fast = statementBody(input, 's.1', at);
+    const reference = JSON.stringify(statementObject('s.1', isoTime(at), input));
     if (fast !== reference) assert.fixture(fast, reference, `input ${i}`);
     // canonical: parsing and writing again gives the same text
     assert.is(JSON.stringify(JSON.parse(fast)), fast);
   }
 });
 
-test('statementBody reuses nothing of an earlier record that differs: repeats, near repeats, arrays changed in place', () => {
-  const check = (input: StatementInput, ts = '2026-01-01T00:00:00.000Z', session = 's.1', what = '') => {
-    const fast = statementBody(session, ts, input);
-    const reference = JSON.stringify(statementObject(session, ts, input));
+test('the body written copies nothing of an earlier record that differs: repeats, near repeats, arrays changed in place', () => {
+  const check = (input: StatementInput, at = T0, session = 's.1', what = '') => {
+    const fast = statementBody(input, session, at);
+    const reference = JSON.stringify(statementObject(session, isoTime(at), input));
     if (fast !== reference) assert.fixture(fast, reference, what);
   };
   const facts = [{ action: 'select', resource: 'public.a' }];
   const rules = [3];
   const base: StatementInput = { protocol: 'extended', text: 'SELECT 1', facts, decision: 'allow', rules, outcome: 'ok' };
   check(base);
-  check(base, '2026-01-01T00:00:00.001Z', 's.2', 'another time and session');
+  check(base, T0 + 1, 's.2', 'another time and session');
   check({ ...base, protocol: 'simple' }, undefined, undefined, 'same text, another protocol');
   check({ ...base, protocol: undefined }, undefined, undefined, 'same text, no protocol');
   check({ ...base, text: 'SELECT 2' }, undefined, undefined, 'another text');
@@ -96,7 +92,7 @@ test('statementBody reuses nothing of an earlier record that differs: repeats, n
   rules.push(5);
   check(base, undefined, undefined, 'a rule added');
   check({ ...base, facts: [], rules: [] }, undefined, undefined, 'no facts, no rules');
-  check({ ...base, text: '' }, '', '', 'empty text, time and session');
+  check({ ...base, text: '' }, 0, '', 'empty text and session, time 0');
   check({ ...base, text: 'x'.repeat(70_000) }, undefined, undefined, 'a text that is cut');
   check({ ...base, text: 'x'.repeat(70_000) + 'y' }, undefined, undefined, 'another text cut to the same prefix');
   // random inputs, each followed by copies that differ in one part
@@ -114,7 +110,7 @@ test('the records of well-formed inputs are valid against the schema', () => {
   for (let i = 0; i < 300; i++) {
     const input = randomInput();
     if (input.rules.length === 0) continue;
-    const record = { seq: 1, prev: '0'.repeat(64), ...JSON.parse(statementBody('s.1', '2026-01-01T00:00:00.000Z', input)) };
+    const record = { seq: 1, prev: '0'.repeat(64), ...JSON.parse(statementBody(input)) };
     if (record.limit && record.limit.rows < 1) continue;
     assert.equal(schemaErrors(record), [], `input ${i}`);
   }

@@ -1,5 +1,6 @@
 // Shared helpers of the audit tests: temporary directories, keys, a recorder with one record of
-// every kind, the lines of a segment for tampering, and the record schema (ajv).
+// every kind, the lines of a segment for tampering, the record schema (ajv), and the body the
+// writer thread writes for a statement.
 
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,7 +9,10 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import schema from '../../../spec/audit-record.schema.json' with { type: 'json' };
 import { loadSigningKey, loadVerificationKeys, type SigningKey, type VerificationKey } from '../../../runtime/audit/keys.ts';
+import { JsonBytes } from '../../../runtime/audit/json-bytes.ts';
 import { openRecorder, type Recorder, type RecorderOptions } from '../../../runtime/audit/recorder.ts';
+import type { StatementInput } from '../../../runtime/audit/records.ts';
+import { encodeStatement, StatementTranscoder } from '../../../runtime/audit/statement-codec.ts';
 
 export function tempDir(prefix = 'pamc-audit-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -119,4 +123,20 @@ export function schemaErrors(record: unknown): string[] {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+const transcoder = new StatementTranscoder();
+const encoded = new JsonBytes(64);
+
+/**
+ * The body the writer thread writes for `s`, recorded in `session` at `at`: encoded as the
+ * gateway's thread encodes it, then written from those bytes by one transcoder across calls, as
+ * the writer thread keeps one (what it copies from one record to the next is then exercised).
+ */
+export function statementBody(s: StatementInput, session = 's.1', at = Date.UTC(2026, 0, 1)): string {
+  encoded.pos = 0;
+  encodeStatement(encoded, session, at, s);
+  const out = new JsonBytes(64);
+  transcoder.write(out, encoded.buf, 0, encoded.pos);
+  return out.buf.toString('utf8', 0, out.pos);
 }

@@ -1,33 +1,37 @@
 // The statement codec between the gateway's thread and the writer thread: what the writer writes
-// from the decoded input is byte for byte what it would write from the input itself, for every
-// field and every kind of string; inputs of a shape the gateway never passes are refused at the
-// call, never half-encoded.
+// from the encoding is byte for byte JSON.stringify of the record object built from the input
+// itself, for every field and every kind of string; inputs of a shape the gateway never passes
+// are refused at the call, never half-encoded; bytes that are not an encoding are refused by the
+// writer, never written as a record.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeStatementBody } from '../../../runtime/audit/build.ts';
+import { statementObject } from '../../../runtime/audit/build.ts';
+import { isoTime } from '../../../runtime/audit/chain.ts';
 import { JsonBytes } from '../../../runtime/audit/json-bytes.ts';
 import type { StatementInput } from '../../../runtime/audit/records.ts';
-import { encodeStatement, StatementReader, UnencodableStatement } from '../../../runtime/audit/statement-codec.ts';
+import { encodeStatement, StatementTranscoder, UnencodableStatement } from '../../../runtime/audit/statement-codec.ts';
 
-function body(session: string, at: number, s: StatementInput): string {
-  const w = new JsonBytes(64);
-  writeStatementBody(w, session, new Date(at).toISOString(), s);
-  return w.buf.toString('utf8', 0, w.pos);
-}
+const AT = 1_764_126_000_123;
 
-/** Encodes every input into one buffer, decodes them in order, and compares the records written from both. */
-function roundTrip(inputs: StatementInput[]): void {
+/** Encodes every input into one buffer, writes each record from it in order, and compares each with the record object's JSON. */
+function roundTrip(inputs: StatementInput[]): string[] {
   const w = new JsonBytes(16);
-  const at = 1_764_126_000_123;
-  for (const [i, s] of inputs.entries()) encodeStatement(w, `s.${i}`, at + i, s);
-  const r = new StatementReader(w.buf.subarray(0, w.pos));
+  const ends: number[] = [];
   for (const [i, s] of inputs.entries()) {
-    const back = r.read();
-    assert.is(back.session, `s.${i}`);
-    assert.is(back.at, at + i);
-    assert.is(body(back.session, back.at, back.input), body(`s.${i}`, at + i, s), `input ${i}`);
+    encodeStatement(w, `s.${i}`, AT + i, s);
+    ends.push(w.pos);
   }
-  assert.is(r.pos, w.pos, 'every byte read');
+  const t = new StatementTranscoder();
+  const out: string[] = [];
+  for (const [i, s] of inputs.entries()) {
+    const o = new JsonBytes(16);
+    t.write(o, w.buf, i === 0 ? 0 : ends[i - 1], ends[i]);
+    const written = o.buf.toString('utf8', 0, o.pos);
+    const reference = JSON.stringify(statementObject(`s.${i}`, isoTime(AT + i), s));
+    if (written !== reference) assert.fixture(written, reference, `input ${i}`);
+    out.push(written);
+  }
+  return out;
 }
 
 const base: StatementInput = { text: 'SELECT 1', facts: [], decision: 'allow', rules: [], outcome: 'ok' };
@@ -75,7 +79,7 @@ test('strings of every kind: Latin-1, other scripts, emoji, lone surrogates, con
   roundTrip(texts.map((text) => ({ ...base, text, params: [text.slice(0, 100)], facts: [{ action: 'select', resource: text.slice(0, 50) }], masked: [text.slice(0, 20)] })));
 });
 
-test('a text repeated, then changed by one byte or one code unit, is read as written each time', () => {
+test('a text repeated, then changed by one byte or one code unit, is written as it is each time', () => {
   const a = 'SELECT abalance FROM pgbench_accounts WHERE aid = $1';
   const b = 'SELECT abalance FROM pgbench_accounts WHERE aid = $2';
   const wide = 'SELECT \u0100';
@@ -83,7 +87,7 @@ test('a text repeated, then changed by one byte or one code unit, is read as wri
   roundTrip([a, a, b, a, wide, narrow, wide, wide].map((text) => ({ ...base, text })));
 });
 
-test('random inputs: the writer writes the same record from the decoded input', () => {
+test('random inputs: the writer writes the record of the input itself', () => {
   let seed = 7;
   const rnd = (n: number) => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -121,8 +125,8 @@ test('lists longer than the record keeps are cut at the call and counted: what a
   const w = new JsonBytes(16);
   encodeStatement(w, 's.1', 0, long);
   assert.ok(w.pos < 512 * 1024, `${w.pos} bytes queued for one statement`);
-  roundTrip([long, { ...long, params: long.params.slice(0, 300), facts: long.facts.slice(0, 1001) }, base]);
-  const record = JSON.parse(body('s.1', 0, new StatementReader(w.buf.subarray(0, w.pos)).read().input));
+  const [first] = roundTrip([long, { ...long, params: long.params.slice(0, 300), facts: long.facts.slice(0, 1001) }, base]);
+  const record = JSON.parse(first);
   assert.equal([record.params.length, record.paramsOmitted, record.facts.length, record.factsOmitted, record.rules.length, record.masked.length], [256, 19_744, 1000, 4000, 1000, 1000]);
 });
 
@@ -146,6 +150,37 @@ test('an input of a shape the gateway never passes is refused at the call', () =
     const w = new JsonBytes(16);
     assert.throws(() => encodeStatement(w, 's', 0, s as StatementInput), (e: unknown) => e instanceof UnencodableStatement, JSON.stringify(s));
   }
+});
+
+test('bytes that are not a whole encoding are refused, never written as a record', () => {
+  const input: StatementInput = {
+    ...base,
+    protocol: 'extended',
+    params: ['42', null],
+    facts: [{ action: 'select', resource: 'public.t' }],
+    rules: [1],
+    rows: { command: 'SELECT', returned: 1 },
+    masked: ['c'],
+    error: { sqlstate: '42501', message: 'no' },
+    timing: { decideUs: 1 },
+  };
+  const w = new JsonBytes(16);
+  encodeStatement(w, 's.1', AT, input);
+  const t = new StatementTranscoder();
+  // every prefix: cut anywhere, the entry is refused
+  for (let end = 0; end < w.pos; end++) {
+    assert.throws(() => t.write(new JsonBytes(16), w.buf, 0, end), (e: unknown) => e instanceof UnencodableStatement, `cut at ${end}`);
+  }
+  // a trailing byte, a string head claiming more than there is, an unknown decision
+  const longer = Buffer.concat([w.buf.subarray(0, w.pos), Buffer.from([0])]);
+  assert.throws(() => t.write(new JsonBytes(16), longer, 0, longer.length), (e: unknown) => e instanceof UnencodableStatement);
+  const head = Buffer.from(w.buf.subarray(0, w.pos));
+  head.writeUInt32LE(0xfffffff0, 0);
+  assert.throws(() => t.write(new JsonBytes(16), head, 0, head.length), (e: unknown) => e instanceof UnencodableStatement);
+  // the whole encoding still writes (nothing of the refused tries is kept)
+  const o = new JsonBytes(16);
+  t.write(o, w.buf, 0, w.pos);
+  assert.is(o.buf.toString('utf8', 0, o.pos), JSON.stringify(statementObject('s.1', isoTime(AT), input)));
 });
 
 test.run();
