@@ -44,8 +44,7 @@ async function build() {
   const name = `build-${Date.now().toString(36)}-${process.pid}`;
   const outdir = join(cacheDir, name);
   const result = await esbuild.build({
-    // the audit log's writer thread is started from its own file, next to the chunks
-    entryPoints: { cli: join(root, 'bin', 'cli.ts'), 'audit-writer': join(root, 'runtime', 'audit', 'writer-thread.ts') },
+    entryPoints: { cli: join(root, 'bin', 'cli.ts') },
     bundle: true,
     splitting: true,
     platform: 'node',

@@ -1,7 +1,7 @@
 // The gateway's inputs → the bodies of records (everything but `seq` and `prev`), as JSON text.
 // A record is a snapshot of the call: the caller may reuse its arrays afterwards. Most bodies are
 // serialised at once; a statement's input is encoded at the call (statement-codec.ts) and its
-// body written by the writer thread, with the others of its batch. Long values are cut to fixed
+// body written by the writer, with the others of its batch. Long values are cut to fixed
 // limits, with the full length and a SHA-256 of what was cut away, so a record stays bounded and
 // still pins what happened.
 
@@ -102,7 +102,7 @@ function omittedCount(length: number, limit: number): number {
 }
 
 /**
- * The statement record as an object: the reference for the writer thread, which writes the same
+ * The statement record as an object: the reference for the writer, which writes the same
  * text straight from the statement's encoding (statement-codec.ts; a test holds the two to the
  * same bytes).
  */

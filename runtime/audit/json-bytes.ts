@@ -127,7 +127,7 @@ export class JsonBytes {
 
   /**
    * A string given as its Latin-1 bytes, `src[from, to)` (one byte per code unit, all below
-   * U+0100), as JSON.stringify writes it, quotes included: the writer thread writes strings
+   * U+0100), as JSON.stringify writes it, quotes included: the audit writer writes strings
    * straight from the recorder's encoding, without making them strings first.
    */
   latin1(src: Uint8Array, from: number, to: number): void {

@@ -1,11 +1,13 @@
-// The writer of the audit log, run in a thread of its own (writer-thread.ts): it takes the
-// recorder's batches of encoded records in order, gives each its place in the hash chain, appends
-// it to the current segment, writes signed checkpoints, rotates segments by size and age, and
-// recovers from failed writes. File I/O is synchronous: this thread does nothing else.
-// spec/audit.md is the specification; the numbered sections below refer to it.
+// The writer of the audit log, on the gateway's thread: it takes the recorder's batches of encoded
+// records in order, gives each its place in the hash chain, appends it to the current segment,
+// writes signed checkpoints, rotates segments by size and age, and recovers from failed writes.
+// A batch is appended with one write (a copy into the operating system's cache); every sync runs
+// on libuv's thread pool, so the gateway's thread never waits for the disk. One operation runs at
+// a time. spec/audit.md is the specification; the numbered sections below refer to it.
 
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, linkSync, openSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsync, ftruncateSync, linkSync, openSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { JsonBytes } from './json-bytes.ts';
 import { genesisHash, isoTime, isPendingSegment, lineHash, pendingSegmentName, segmentName } from './chain.ts';
@@ -32,8 +34,8 @@ export interface WriterConfig {
   retryMs: number;
   onFailure: 'refuse' | 'continue';
   gateway: GatewayInfo;
-  /** the recorder's clock is not the system's (tests): every message carries its reading */
-  givenClock: boolean;
+  /** the recorder's clock (a test's clock drives rotation by age and checkpoint times) */
+  now: () => number;
   /** whether the recorder wants every written line back (a forwarder is configured) */
   wantLines: boolean;
 }
@@ -50,7 +52,9 @@ export interface WrittenLine {
 export type WriterMessage =
   | { t: 'progress'; records: number; bytes: number; segment: number; nextSeq: number; lines?: WrittenLine[] }
   | { t: 'event'; name: 'failure' | 'recovered' | 'checkpoint' | 'rotated' | 'alert'; data: unknown; lost?: number; lines?: WrittenLine[] }
-  | { t: 'done'; id: number; error?: ErrorInfo & { lost: number }; lines?: WrittenLine[] };
+  | { t: 'done'; id: number; error?: ErrorInfo & { lost: number }; lines?: WrittenLine[] }
+  /** the writer stopped on an error of its own (a defect): nothing more is written */
+  | { t: 'gone'; message: string; lines?: WrittenLine[] };
 
 export class WriterStartError extends Error {}
 
@@ -61,6 +65,8 @@ const BATCH_BYTES = 1 << 20;
 /** room kept in a segment for the checkpoint that closes it */
 const CHECKPOINT_RESERVE = 2048;
 
+const fsyncAsync = promisify(fsync);
+
 export function errorOf(e: unknown): ErrorInfo {
   const err = e as NodeJS.ErrnoException;
   return { code: err?.code ?? 'EIO', message: err?.message ?? String(e) };
@@ -69,8 +75,6 @@ export function errorOf(e: unknown): ErrorInfo {
 export class LogWriter {
   private readonly cfg: WriterConfig;
   private readonly send: (m: WriterMessage) => void;
-  /** the recorder's clock when it is not the system's (tests): its last reading */
-  private given = 0;
 
   // the chain
   private log = '';
@@ -98,7 +102,8 @@ export class LogWriter {
   private failure: (ErrorInfo & { since: number }) | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private closed = false;
-  /** one operation at a time: every message is handled after the previous one */
+  private gone = false;
+  /** one operation at a time: each runs after the previous one */
   private chainOf: Promise<void> = Promise.resolve();
 
   constructor(cfg: WriterConfig, send: (m: WriterMessage) => void) {
@@ -107,18 +112,23 @@ export class LogWriter {
   }
 
   now(): number {
-    return this.cfg.givenClock ? this.given : Date.now();
+    return this.cfg.now();
   }
 
-  setClock(now: number): void {
-    this.given = now;
-  }
-
-  /** Runs `f` after everything before it; errors end up in `f`'s own handling. */
-  private serial(f: () => Promise<void> | void): Promise<void> {
-    const next = this.chainOf.then(f);
-    this.chainOf = next.catch(() => undefined);
-    return next;
+  /**
+   * Runs `f` after everything before it. Every failure of I/O is handled inside `f`; anything else
+   * that escapes it is a defect, and stops the writer for good (the recorder fails closed).
+   */
+  private serial(f: () => Promise<void> | void): void {
+    this.chainOf = this.chainOf
+      .then(() => (this.gone ? undefined : f()))
+      .catch((e: unknown) => {
+        if (this.gone) return;
+        this.gone = true;
+        this.closed = true;
+        this.release();
+        this.post({ t: 'gone', message: errorOf(e).message });
+      });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -142,7 +152,7 @@ export class LogWriter {
         this.log = randomUUID();
         this.seq = 0;
         this.prev = genesisHash(this.log);
-        this.createSegment(1, 'create', null);
+        await this.createSegment(1, 'create', null);
       } else {
         const ends = await readSegmentEnds(last.path);
         const first = parseEnd(ends.firstLine, last.name, 'first');
@@ -154,7 +164,7 @@ export class LogWriter {
         this.seq = (final.seq as number) + 1;
         this.prev = lineHash(ends.lastLine as Buffer);
         const closed = final.kind === 'checkpoint' && (final.reason === 'close' || final.reason === 'rotate');
-        this.createSegment(last.number + 1, 'start', { segment: last.number, lastSeq: final.seq as number, closed, tailBytes: ends.tailBytes });
+        await this.createSegment(last.number + 1, 'start', { segment: last.number, lastSeq: final.seq as number, closed, tailBytes: ends.tailBytes });
       }
     } catch (e) {
       throw e instanceof WriterStartError ? e : new WriterStartError(`cannot open the audit log in ${dir}: ${errorOf(e).message}`);
@@ -166,13 +176,14 @@ export class LogWriter {
   // -------------------------------------------------------------------------------------------
   // What the recorder sends
 
-  batch(ab: ArrayBuffer, bytes: number): void {
-    this.batches.push({ buf: Buffer.from(ab, 0, bytes), pos: 0, end: bytes });
-    void this.serial(() => this.drain());
+  /** A batch of entries (`buf` is the writer's from now on). */
+  batch(buf: Buffer): void {
+    this.batches.push({ buf, pos: 0, end: buf.length });
+    this.serial(() => this.drain());
   }
 
   tick(): void {
-    void this.serial(() => {
+    this.serial(() => {
       if (this.closed || this.failure !== null) return;
       const now = this.now();
       if (this.sinceCheckpoint > 0 && now - this.lastCheckpointAt >= this.cfg.everyMs) this.checkpointDue ??= 'interval';
@@ -182,11 +193,11 @@ export class LogWriter {
 
   /** Replies once everything received before is written (or writing has failed). */
   flush(id: number): void {
-    void this.serial(() => this.post({ t: 'done', id }));
+    this.serial(() => this.post({ t: 'done', id }));
   }
 
   checkpoint(id: number): void {
-    void this.serial(async () => {
+    this.serial(async () => {
       if (this.failure === null && !this.closed) {
         this.checkpointDue = 'manual';
         await this.drain();
@@ -197,7 +208,7 @@ export class LogWriter {
 
   /** Writes what is queued, a final `close` checkpoint, syncs and closes; a failing log is tried once more first. */
   close(id: number): void {
-    void this.serial(async () => {
+    this.serial(async () => {
       if (this.closed) return this.post({ t: 'done', id });
       if (this.failure !== null) await this.recover();
       if (this.failure === null) await this.drain();
@@ -212,7 +223,6 @@ export class LogWriter {
       let error: ErrorInfo | null = null;
       try {
         await this.writeCheckpoint('close');
-        if (this.fd >= 0) fsyncSync(this.fd);
       } catch (e) {
         error = errorOf(e);
       }
@@ -454,7 +464,7 @@ export class LogWriter {
     this.lastCheckpointAt = at;
     this.checkpointDue = null;
     this.written(line, null, seq, this.segBytes);
-    if (this.fd >= 0) fsyncSync(this.fd);
+    if (this.fd >= 0) await fsyncAsync(this.fd);
     this.event('checkpoint', { seq, segment: this.segment, reason });
   }
 
@@ -464,7 +474,7 @@ export class LogWriter {
     const fd = this.fd;
     this.fd = -1;
     if (fd >= 0) closeSync(fd);
-    this.createSegment(this.segment + 1, 'rotate', { segment: this.segment, lastSeq: this.seq - 1, closed: true, tailBytes: 0 });
+    await this.createSegment(this.segment + 1, 'rotate', { segment: this.segment, lastSeq: this.seq - 1, closed: true, tailBytes: 0 });
   }
 
   /**
@@ -472,7 +482,7 @@ export class LogWriter {
    * its final name (which never replaces an existing file) and the directory synced, so a segment
    * file always begins with a complete open record.
    */
-  private createSegment(n: number, reason: OpenRecord['reason'], previous: OpenRecord['previous']): void {
+  private async createSegment(n: number, reason: OpenRecord['reason'], previous: OpenRecord['previous']): Promise<void> {
     const at = this.now();
     const body = { ts: isoTime(at), kind: 'open', log: this.log, segment: n, reason, previous, gateway: this.cfg.gateway };
     const line = `{"seq":${this.seq},"prev":"${this.prev}",` + JSON.stringify(body).slice(1);
@@ -488,7 +498,7 @@ export class LogWriter {
       const data = Buffer.from(line + '\n');
       let off = 0;
       while (off < data.length) off += writeSync(h, data, off, data.length - off);
-      fsyncSync(h);
+      await fsyncAsync(h);
     } finally {
       closeSync(h);
     }
@@ -511,7 +521,7 @@ export class LogWriter {
     this.seq++;
     this.prev = lineHash(line);
     this.written(line, null, seq, this.segBytes);
-    syncDir(this.cfg.dir);
+    await syncDir(this.cfg.dir);
     this.fd = openSync(final, 'a', 0o600);
     if (reason !== 'create' && reason !== 'start') this.event('rotated', { segment: n, reason });
   }
@@ -532,8 +542,10 @@ export class LogWriter {
     if (this.retryTimer || this.closed) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      void this.serial(() => this.recover());
+      this.serial(() => this.recover());
     }, this.cfg.retryMs);
+    // a gateway that stops does not wait for the next try
+    this.retryTimer.unref();
   }
 
   /**
@@ -572,7 +584,7 @@ export class LogWriter {
           }
         }
         this.fd = -1;
-        this.createSegment(this.segment + 1, 'recover', {
+        await this.createSegment(this.segment + 1, 'recover', {
           segment: this.segment,
           lastSeq: this.seq - 1,
           closed: false,
@@ -600,11 +612,11 @@ function parseEnd(line: Buffer | null, name: string, which: string): Record<stri
   throw new WriterStartError(`the ${which} record of ${name} cannot be read; run \`pamc audit verify\` and move the directory aside`);
 }
 
-function syncDir(dir: string): void {
+async function syncDir(dir: string): Promise<void> {
   let fd = -1;
   try {
     fd = openSync(dir, 'r');
-    fsyncSync(fd);
+    await fsyncAsync(fd);
   } catch {
     // not every file system can sync a directory
   } finally {

@@ -1,26 +1,23 @@
 // The session recorder: the gateway's calls become records, encoded at once into a batch buffer
 // (a statement in a compact binary form, the rarer kinds as their JSON bodies); every few
-// milliseconds the batch is copied into a ring of shared memory (ring.ts) that the writer thread
-// (writer-thread.ts, log-writer.ts) empties: it chains, hashes, writes, checkpoints and rotates.
-// The gateway's thread never waits for a write, never wakes the writer, and keeps no record as
-// objects. The queue — records encoded but not yet written — is bounded;
-// what does not fit is counted and leaves a gap record. spec/audit.md is the specification.
+// milliseconds the batch is handed to the writer (log-writer.ts), which chains, hashes, writes,
+// checkpoints and rotates. Both run on the gateway's thread: a second thread costs the gateway
+// more than the work it takes over (spec/audit.md §5.2). No call waits for a write, and no record
+// is kept as objects. The queue — records encoded but not yet written — is bounded; what does not
+// fit is counted and leaves a gap record. spec/audit.md is the specification.
 
 import { EventEmitter } from 'node:events';
 import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
 import { approvalBody, connectBody, disconnectBody, policyBody } from './build.ts';
 import { isoTime } from './chain.ts';
 import { JsonBytes } from './json-bytes.ts';
 import type { SigningKey } from './keys.ts';
-import { ENTRY_HEAD, ENTRY_JSON, ENTRY_STATEMENT, errorOf, type WriterConfig, type WrittenLine } from './log-writer.ts';
+import { ENTRY_HEAD, ENTRY_JSON, ENTRY_STATEMENT, errorOf, LogWriter, WriterStartError, type WriterConfig, type WriterMessage, type WrittenLine } from './log-writer.ts';
 import type { ApprovalInput, ConnectInput, DisconnectInput, ErrorInfo, GatewayInfo, PolicyInput, StatementInput } from './records.ts';
 import { encodeStatement } from './statement-codec.ts';
-import { createRing, position, publishPosition, putChunk, RING_BYTES, ringFree, wakeWriter, writtenBytes, writtenRecords, type SharedRing } from './ring.ts';
-import type { ReadyMessage, RecorderMessage, ThreadMessage } from './writer-thread.ts';
 
 export type { WrittenLine } from './log-writer.ts';
 
@@ -85,15 +82,6 @@ export async function openRecorder(opts: RecorderOptions): Promise<Recorder> {
   return r;
 }
 
-/** The writer thread: the bundle's `audit-writer.js` next to this code, or the TypeScript source through tsx. */
-function writerThread(workerData: unknown): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./audit-writer.js', here), { workerData });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const source = new URL('./writer-thread.ts', here).href;
-  return new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(source)}); })`, { eval: true, workerData });
-}
-
 export class Recorder extends EventEmitter {
   readonly dir: string;
   readonly onFailure: 'refuse' | 'continue';
@@ -111,16 +99,19 @@ export class Recorder extends EventEmitter {
   private readonly lockPath: string;
   private readonly runPrefix: string;
 
-  private worker: Worker | null = null;
-  private readonly ring: SharedRing = createRing();
+  private writer: LogWriter | null = null;
   private log = '';
+  /** the writer's position as of its last report: the segment, the seq of the next record */
+  private segment = 0;
+  private nextSeq = 0;
 
-  // the batch being filled, and what was put into the ring (counts wrap as the ring's do)
+  // the batch being filled; records and entry bytes handed to the writer, and written by it
   private readonly batch = new JsonBytes(256 * 1024);
   private batchRecords = 0;
-  private put = 0;
-  private putRecords = 0;
-  private putBytes = 0;
+  private handedRecords = 0;
+  private handedBytes = 0;
+  private writtenRecords = 0;
+  private writtenBytes = 0;
   private openGap: Gap | null = null;
   private lostTotal = 0;
 
@@ -128,7 +119,7 @@ export class Recorder extends EventEmitter {
   private failure: RecorderFailure | null = null;
   private timer: NodeJS.Timeout | null = null;
   private tickTimer: NodeJS.Timeout | null = null;
-  private requests = new Map<number, (m: Extract<ThreadMessage, { t: 'done' }> | null) => void>();
+  private requests = new Map<number, (m: Extract<WriterMessage, { t: 'done' }> | null) => void>();
   private requestId = 0;
   private sessions = new Map<string, number>();
   private sessionCounter = 0;
@@ -181,7 +172,7 @@ export class Recorder extends EventEmitter {
 
   /**
    * The one call per statement: its input is encoded into the batch at once (a copy that shares
-   * nothing with the caller); the writer thread turns it into the JSON record.
+   * nothing with the caller); the writer turns it into the JSON record.
    */
   statement(session: string, s: StatementInput): void {
     if (!this.admit('statement')) return;
@@ -225,7 +216,8 @@ export class Recorder extends EventEmitter {
       state: this.state,
       writable: this.writable,
       log: this.log,
-      ...position(this.ring),
+      segment: this.segment,
+      nextSeq: this.nextSeq,
       queued: this.queued(),
       lost: this.lostTotal,
       failure: this.failure,
@@ -238,7 +230,7 @@ export class Recorder extends EventEmitter {
     if (this.idle()) return;
     await this.request('flush');
     while (!this.idle()) {
-      // the batch waits for room in the ring, or the writer for the file
+      // the writer waits for the file
       await new Promise((resolve) => setTimeout(resolve, FLUSH_POLL_MS));
       this.handOver();
     }
@@ -266,7 +258,7 @@ export class Recorder extends EventEmitter {
     this.handOver();
     const unsent = this.batchRecords;
     const inflight = this.inflight();
-    const done = this.worker ? await this.request('close') : null;
+    const done = this.writer ? await this.request('close') : null;
     await this.release();
     this.state = 'closed';
     if (done === null) throw new Error(`the audit log cannot be written (${this.failure?.code ?? 'EIO'}): ${inflight + unsent} records were not written`);
@@ -293,45 +285,23 @@ export class Recorder extends EventEmitter {
       retryMs: this.retryMs,
       onFailure: this.onFailure,
       gateway: this.gateway,
-      givenClock: this.now !== Date.now,
+      now: this.now,
       wantLines: this.onWritten !== undefined,
     };
-    let worker: Worker | null = null;
-    let ready: ReadyMessage;
-    // (listeners are removed one by one: a Worker's removeAllListeners() also stops its messages)
-    let onError: (e: Error) => void = () => undefined;
-    let onExit: (code: number) => void = () => undefined;
+    const writer = new LogWriter(config, (m) => this.onMessage(m));
+    let opened: Awaited<ReturnType<LogWriter['start']>>;
     try {
-      const w = writerThread({ pamcAuditWriter: { config, now: this.now(), ring: this.ring } });
-      worker = w;
-      ready = await new Promise<ReadyMessage>((resolve, reject) => {
-        onError = reject;
-        onExit = (code) => reject(new Error(`the writer thread exited (${code})`));
-        w.once('message', resolve);
-        w.once('error', onError);
-        w.once('exit', onExit);
-      });
+      opened = await writer.start();
     } catch (e) {
-      await worker?.terminate();
       await this.unlock();
-      throw new RecorderStartError(`cannot open the audit log in ${this.dir}: ${errorOf(e).message}`);
+      throw new RecorderStartError(e instanceof WriterStartError ? e.message : `cannot open the audit log in ${this.dir}: ${errorOf(e).message}`);
     }
-    worker.off('error', onError);
-    worker.off('exit', onExit);
-    if (ready.t === 'startError') {
-      await worker.terminate();
-      await this.unlock();
-      throw new RecorderStartError(ready.message);
-    }
-    this.worker = worker;
-    this.log = ready.log;
-    publishPosition(this.ring, ready.segment, ready.seq);
-    worker.on('message', (m: ThreadMessage) => this.onMessage(m));
-    worker.on('error', this.onWriterError);
-    worker.on('exit', this.onWriterExit);
-    worker.unref();
+    this.writer = writer;
+    this.log = opened.log;
+    this.segment = opened.segment;
+    this.nextSeq = opened.seq;
     const tick = Math.max(10, Math.min(1000, Math.floor(Math.min(this.everyMs, this.maxAgeMs) / 2)));
-    this.tickTimer = setInterval(() => this.post({ t: 'tick', now: this.now() }), tick);
+    this.tickTimer = setInterval(() => this.writer?.tick(), tick);
     this.tickTimer.unref();
   }
 
@@ -368,13 +338,7 @@ export class Recorder extends EventEmitter {
     this.timer = null;
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.tickTimer = null;
-    const w = this.worker;
-    this.worker = null;
-    if (w) {
-      w.off('error', this.onWriterError);
-      w.off('exit', this.onWriterExit);
-      await w.terminate();
-    }
+    this.writer = null;
     await this.unlock();
   }
 
@@ -386,12 +350,12 @@ export class Recorder extends EventEmitter {
   }
 
   private queuedBytes(): number {
-    return this.batch.pos + ((this.putBytes - writtenBytes(this.ring)) | 0);
+    return this.batch.pos + this.handedBytes - this.writtenBytes;
   }
 
-  /** records put into the ring and not yet written */
+  /** records handed to the writer and not yet written */
   private inflight(): number {
-    return (this.putRecords - writtenRecords(this.ring)) | 0;
+    return this.handedRecords - this.writtenRecords;
   }
 
   /** Whether a record of `kind` may be queued; if not, it is counted as lost. */
@@ -458,14 +422,14 @@ export class Recorder extends EventEmitter {
 
   /** A few records wait a moment, so that one hand-over, and one write, carries many. */
   private schedule(): void {
-    if (this.timer !== null || this.worker === null) return;
+    if (this.timer !== null || this.writer === null) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.handOver();
     }, COALESCE_MS);
   }
 
-  /** Copies the batch into the ring (or, larger than the ring, sends it); without room it waits for the next try. */
+  /** Hands the batch to the writer (a copy: the batch buffer is filled again at once). */
   private handOver(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -476,53 +440,42 @@ export class Recorder extends EventEmitter {
       this.entry(ENTRY_JSON, gapBody(gap), null);
     }
     const w = this.batch;
-    if (this.batchRecords === 0 || this.worker === null) return;
-    const oversized = w.pos + 4 > RING_BYTES;
-    if (ringFree(this.ring, this.put) < (oversized ? 4 : w.pos + 4)) {
-      this.schedule();
-      return;
-    }
-    if (oversized) {
-      const ab = new ArrayBuffer(w.pos);
-      new Uint8Array(ab).set(w.buf.subarray(0, w.pos));
-      this.post({ t: 'oversized', now: this.now(), buf: ab, bytes: w.pos }, [ab]);
-      this.put = putChunk(this.ring, this.put, null);
-    } else {
-      this.put = putChunk(this.ring, this.put, w.buf.subarray(0, w.pos));
-      // a writer thread that stopped looking is woken (an oversized batch's message wakes it anyway)
-      if (wakeWriter(this.ring)) this.post({ t: 'wake', now: this.now() });
-    }
-    this.putRecords = (this.putRecords + this.batchRecords) | 0;
-    this.putBytes = (this.putBytes + w.pos) | 0;
+    const writer = this.writer;
+    if (this.batchRecords === 0 || writer === null) return;
+    const bytes = w.pos;
+    this.handedRecords += this.batchRecords;
+    this.handedBytes += bytes;
+    const handed = Buffer.from(w.buf.subarray(0, bytes));
     w.pos = 0;
     this.batchRecords = 0;
     // a batch that grew for a burst does not stay large
     if (w.buf.length > 4 * BATCH_BYTES) w.buf = Buffer.allocUnsafe(256 * 1024);
+    writer.batch(handed);
   }
 
-  private post(m: RecorderMessage, transfer?: ArrayBuffer[]): void {
-    this.worker?.postMessage(m, transfer ?? []);
-  }
-
-  /** A command the writer thread answers; while one is pending, the thread keeps the process alive. */
-  private request(t: 'flush' | 'checkpoint' | 'close'): Promise<Extract<ThreadMessage, { t: 'done' }> | null> {
-    const worker = this.worker;
-    if (worker === null) return Promise.resolve(null);
+  /** A command the writer answers once everything handed to it before is done. */
+  private request(t: 'flush' | 'checkpoint' | 'close'): Promise<Extract<WriterMessage, { t: 'done' }> | null> {
+    const writer = this.writer;
+    if (writer === null) return Promise.resolve(null);
     const id = ++this.requestId;
-    if (this.requests.size === 0) worker.ref();
     return new Promise((resolve) => {
       this.requests.set(id, resolve);
-      this.post({ t, now: this.now(), id });
+      writer[t](id);
     });
   }
 
   // -------------------------------------------------------------------------------------------
   // What the writer reports
 
-  private onMessage(m: ThreadMessage): void {
+  private onMessage(m: WriterMessage): void {
     if (m.lines && this.onWritten) for (const l of m.lines) this.onWritten(l);
-    if (m.t === 'lines') return;
-    if (m.t === 'event') {
+    if (m.t === 'progress') {
+      this.writtenRecords += m.records;
+      this.writtenBytes += m.bytes;
+      this.segment = m.segment;
+      this.nextSeq = m.nextSeq;
+    } else if (m.t === 'gone') this.writerGone(m.message);
+    else if (m.t === 'event') {
       if (m.lost) this.lostTotal += m.lost;
       if (m.name === 'failure') {
         this.failure = m.data as RecorderFailure;
@@ -535,19 +488,15 @@ export class Recorder extends EventEmitter {
     } else {
       const resolve = this.requests.get(m.id);
       this.requests.delete(m.id);
-      if (this.requests.size === 0) this.worker?.unref();
       resolve?.(m);
     }
   }
 
-  private readonly onWriterError = (e: Error) => this.writerGone(e);
-  private readonly onWriterExit = () => this.writerGone(null);
-
-  /** The writer thread died: nothing more can be written; fail closed. */
-  private writerGone(e: unknown): void {
-    if (this.worker === null) return;
-    this.worker = null;
-    const message = e ? `the audit writer stopped: ${errorOf(e).message}` : 'the audit writer stopped';
+  /** The writer stopped on a defect of its own: nothing more can be written; fail closed. */
+  private writerGone(error: string): void {
+    if (this.writer === null) return;
+    this.writer = null;
+    const message = `the audit writer stopped: ${error}`;
     if (this.failure === null) {
       this.failure = { code: 'EWRITER', message, since: this.now() };
       this.emit('failure', this.failure);
@@ -558,7 +507,7 @@ export class Recorder extends EventEmitter {
   }
 
   private idle(): boolean {
-    return (this.batchRecords === 0 && this.inflight() === 0) || this.failure !== null || this.state === 'closed' || this.worker === null;
+    return (this.batchRecords === 0 && this.inflight() === 0) || this.failure !== null || this.state === 'closed' || this.writer === null;
   }
 }
 

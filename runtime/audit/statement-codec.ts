@@ -1,6 +1,6 @@
 // A statement's input as compact bytes: the gateway's thread encodes it at the call (a copy that
-// shares nothing with the caller and leaves no objects behind for the garbage collector), the
-// writer thread writes the JSON record straight from these bytes (spec/audit.md §5.2–5.3).
+// shares nothing with the caller and leaves no objects behind for the garbage collector), and
+// the writer writes the JSON record straight from these bytes (spec/audit.md §5.2–5.3).
 //
 // Layout: the session, the time, a field mask, then each field present in a fixed order. Strings
 // are length-prefixed, Latin-1 when every code unit fits a byte and UTF-16LE otherwise, so every

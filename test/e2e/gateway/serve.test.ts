@@ -125,7 +125,7 @@ test('SIGHUP reloads (with --no-watch); SIGTERM ends idle sessions with 57P01 an
   await expectError(late.connect());
 });
 
-test('with an audit block: the statements of a session are recorded by the writer thread of the process; the log verifies after SIGTERM', async (ctx) => {
+test('with an audit block: the statements of a session are recorded; the log verifies after SIGTERM', async (ctx) => {
   const pair = generateKeyPairSync('ed25519');
   const dir = ctx.fixture.dir;
   writeFileSync(join(dir, 'serve-audit.jwk'), JSON.stringify(pair.privateKey.export({ format: 'jwk' })));

@@ -1,4 +1,4 @@
-// The statement record as the writer thread writes it, straight from the statement's encoding, is
+// The statement record as the writer writes it, straight from the statement's encoding, is
 // exactly the bytes JSON.stringify writes for the record object (the canonical form verify
 // checks), over random and awkward inputs, and copies nothing of an earlier record that differs.
 import { test } from 'uvu';

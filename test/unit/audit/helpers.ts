@@ -1,6 +1,6 @@
 // Shared helpers of the audit tests: temporary directories, keys, a recorder with one record of
 // every kind, the lines of a segment for tampering, the record schema (ajv), and the body the
-// writer thread writes for a statement.
+// writer writes for a statement.
 
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -129,9 +129,9 @@ const transcoder = new StatementTranscoder();
 const encoded = new JsonBytes(64);
 
 /**
- * The body the writer thread writes for `s`, recorded in `session` at `at`: encoded as the
+ * The body the writer writes for `s`, recorded in `session` at `at`: encoded as the
  * gateway's thread encodes it, then written from those bytes by one transcoder across calls, as
- * the writer thread keeps one (what it copies from one record to the next is then exercised).
+ * the writer keeps one (what it copies from one record to the next is then exercised).
  */
 export function statementBody(s: StatementInput, session = 's.1', at = Date.UTC(2026, 0, 1)): string {
   encoded.pos = 0;

@@ -1,4 +1,4 @@
-// The statement codec between the gateway's thread and the writer thread: what the writer writes
+// The statement codec between the recorder's calls and the writer: what the writer writes
 // from the encoding is byte for byte JSON.stringify of the record object built from the input
 // itself, for every field and every kind of string; inputs of a shape the gateway never passes
 // are refused at the call, never half-encoded; bytes that are not an encoding are refused by the
