@@ -241,6 +241,9 @@ export class StatementTranscoder {
   private end = 0;
   private readonly text = new ByteMemo();
   private readonly facts = new ByteMemo();
+  /** `{"ts":"…","kind":"statement","session":` for the time `headAt` (records come many to a millisecond) */
+  private headAt = NaN;
+  private head: Buffer = Buffer.alloc(0);
 
   /**
    * Writes the body of the statement encoded in `buf[pos, end)` into `w`. Throws when those
@@ -254,9 +257,11 @@ export class StatementTranscoder {
     this.skipStr();
     const at = this.f64();
     const mask = this.u32();
-    w.ascii('{"ts":"');
-    w.ascii(isoTime(at));
-    w.ascii('","kind":"statement","session":');
+    if (at !== this.headAt) {
+      this.head = Buffer.from(`{"ts":"${isoTime(at)}","kind":"statement","session":`, 'latin1');
+      this.headAt = at;
+    }
+    w.bytes(this.head);
     this.strAt(w, session);
     if (mask & F_QUERY) this.numField(w, ',"query":');
     if (mask & F_INDEX) this.numField(w, ',"index":');

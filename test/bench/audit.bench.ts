@@ -4,7 +4,7 @@
 
 import { execFile, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { findPostgresBinaries, startPostgres, type PostgresServer } from '../support/postgres-server.ts';
@@ -26,6 +26,8 @@ const suite: Suite = {
     const pgbenchBin = (await which('pgbench'))!;
     const server: PostgresServer = await startPostgres({ isolated: true });
     const children: ChildProcess[] = [];
+    // the gateways' folders: the recording one holds the run's log, hundreds of MB
+    const dirs: string[] = [];
     try {
       const db = 'bench';
       await server.psql(`CREATE DATABASE ${db}`);
@@ -39,6 +41,7 @@ const suite: Suite = {
       });
       const plain = await startPamc(b.root, server, db);
       children.push(recording.child, plain.child);
+      dirs.push(recording.dir, plain.dir);
       await Promise.all([waitPort(recording.port, 60_000), waitPort(plain.port, 60_000)]);
       const endpoints: Endpoint[] = [
         { name: 'records off', port: plain.port, password: plain.token, user: 'bench' },
@@ -115,6 +118,8 @@ const suite: Suite = {
       b.check('the log holds statement records of the run', statements > 1000, `${statements}`);
     } finally {
       for (const c of children) c.kill('SIGTERM');
+      await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
       await server.stop();
     }
   },
