@@ -10,7 +10,7 @@
 // per-process test key, and an in-process Gateway listening on a free port of 127.0.0.1.
 
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
@@ -140,6 +140,12 @@ function compileOrThrow(text: string) {
   return out.policy;
 }
 
+/** the policy folders of this run's gateways: tests may read them after a gateway closes, so they go when the process exits */
+const policyDirs: string[] = [];
+process.once('exit', () => {
+  for (const d of policyDirs) rmSync(d, { recursive: true, force: true });
+});
+
 export async function startGateway(options: GatewayFixtureOptions): Promise<GatewayFixture> {
   const pg = options.server ?? (await startPostgres());
   const database = `e2e_${randomBytes(4).toString('hex')}`;
@@ -148,6 +154,7 @@ export async function startGateway(options: GatewayFixtureOptions): Promise<Gate
   if (options.setup) await direct(options.setup);
   process.env.PAMC_E2E_PASSWORD = pg.users.scram.password;
   const dir = mkdtempSync(join(tmpdir(), 'pamc-e2e-policy-'));
+  policyDirs.push(dir);
   const { jwk } = await testKey();
   writeFileSync(join(dir, 'jwks.json'), JSON.stringify({ keys: [jwk] }));
   for (const [name, content] of Object.entries(options.files ?? {})) writeFileSync(join(dir, name), content);
