@@ -47,7 +47,7 @@ for (const mode of ['simple', 'extended', 'prepared']) {
 }
 
 test('a custom script with a denied statement fails its transactions cleanly', async (ctx) => {
-  const { writeFileSync, mkdtempSync } = await import('node:fs');
+  const { writeFileSync, mkdtempSync, rmSync } = await import('node:fs');
   const { join } = await import('node:path');
   const { tmpdir } = await import('node:os');
   const dir = mkdtempSync(join(tmpdir(), 'pamc-pgbench-'));
@@ -55,6 +55,7 @@ test('a custom script with a denied statement fails its transactions cleanly', a
   const out = await pgbench(ctx, ['-f', join(dir, 'bad.sql'), '-t', '3']).catch((e: { stdout: string; stderr: string }) => e.stdout + e.stderr);
   assert.match(out, /pamc: permission denied: no rule allows delete on public\.pgbench_history/);
   assert.ok(Number((await ctx.gw.direct('SELECT count(*) FROM pgbench_history')).trim()) > 0);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test.run();

@@ -4,7 +4,7 @@
 // `tls require` refusing plaintext from a non-loopback address while loopback may go plain.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
@@ -37,6 +37,7 @@ test.before(async (ctx) => {
 });
 test.after(async (ctx) => {
   await ctx.gw.close();
+  rmSync(ctx.dir, { recursive: true, force: true });
 });
 
 test('psql with sslmode=require: SSLRequest, TLS, the session works', async ({ gw }) => {

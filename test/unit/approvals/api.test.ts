@@ -4,7 +4,7 @@
 
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
@@ -163,6 +163,7 @@ test('a dead webhook never blocks: opening and deciding return at once', async (
 test.after(async () => {
   await admin.close();
   await approvals.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test.run();

@@ -2,7 +2,7 @@
 // one rejection ends it, windows expire, replays and strangers are refused; retry-mode grants
 // are used up and survive a restart.
 
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -147,6 +147,7 @@ test('retry grants are used up, expire, and survive a restart', () => {
   assert.is(again.consume('agent-1', 'db', 'fp3'), null, 'another statement');
   now = 20_000;
   assert.is(new GrantBook(dir, () => now).consume('agent-1', 'db', 'fp2'), null, 'expired');
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test.run();

@@ -6,7 +6,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -183,5 +183,7 @@ test('an unreachable JWKS URL is reported as unavailable, not as a bad token', a
   const v = await createTokenVerifier(identity({ jwks: { url: 'http://127.0.0.1:9/jwks' } }), dir);
   assert.is((await rejection(v, await sign())).reason, 'unavailable');
 });
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();
