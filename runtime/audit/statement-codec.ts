@@ -239,11 +239,10 @@ export class StatementTranscoder {
   private buf: Buffer = Buffer.alloc(0);
   private pos = 0;
   private end = 0;
+  /** whether the string skipStr passed last is UTF-16 */
+  private wide = false;
   private readonly text = new ByteMemo();
   private readonly facts = new ByteMemo();
-  /** `{"ts":"…","kind":"statement","session":` for the time `headAt` (records come many to a millisecond) */
-  private headAt = NaN;
-  private head: Buffer = Buffer.alloc(0);
 
   /**
    * Writes the body of the statement encoded in `buf[pos, end)` into `w`. Throws when those
@@ -257,11 +256,9 @@ export class StatementTranscoder {
     this.skipStr();
     const at = this.f64();
     const mask = this.u32();
-    if (at !== this.headAt) {
-      this.head = Buffer.from(`{"ts":"${isoTime(at)}","kind":"statement","session":`, 'latin1');
-      this.headAt = at;
-    }
-    w.bytes(this.head);
+    w.ascii('{"ts":"');
+    w.ascii(isoTime(at));
+    w.ascii('","kind":"statement","session":');
     this.strAt(w, session);
     if (mask & F_QUERY) this.numField(w, ',"query":');
     if (mask & F_INDEX) this.numField(w, ',"index":');
@@ -443,21 +440,20 @@ export class StatementTranscoder {
     return n;
   }
 
-  /** Passes over a string; its head says how long it is. */
-  private skipStr(): void {
+  /** Passes over a string and returns where its bytes begin; they end at `this.pos`. */
+  private skipStr(): number {
     const h = this.u32();
-    this.pos += h & 1 ? (h >>> 1) * 2 : h >>> 1;
+    const from = this.pos;
+    this.wide = (h & 1) === 1;
+    this.pos += this.wide ? (h >>> 1) * 2 : h >>> 1;
     if (this.pos > this.end) this.bad();
+    return from;
   }
 
   /** A string as JSON: from its Latin-1 bytes as they are, a wide one through a string. */
   private str(w: JsonBytes): void {
-    const h = this.u32();
-    const from = this.pos;
-    const n = h >>> 1;
-    this.pos += h & 1 ? n * 2 : n;
-    if (this.pos > this.end) this.bad();
-    if (h & 1) w.str(this.buf.toString('utf16le', from, this.pos));
+    const from = this.skipStr();
+    if (this.wide) w.str(this.buf.toString('utf16le', from, this.pos));
     else w.latin1(this.buf, from, this.pos);
   }
 
@@ -471,11 +467,7 @@ export class StatementTranscoder {
 
   /** A string as a string. */
   private string(): string {
-    const h = this.u32();
-    const from = this.pos;
-    const n = h >>> 1;
-    this.pos += h & 1 ? n * 2 : n;
-    if (this.pos > this.end) this.bad();
-    return this.buf.toString(h & 1 ? 'utf16le' : 'latin1', from, this.pos);
+    const from = this.skipStr();
+    return this.buf.toString(this.wide ? 'utf16le' : 'latin1', from, this.pos);
   }
 }
