@@ -23,12 +23,16 @@ export type KeyParam = string | null | { base64: string };
  * `bound`: the bind parameters of the portals the statements run besides their own (`FETCH p`
  * of a protocol portal bound with parameters), one list per portal. `requirements`: what the
  * approval asks for (approval-gate.ts), so that a grant is for the rule that gave it.
+ * `declared`: the parameter types declared at Parse that the statements run with (one line per
+ * statement that declares any): the server resolves the text with them — `f($1)` with $1 an
+ * integer may call another function than with $1 text.
  */
 export function statementKey(
   statements: readonly (Pick<ClassifiedStatement, 'text' | 'facts'> & { fingerprint?: string })[],
   params: readonly KeyParam[],
   bound: readonly (readonly KeyParam[] | null)[] = [],
   requirements = '',
+  declared: readonly string[] = [],
 ): string {
   const hash = createHash('sha256');
   const fingerprints: string[] = [];
@@ -48,6 +52,10 @@ export function statementKey(
   }
   if (requirements !== '') {
     hash.update(requirements);
+    hash.update('\u0000');
+  }
+  if (declared.length > 0) {
+    hash.update(`types:${JSON.stringify(declared)}`);
     hash.update('\u0000');
   }
   hash.update(JSON.stringify(statements.flatMap((st) => st.facts.map((f) => `${f.action} ${f.resource}`))));

@@ -32,6 +32,8 @@ export interface GateContext {
   related?: readonly ClassifiedStatement[];
   /** the bind parameters of the protocol portals a FETCH reads (null: bound without any kept) */
   bound?: readonly (readonly KeyParam[] | null)[];
+  /** the parameter types declared at Parse that the statements run with, one line per statement that has them */
+  declared?: readonly string[];
   decision: Decision;
 }
 
@@ -70,7 +72,7 @@ export function gate(ctx: GateContext): GateResult {
   // and a FETCH of a protocol portal is another statement when the portal was bound with other parameters
   // — and under the same requirements: a grant given under a rule the policy has since changed is
   // not one the current rule asks for
-  const fingerprint = statementKey([...ctx.statements, ...(ctx.related ?? [])], ctx.params, ctx.bound ?? [], requirementsSignature(reqs));
+  const fingerprint = statementKey([...ctx.statements, ...(ctx.related ?? [])], ctx.params, ctx.bound ?? [], requirementsSignature(reqs), ctx.declared ?? []);
   const shortest = Math.min(...reqs.map((q) => q.withinSeconds));
   if (retry) {
     const used = ctx.approvals.useGrant(ctx.session, ctx.identity.subject, ctx.target, fingerprint);
@@ -105,6 +107,7 @@ function newRequest(ctx: GateContext, mode: 'hold' | 'retry', fingerprint: strin
       ctx.sql,
       ...(ctx.related ?? []).map((r) => `-- which runs: ${r.text}`),
       ...(ctx.bound ?? []).map((b) => `-- bound with parameters: ${b === null ? '(not kept)' : JSON.stringify(b)}`),
+      ...(ctx.declared ?? []).map((d) => `-- parameter types (OIDs) of ${d}`),
     ].join('\n'),
     params: ctx.params,
     facts: ctx.statements.flatMap((s) => s.facts.map((f) => ({ action: f.action, resource: f.resource, ...(f.unbounded ? { unbounded: true } : {}) }))),

@@ -42,6 +42,27 @@ export interface Entry {
    * the gateway classifies it again too before deciding it (PgSession.freshen).
    */
   pathVersion?: number;
+  /**
+   * A prepared statement: the parameter types its Parse declared (type OIDs, the unspecified
+   * trailing ones left out; absent when none is). The server resolves the text with them — an
+   * overloaded function, an operator — so an approval covers them (spec/approvals.md §3).
+   */
+  paramTypes?: readonly number[];
+}
+
+/**
+ * The types a Parse declares, as they bear on the statement: trailing zeros (unspecified, the
+ * server infers them, as it does for parameters past the list) left out; undefined when none remains.
+ */
+export function declaredTypes(types: readonly number[]): readonly number[] | undefined {
+  let n = types.length;
+  while (n > 0 && types[n - 1] === 0) n--;
+  return n === 0 ? undefined : types.slice(0, n);
+}
+
+/** The statements a portal entry may run: the one it was bound to, or each candidate not yet confirmed. */
+export function boundStatements(portal: Entry): readonly Entry[] {
+  return portal.statement ? [portal.statement] : (portal.candidates ?? []);
 }
 
 /**

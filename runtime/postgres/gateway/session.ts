@@ -72,7 +72,7 @@ import {
 } from '../protocol/index.ts';
 import { DENIAL_NAME, denialError, denialSql, isOurDenial, RESERVED_NAME_PREFIX, type DenialText } from './denial.ts';
 import { describeDenial } from './denial-text.ts';
-import { entryCost, heldByAllSessions, NameRegistry, statementsOf, waysOf, type Entry, type Way } from './registry.ts';
+import { boundStatements, declaredTypes, entryCost, heldByAllSessions, NameRegistry, statementsOf, waysOf, type Entry, type Way } from './registry.ts';
 import { Outgoing } from './outgoing.ts';
 import { pinnedSettingBroken } from './startup-params.ts';
 import type { CatalogSnapshot } from '../masking/catalog.ts';
@@ -573,6 +573,28 @@ export class PgSession {
     return out;
   }
 
+  /**
+   * The parameter types declared at Parse that the statements run with, one line each (an
+   * approval shows them and its key covers them): the statement's own (`own`, an Execute's), a
+   * protocol-prepared statement an EXECUTE runs, the statement a FETCHed protocol portal was bound to.
+   */
+  private declaredTypeLines(statements: readonly ClassifiedStatement[], own: readonly number[] | undefined): string[] {
+    const lines: string[] = [];
+    const add = (what: string, types: readonly number[] | undefined) => {
+      if (types) lines.push(`${what}: ${types.join(', ')}`);
+    };
+    add('the statement', own);
+    for (const st of statements) {
+      for (const e of st.effects) {
+        if (e.kind === 'execute') for (const x of this.statements.possible(e.name)) add(`prepared statement "${e.name}"`, x.paramTypes);
+        if (e.kind === 'fetch' && e.name !== null) {
+          for (const x of this.portals.possible(e.name)) for (const s of boundStatements(x)) add(`the statement of portal "${e.name}"`, s.paramTypes);
+        }
+      }
+    }
+    return lines;
+  }
+
   private relatedStatements(st: ClassifiedStatement): readonly ClassifiedStatement[] | null {
     for (const e of st.effects) {
       if (e.kind === 'fetch' && e.name !== null) return this.portals.possible(e.name).flatMap((x) => x.statements);
@@ -779,6 +801,7 @@ export class PgSession {
     decision: Decision | null,
     sql: string,
     params: (string | Uint8Array | null)[] | null,
+    ownTypes: readonly number[] | undefined = undefined,
   ): { denial: DenialText | null; approval: string | null } | 'hold' {
     if (!decision || decision.effect !== 'approve') return { denial: null, approval: null };
     if (this.resumed) {
@@ -804,6 +827,7 @@ export class PgSession {
       statements,
       related: statements.flatMap((st) => this.relatedStatements(st) ?? []),
       bound: this.boundParams(statements),
+      declared: this.declaredTypeLines(statements, ownTypes),
       decision,
     });
     if (g.kind === 'proceed') return { denial: null, approval: g.request };
@@ -1204,7 +1228,9 @@ export class PgSession {
     params: (string | Uint8Array | null)[] | null,
   ): ReturnType<PgSession['approvalGate']> {
     const one = distinctStatements(statements);
-    if (one.length > 1 || !possible.every((p) => p.params !== undefined && sameParams(p.params, params))) {
+    // the parameter types the server resolves the text with: one list, whichever statement runs
+    const types = new Set(possible.flatMap((p) => boundStatements(p)).map((s) => String(s.paramTypes ?? '')));
+    if (one.length > 1 || types.size > 1 || !possible.every((p) => p.params !== undefined && sameParams(p.params, params))) {
       return {
         denial: {
           message: 'pamc: approval required, but the portal may run one of several statements or bindings (not yet confirmed by the server, or bound under an earlier policy)',
@@ -1213,7 +1239,8 @@ export class PgSession {
         approval: null,
       };
     }
-    return this.approvalGate(m, one, decision, one[0]?.text ?? possible[0].text, params);
+    const own = possible.flatMap((p) => boundStatements(p))[0]?.paramTypes;
+    return this.approvalGate(m, one, decision, one[0]?.text ?? possible[0].text, params, own);
   }
 
   private onParse(m: Frame, out: Writer): Buffer | null | 'fatal' {
@@ -1243,6 +1270,8 @@ export class PgSession {
       return null;
     }
     const entry: Entry = { text: p.query, statements, pathVersion: this.pathVersion };
+    const types = declaredTypes(p.paramTypes);
+    if (types) entry.paramTypes = types;
     this.statements.addPending(p.name, entry);
     this.push({ k: 'parse', name: p.name, entry });
     return m.raw;

@@ -383,6 +383,46 @@ test('a binary bind parameter reaches the approver as its bytes, not as text', a
   s.close();
 });
 
+test('retry mode: the parameter types declared at Parse are part of the approved statement', async ({ gw }) => {
+  // length(text) counts characters, length(bytea) bytes: the same text and the same parameter
+  // run another function when $1 is declared bytea. A grant for one is not a grant for the other.
+  const text = 'UPDATE retried SET v = length($1) WHERE id = 3';
+  await gw.direct('INSERT INTO retried VALUES (3, 0)');
+  const value = [...Buffer.from('\\x41')];
+  const run = async (types: number[], session?: WireSession) => {
+    const s = session ?? (await wireAgent(gw));
+    s.send(w.parse('', text, types), w.bind('', '', [], [value], []), w.execute('', 0), w.sync());
+    const reply = await s.until('ReadyForQuery');
+    if (!session) s.close();
+    const error = reply.find((m) => m.kind === 'ErrorResponse') as { fields: { code: string; message: string } } | undefined;
+    if (!error) return { code: 'ok', request: null, message: '' };
+    return { code: error.fields.code, request: /request (apr_\S+)/.exec(error.fields.message)?.[1] ?? null, message: error.fields.message };
+  };
+  const asText = await run([25]);
+  assert.is(asText.code, '42501');
+  const shown = await api(gw, 'GET', `/approvals/${asText.request}`, await approver('alice'));
+  assert.is(shown.json.sql, `${text}\n-- parameter types (OIDs) of the statement: 25`, 'the approver sees the declared types');
+  assert.is((await api(gw, 'POST', `/approvals/${asText.request}/approve`, await approver('alice'), {})).status, 200);
+  const asBytea = await run([17]);
+  assert.is(asBytea.code, '42501', 'declared bytea, the statement needs its own approval');
+  assert.ok(asBytea.request && asBytea.request !== asText.request, asBytea.message);
+  const undeclared = await run([]);
+  assert.is(undeclared.code, '42501', 'undeclared, the server infers the type: another statement again');
+  assert.ok(undeclared.request && undeclared.request !== asText.request && undeclared.request !== asBytea.request, undeclared.message);
+  // trailing unspecified types (0) leave the statement as it is: the same key as undeclared
+  assert.is((await run([0])).request, undeclared.request);
+  // in one session: the unnamed statement declared text is confirmed; parsed again declared bytea
+  // in the pipeline of the Bind, the portal may run either: never put to an approver, nor a grant used
+  const s = await wireAgent(gw);
+  assert.is((await run([25], s)).code, 'ok', 'the approved statement runs under its grant');
+  const either = await run([17], s);
+  assert.is(either.code, '42501');
+  assert.match(either.message, 'may run one of several statements or bindings');
+  s.close();
+  assert.is(await gw.direct('SELECT v FROM retried WHERE id = 3'), '4', 'length of the text \\x41, not of its one byte');
+  await gw.direct('DELETE FROM retried WHERE id = 3');
+});
+
 test('a portal that may run one of several statements is never put to an approver', async ({ gw }) => {
   // s1 is prepared; a second Parse of s1 fails on the server ("already exists") and the Bind
   // behind its Sync binds the first. The approver would be shown one and the other would run.

@@ -3,7 +3,7 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { entryCost, heldByAllSessions, nameKey, NameRegistry, type Entry } from '../../../runtime/postgres/gateway/registry.ts';
+import { declaredTypes, entryCost, heldByAllSessions, nameKey, NameRegistry, type Entry } from '../../../runtime/postgres/gateway/registry.ts';
 
 const test = suite('gateway: the name registry');
 const entry = (text: string): Entry => ({ text, statements: [] });
@@ -29,6 +29,14 @@ test('a cut through a character keeps its first bytes: the same as the server, a
     assert.is.not(nameKey(a), 'b'.repeat(pad));
   }
   assert.is.not(nameKey(`${'b'.repeat(59)}😀x`), nameKey(`${'b'.repeat(59)}😁y`)); // the whole character fits
+});
+
+test('declared parameter types: trailing unspecified ones (0) are as if not declared', () => {
+  assert.is(declaredTypes([]), undefined);
+  assert.is(declaredTypes([0, 0]), undefined);
+  assert.equal(declaredTypes([23, 0]), [23]);
+  assert.equal(declaredTypes([0, 25]), [0, 25]);
+  assert.equal(declaredTypes([17]), [17]);
 });
 
 test('every operation of the registry reads names through the key', () => {

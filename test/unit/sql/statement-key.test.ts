@@ -50,6 +50,15 @@ test('bind parameters count, NULL apart from the text NULL', () => {
   assert.is.not(key('UPDATE notes SET t = $1', ['YWJj']), key('UPDATE notes SET t = $1', [{ base64: 'YWJj' }]));
 });
 
+test('the parameter types declared at Parse count; none declared keeps the key it always had', () => {
+  const sql = 'UPDATE notes SET t = length($1)';
+  const one = (declared: string[]) => statementKey([st(sql, ['update public.notes'])], ['x'], [], '', declared);
+  assert.is(one([]), statementKey([st(sql, ['update public.notes'])], ['x']));
+  assert.is(one(['the statement: 25']), one(['the statement: 25']));
+  assert.is.not(one(['the statement: 25']), one(['the statement: 17']));
+  assert.is.not(one(['the statement: 25']), one([]));
+});
+
 test('what the names resolved to counts: the same text on another search_path is another statement', () => {
   const sql = 'DELETE FROM orders WHERE id = 1';
   assert.is(statementKey([st(sql, ['delete public.orders'])], []), statementKey([st(sql, ['delete public.orders'])], []));
