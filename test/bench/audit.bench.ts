@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { findPostgresBinaries, startPostgres, type PostgresServer } from '../support/postgres-server.ts';
 import type { Bench, Suite } from './lib/suite.ts';
-import { pgbench, waitPort, which, type Endpoint } from './lib/pgbench.ts';
+import { pgbench, pgbenchRun, processCpuUs, waitPort, which, type Endpoint } from './lib/pgbench.ts';
 import { startPamc } from './lib/pamc-process.ts';
 
 const run = promisify(execFile);
@@ -47,6 +47,10 @@ const suite: Suite = {
         { name: 'records off', port: plain.port, password: plain.token, user: 'bench' },
         { name: 'records on', port: recording.port, password: recording.token, user: 'bench' },
       ];
+      const pids = new Map([
+        ['records off', plain.child.pid!],
+        ['records on', recording.child.pid!],
+      ]);
 
       // more, shorter rounds than the gateway suite: on a noisy machine the ratio of two
       // endpoints measured seconds apart is steadier than either alone (the paired ratio below)
@@ -55,6 +59,9 @@ const suite: Suite = {
       const modes = ['simple', 'prepared'];
       const clientCounts = [1, 8];
       const samples = new Map<string, number[]>();
+      // the gateway's CPU per transaction in each sample (all its threads, µs): what the records
+      // cost in CPU, beside what they cost in throughput
+      const cpu = new Map<string, number[]>();
       // warm-up: every endpoint, every mode, once
       for (const e of endpoints) for (const m of modes) await pgbench(pgbenchBin, e, db, m, 2, 1);
       for (let r = 0; r < rounds; r++) {
@@ -62,9 +69,12 @@ const suite: Suite = {
           for (const m of modes) {
             const order = r % 2 === 0 ? endpoints : [...endpoints].reverse();
             for (const e of order) {
-              const tps = await pgbench(pgbenchBin, e, db, m, c, seconds);
+              const before = processCpuUs(pids.get(e.name)!);
+              const { tps, transactions } = await pgbenchRun(pgbenchBin, e, db, m, c, seconds);
+              const after = processCpuUs(pids.get(e.name)!);
               const key = `${m} · ${c} client${c > 1 ? 's' : ''} · ${e.name}`;
               samples.set(key, [...(samples.get(key) ?? []), 1e9 / tps]);
+              if (before !== null && after !== null && transactions > 0) cpu.set(key, [...(cpu.get(key) ?? []), (after - before) / transactions]);
               b.log(`${key}: ${tps.toFixed(0)} tps`);
             }
           }
@@ -93,6 +103,17 @@ const suite: Suite = {
           const ratios = on.map((x, i) => x / off[i]).sort((x, y) => x - y);
           const median = ratios[Math.floor(ratios.length / 2)];
           b.note(`${m} · ${c} client${c > 1 ? 's' : ''}: records on ÷ off, round by round (median)`, median.toFixed(2), `rounds sorted: ${ratios.map((x) => x.toFixed(2)).join(', ')}`);
+          const cpuOn = cpu.get(k('records on'));
+          const cpuOff = cpu.get(k('records off'));
+          if (cpuOn && cpuOff && cpuOn.length === on.length && cpuOff.length === off.length) {
+            const added = cpuOn.map((x, i) => x - cpuOff[i]).sort((x, y) => x - y);
+            const mid = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+            b.note(
+              `${m} · ${c} client${c > 1 ? 's' : ''}: the records' CPU per transaction (gateway process, on − off, round by round, median)`,
+              `${added[Math.floor(added.length / 2)].toFixed(1)} µs`,
+              `gateway CPU per transaction: records on ${mid(cpuOn).toFixed(1)} µs, off ${mid(cpuOff).toFixed(1)} µs (medians)`,
+            );
+          }
         }
       }
 

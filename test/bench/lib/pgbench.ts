@@ -2,6 +2,7 @@
 // the gateway's throughput.
 
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -47,13 +48,40 @@ export interface Endpoint {
 }
 
 export async function pgbench(bin: string, e: Endpoint, db: string, mode: string, clients: number, seconds: number): Promise<number> {
+  return (await pgbenchRun(bin, e, db, mode, clients, seconds)).tps;
+}
+
+/** pgbench -S for `seconds`: its throughput, and how many transactions it ran. */
+export async function pgbenchRun(bin: string, e: Endpoint, db: string, mode: string, clients: number, seconds: number): Promise<{ tps: number; transactions: number }> {
   const { stdout } = await run(
     bin,
     ['-h', '127.0.0.1', '-p', String(e.port), '-U', e.user, '-n', '-S', '-M', mode, '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(seconds), db],
     { env: { ...process.env, PGPASSWORD: e.password, PGSSLMODE: 'disable' }, maxBuffer: 1 << 20 },
   );
   const m = /tps = ([\d.]+) \((?:without initial connection time|excluding connections establishing)\)/.exec(stdout) ?? /tps = ([\d.]+)/.exec(stdout);
-  if (!m) throw new Error(`no tps in pgbench output: ${stdout.slice(-300)}`);
-  return Number(m[1]);
+  const n = /number of transactions actually processed: (\d+)/.exec(stdout);
+  if (!m || !n) throw new Error(`no tps in pgbench output: ${stdout.slice(-300)}`);
+  return { tps: Number(m[1]), transactions: Number(n[1]) };
+}
+
+/**
+ * CPU time a process has run, all its threads, in µs: the scheduler's own count
+ * (/proc/<pid>/task/<tid>/schedstat, nanoseconds), not the 10 ms ticks of /proc/<pid>/stat.
+ * Null where the kernel does not keep it.
+ */
+export function processCpuUs(pid: number): number | null {
+  let total = 0;
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        total += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]) / 1000;
+      } catch {
+        // a thread that ended between the listing and the read
+      }
+    }
+  } catch {
+    return null;
+  }
+  return Number.isFinite(total) ? total : null;
 }
 

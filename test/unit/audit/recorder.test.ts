@@ -396,6 +396,36 @@ test('the writer stopped by a defect of its own: not writable, an alert, flush d
   removeDir(dir);
 });
 
+test('a throwing receiver of written lines (a forwarder) fails closed like a defect of the writer; the log written verifies', async () => {
+  const dir = tempDir();
+  const key = await newKey();
+  let seen = 0;
+  const r = await recorder(dir, key.signing, {
+    onWritten: () => {
+      if (++seen === 3) throw new TypeError('the receiver broke');
+    },
+  });
+  const alerts: { reason: string }[] = [];
+  r.on('alert', (a) => alerts.push(a));
+  const failed = new Promise((resolve) => r.once('failure', resolve));
+  r.policy({ name: 'p', digest: 'd', reason: 'start' });
+  for (let i = 0; i < 5; i++) r.statement('s.1', { text: `SELECT ${i}`, facts: [], decision: 'allow', rules: [], outcome: 'ok' });
+  await r.flush();
+  assert.equal(((await failed) as { code: string }).code, 'EWRITER');
+  assert.match(r.status().failure!.message, /the receiver broke/);
+  assert.not.ok(r.admits(), 'on_failure refuse: statements are refused from now on');
+  assert.equal(alerts.map((a) => a.reason), ['write_failed']);
+  r.statement('s.1', { text: 'SELECT 5', facts: [], decision: 'allow', rules: [], outcome: 'ok' });
+  await r.close().catch(() => {});
+  assert.is(r.status().state, 'closed');
+  // the batch the receiver broke on was written before it was told: the log holds it, and its one
+  // problem is that no final checkpoint closes it (as after a crash)
+  const verified = await verifyLog(dir, { keys: key.trusted });
+  assert.equal(verified.problems.map((p) => p.code), ['not-closed']);
+  assert.is(verified.records, 7, 'open, policy and the five statements');
+  removeDir(dir);
+});
+
 /** The threads of this process and how often each has gone to sleep (voluntary context switches). */
 function threadSleeps(): Map<string, number> {
   const m = new Map<string, number>();
