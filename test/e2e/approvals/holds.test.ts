@@ -388,6 +388,15 @@ test('retry mode: the parameter types declared at Parse are part of the approved
   // run another function when $1 is declared bytea. A grant for one is not a grant for the other.
   const text = 'UPDATE retried SET v = length($1) WHERE id = 3';
   await gw.direct('INSERT INTO retried VALUES (3, 0)');
+  try {
+    await parameterTypes(gw, text);
+  } finally {
+    await gw.direct('DELETE FROM retried WHERE id = 3');
+  }
+});
+
+/** `text` (a retry-mode UPDATE of row 3 to length($1)) run with $1 declared text, bytea, or not declared. */
+async function parameterTypes(gw: GatewayFixture, text: string): Promise<void> {
   const value = [...Buffer.from('\\x41')];
   const run = async (types: number[], session?: WireSession) => {
     const s = session ?? (await wireAgent(gw));
@@ -420,8 +429,44 @@ test('retry mode: the parameter types declared at Parse are part of the approved
   assert.match(either.message, 'may run one of several statements or bindings');
   s.close();
   assert.is(await gw.direct('SELECT v FROM retried WHERE id = 3'), '4', 'length of the text \\x41, not of its one byte');
-  await gw.direct('DELETE FROM retried WHERE id = 3');
+}
+
+test('retry mode: EXECUTE of a protocol-prepared statement covers the types its Parse declared', async ({ gw }) => {
+  await gw.direct('INSERT INTO retried VALUES (4, 0)');
+  try {
+    await preparedTypes(gw);
+  } finally {
+    await gw.direct('DELETE FROM retried WHERE id = 4');
+  }
 });
+
+/** EXECUTE of a statement prepared by Parse with $1 declared text, then prepared again declared bytea. */
+async function preparedTypes(gw: GatewayFixture): Promise<void> {
+  const text = 'UPDATE retried SET v = length($1) WHERE id = 4';
+  const execute = "EXECUTE s_len('\\x41')";
+  const s = await wireAgent(gw);
+  const outcome = async (...messages: Buffer[]) => {
+    s.send(...messages);
+    const reply = await s.until('ReadyForQuery');
+    const error = reply.find((m) => m.kind === 'ErrorResponse') as { fields: { code: string; message: string } } | undefined;
+    return error ? { code: error.fields.code, request: /request (apr_\S+)/.exec(error.fields.message)?.[1] ?? null, message: error.fields.message } : { code: 'ok', request: null, message: '' };
+  };
+  assert.is((await outcome(w.parse('s_len', text, [25]), w.sync())).code, 'ok');
+  const first = await outcome(w.query(execute));
+  assert.is(first.code, '42501', first.message);
+  const shown = await api(gw, 'GET', `/approvals/${first.request}`, await approver('alice'));
+  assert.is(shown.json.sql, `${execute}\n-- which runs: ${text}\n-- parameter types (OIDs) of prepared statement "s_len": 25`);
+  assert.is((await api(gw, 'POST', `/approvals/${first.request}/approve`, await approver('alice'), {})).status, 200);
+  assert.is((await outcome(w.query(execute))).code, 'ok', 'one use of two');
+  // the same name and text prepared again, its parameter declared bytea: the grant's last use is not for it
+  assert.is((await outcome(w.query('DEALLOCATE s_len'))).code, 'ok');
+  assert.is((await outcome(w.parse('s_len', text, [17]), w.sync())).code, 'ok');
+  const retyped = await outcome(w.query(execute));
+  assert.is(retyped.code, '42501', retyped.message);
+  assert.ok(retyped.request && retyped.request !== first.request, retyped.message);
+  s.close();
+  assert.is(await gw.direct('SELECT v FROM retried WHERE id = 4'), '4');
+}
 
 test('a portal that may run one of several statements is never put to an approver', async ({ gw }) => {
   // s1 is prepared; a second Parse of s1 fails on the server ("already exists") and the Bind
