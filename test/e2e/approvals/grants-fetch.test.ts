@@ -1,6 +1,7 @@
 // A retry-mode grant covers exactly what the approvers saw (spec/approvals.md §3): for a FETCH
 // of a protocol portal that is the portal's statement and the parameters it was bound with.
-// Bound again with another value, the same FETCH text is another statement (found by a hunt).
+// Bound again with another value, or its statement declared with other parameter types, the same
+// FETCH text is another statement (found by a hunt).
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -75,6 +76,39 @@ test('retry grant of FETCH from a bound portal: the portal bound with other para
   assert.not.ok(other[0].includes(id), 'a request of its own');
   // bound for id = 1 again: the grant is used
   assert.equal(await fetchBound('1'), ['RowDescription amount', 'DataRow 100', 'CommandComplete FETCH 1', 'ReadyForQuery T']);
+  s.close();
+});
+
+test('retry grant of FETCH from a bound portal: its statement declared with other parameter types is another statement', async ({ gw }) => {
+  const s = await wireAgent(gw, 'agent-9');
+  const sql = 'SELECT amount, length($1) AS n FROM ledger WHERE id = 1';
+  const fetchFrom = async (types: number[]): Promise<string[]> => {
+    s.send(w.parse('t', sql, types), w.sync());
+    await s.until('ReadyForQuery');
+    s.send(w.query('BEGIN'));
+    await s.until('ReadyForQuery');
+    s.send(w.bind('p', 't', [0], [text('\\x41')], []), w.sync());
+    await s.until('ReadyForQuery');
+    s.send(w.query('FETCH ALL FROM p'));
+    const out = render(await s.until('ReadyForQuery'));
+    s.send(w.query('ROLLBACK'));
+    await s.until('ReadyForQuery');
+    s.send(w.query('DEALLOCATE t'));
+    await s.until('ReadyForQuery');
+    return out;
+  };
+  const first = await fetchFrom([25]);
+  const id = /request (apr_\S+)/.exec(first[0])?.[1];
+  assert.ok(id, first.join('\n'));
+  const dba = await mintToken(['dba'], {}, { sub: 'dba-alice' });
+  const shown = await api(gw, 'GET', `/approvals/${id}`, dba);
+  assert.is(shown.json.sql, `FETCH ALL FROM p\n-- which runs: ${sql}\n-- bound with parameters: ["\\\\x41"]\n-- parameter types (OIDs) of the statement of portal "p": 25`);
+  assert.is((await api(gw, 'POST', `/approvals/${id}/approve`, dba, { reason: 'as text' })).status, 200);
+  // the same texts and value, $1 declared bytea: length counts 1 byte, and the grant is not for it
+  const retyped = await fetchFrom([17]);
+  assert.match(retyped[0], /^ErrorResponse ERROR 42501 pamc: approval required: request apr_\S+ needs/);
+  assert.not.ok(retyped[0].includes(id!), 'a request of its own');
+  assert.equal(await fetchFrom([25]), ['RowDescription amount,n', 'DataRow 100|4', 'CommandComplete FETCH 1', 'ReadyForQuery T'], 'declared text again: the grant is used');
   s.close();
 });
 
