@@ -7,7 +7,7 @@
 // interleaved round by round so load from elsewhere hits them alike.
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -90,6 +90,8 @@ const suite: Suite = {
     const pgbouncerBin = (await which('pgbouncer'))!;
     const server: PostgresServer = await startPostgres({ isolated: true });
     const children: ChildProcess[] = [];
+    // the gateway's folder, which also holds the pipes' scripts and PgBouncer's files
+    let gatewayDir: string | null = null;
     try {
       const db = 'bench';
       await server.psql(`CREATE DATABASE ${db}`);
@@ -100,6 +102,7 @@ const suite: Suite = {
       // pamc: a policy that lets the bench identity run pgbench's select, in a child process
       const pamc = await startPamc(b.root, server, db);
       const { token, port: pamcPort, dir } = pamc;
+      gatewayDir = dir;
       const gw = pamc.child;
       children.push(gw);
 
@@ -241,6 +244,8 @@ unix_socket_dir =
       b.note('gateway RSS, 200 idle sessions', `${(after / 1024).toFixed(1)} MiB`, `${((after - before) / 200).toFixed(0)} KiB per session`);
     } finally {
       for (const c of children) c.kill('SIGTERM');
+      await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+      if (gatewayDir) rmSync(gatewayDir, { recursive: true, force: true });
       await server.stop();
     }
   },
