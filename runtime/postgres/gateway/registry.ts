@@ -91,16 +91,15 @@ interface Slot {
 }
 
 /**
- * What an entry costs to hold, in bytes, roughly: its text and bind parameters (UTF-16 text
- * counted at 2 bytes a unit), and 1 KiB for the entry and its classification.
+ * What an entry costs to hold, in bytes, roughly: its text, bind parameters and declared
+ * parameter types (UTF-16 text counted at 2 bytes a unit, a type at 8), and 1 KiB for the entry
+ * and its classification.
  */
-export function entryCost(text: string, params?: readonly (string | Uint8Array | null)[]): number {
-  let n = 1024 + 2 * text.length;
-  if (params) for (const p of params) if (p !== null) n += typeof p === 'string' ? 2 * p.length : p.length;
+export function entryCost(e: Pick<Entry, 'text' | 'params' | 'paramTypes'>): number {
+  let n = 1024 + 2 * e.text.length + 8 * (e.paramTypes?.length ?? 0);
+  if (e.params) for (const p of e.params) if (p !== null) n += typeof p === 'string' ? 2 * p.length : p.length;
   return n;
 }
-
-const costOf = (e: Entry) => entryCost(e.text, e.params);
 
 /** What every session's registries hold together, in entryCost bytes. */
 let heldByAll = 0;
@@ -124,7 +123,7 @@ export class NameRegistry {
   }
 
   private hold(e: Entry, sign: 1 | -1): void {
-    const n = sign * costOf(e);
+    const n = sign * entryCost(e);
     this.heldBytes += n;
     if (!this.released) heldByAll += n;
   }

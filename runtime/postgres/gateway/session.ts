@@ -502,7 +502,7 @@ export class PgSession {
           extra.push(FORBIDDEN_UNKNOWN(`names starting with "${RESERVED_NAME_PREFIX}" are reserved by the gateway`));
         }
         if (e.kind === 'prepare' || e.kind === 'declare') {
-          const tooMuch = this.holdsTooMuch(entryCost(s.text));
+          const tooMuch = this.holdsTooMuch(entryCost(s));
           if (tooMuch) extra.push(FORBIDDEN_UNKNOWN(tooMuch.message.replace(/^pamc: /, '')));
         }
         if (e.kind === 'fetch') {
@@ -1260,7 +1260,10 @@ export class PgSession {
     let denial = decided.denial;
     denial ??= this.unsettledText(p.query);
     denial ??= this.maskCheck(statements).denial;
-    denial ??= this.holdsTooMuch(entryCost(p.query));
+    const entry: Entry = { text: p.query, statements, pathVersion: this.pathVersion };
+    const types = declaredTypes(p.paramTypes);
+    if (types) entry.paramTypes = types;
+    denial ??= this.holdsTooMuch(entryCost(entry));
     if (denial) {
       this.logStatement(p.query, denial);
       this.opts.metrics.statements.inc(this.decisionLabels.deny);
@@ -1269,9 +1272,6 @@ export class PgSession {
       this.deny(out, denial, 'extended');
       return null;
     }
-    const entry: Entry = { text: p.query, statements, pathVersion: this.pathVersion };
-    const types = declaredTypes(p.paramTypes);
-    if (types) entry.paramTypes = types;
     this.statements.addPending(p.name, entry);
     this.push({ k: 'parse', name: p.name, entry });
     return m.raw;
@@ -1317,7 +1317,7 @@ export class PgSession {
     // the parameters go into the session record, and into an approval (shown to the approver,
     // part of the statement a retry grant covers)
     if (this.recorder() || decision?.effect === 'approve') entry.params = bindParamValues(b);
-    const tooMuch = this.holdsTooMuch(entryCost(entry.text, entry.params));
+    const tooMuch = this.holdsTooMuch(entryCost(entry));
     if (tooMuch) {
       this.recordRefused(last.text, statements, 'extended', null, tooMuch, null, entry.params ?? null);
       this.deny(out, tooMuch, 'extended');

@@ -227,6 +227,26 @@ test('a session that prepares without end is refused past 32 MiB (54000) and goe
   s.close();
 });
 
+test('parameter types a Parse declares count against the bound too: a small Parse declaring 32,767 of them is refused in time', async ({ gw }) => {
+  // a 128 KiB Parse whose types the gateway keeps (an approval covers them): 256 KiB held each
+  const s = await login(gw, ['analysts']);
+  const sql = 'SELECT $1::text AS n';
+  const types = Array(32_767).fill(25);
+  const held = 1024 + 2 * sql.length + 8 * types.length;
+  const fits = Math.floor((32 * 1024 * 1024) / held);
+  let accepted = 0;
+  let refusal: { code: string; message: string } | undefined;
+  for (let i = 0; i < fits + 2 && !refusal; i++) {
+    s.send(w.parse(`typed${i}`, sql, types), w.sync());
+    refusal = (await s.until('ReadyForQuery', 30_000)).find((m) => m.kind === 'ErrorResponse')?.fields as typeof refusal;
+    if (!refusal) accepted++;
+  }
+  assert.is(accepted, fits, 'every statement up to the bound, and not one more');
+  assert.is(refusal?.code, '54000');
+  assert.match(refusal!.message, 'would hold more prepared statements and portals than the gateway allows (32 MiB');
+  s.close();
+});
+
 test('bytes sent after SSLRequest before the answer are refused (CVE-2021-23214)', async ({ gw }) => {
   const socket = await open(gw);
   const received: Buffer[] = [];

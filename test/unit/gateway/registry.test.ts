@@ -63,7 +63,7 @@ test('what the registry holds follows every entry in and out, and leaves the tot
   const a = entry('SELECT 1');
   const b = { ...entry('SELECT 22'), params: ['abc', new Uint8Array(10), null] } as Entry;
   const c = { ...entry('DECLARE c CURSOR WITH HOLD FOR SELECT 1'), cursor: true } as Entry;
-  const cost = (e: Entry) => entryCost(e.text, e.params);
+  const cost = (e: Entry) => entryCost(e);
   assert.is(cost(b), 1024 + 2 * 9 + 6 + 10);
   r.addPending('s', a);
   r.addPending('s', b);
