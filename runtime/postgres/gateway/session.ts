@@ -557,44 +557,34 @@ export class PgSession {
   // ------------------------------------------------------------------------------------------
   // Masks and row limits (spec/masking.md)
 
-  /** What a FETCH (its cursor) or an EXECUTE (its prepared statement) reads. */
-  /** The bind parameters of the protocol portals the statements FETCH from (an approval covers them). */
-  private boundParams(statements: readonly ClassifiedStatement[]): (KeyParam[] | null)[] {
-    const out: (KeyParam[] | null)[] = [];
+  /**
+   * How what the statements run was bound, beside their text (an approval shows it and its key
+   * covers it): the bind parameters of the protocol portals they FETCH from, and the parameter
+   * types declared at Parse, one line each — the statement's own (`own`, an Execute's), a
+   * protocol-prepared statement an EXECUTE runs, the statement a FETCHed portal was bound to.
+   */
+  private bindings(statements: readonly ClassifiedStatement[], own: readonly number[] | undefined): { bound: (KeyParam[] | null)[]; declared: string[] } {
+    const bound: (KeyParam[] | null)[] = [];
+    const declared: string[] = [];
+    const typed = (what: string, types: readonly number[] | undefined) => {
+      if (types) declared.push(`${what}: ${types.join(', ')}`);
+    };
+    typed('the statement', own);
     for (const st of statements) {
       for (const e of st.effects) {
+        if (e.kind === 'execute') for (const x of this.statements.possible(e.name)) typed(`prepared statement "${e.name}"`, x.paramTypes);
         if (e.kind !== 'fetch' || e.name === null) continue;
         for (const x of this.portals.possible(e.name)) {
           if (x.cursor) continue; // a SQL cursor: its parameters are in its DECLARE's text
-          out.push(x.params ? keyParams(x.params) : null);
+          bound.push(x.params ? keyParams(x.params) : null);
+          for (const s of boundStatements(x)) typed(`the statement of portal "${e.name}"`, s.paramTypes);
         }
       }
     }
-    return out;
+    return { bound, declared };
   }
 
-  /**
-   * The parameter types declared at Parse that the statements run with, one line each (an
-   * approval shows them and its key covers them): the statement's own (`own`, an Execute's), a
-   * protocol-prepared statement an EXECUTE runs, the statement a FETCHed protocol portal was bound to.
-   */
-  private declaredTypeLines(statements: readonly ClassifiedStatement[], own: readonly number[] | undefined): string[] {
-    const lines: string[] = [];
-    const add = (what: string, types: readonly number[] | undefined) => {
-      if (types) lines.push(`${what}: ${types.join(', ')}`);
-    };
-    add('the statement', own);
-    for (const st of statements) {
-      for (const e of st.effects) {
-        if (e.kind === 'execute') for (const x of this.statements.possible(e.name)) add(`prepared statement "${e.name}"`, x.paramTypes);
-        if (e.kind === 'fetch' && e.name !== null) {
-          for (const x of this.portals.possible(e.name)) for (const s of boundStatements(x)) add(`the statement of portal "${e.name}"`, s.paramTypes);
-        }
-      }
-    }
-    return lines;
-  }
-
+  /** What a FETCH (its cursor) or an EXECUTE (its prepared statement) reads. */
   private relatedStatements(st: ClassifiedStatement): readonly ClassifiedStatement[] | null {
     for (const e of st.effects) {
       if (e.kind === 'fetch' && e.name !== null) return this.portals.possible(e.name).flatMap((x) => x.statements);
@@ -826,8 +816,7 @@ export class PgSession {
       params: keyParams(params ?? []),
       statements,
       related: statements.flatMap((st) => this.relatedStatements(st) ?? []),
-      bound: this.boundParams(statements),
-      declared: this.declaredTypeLines(statements, ownTypes),
+      ...this.bindings(statements, ownTypes),
       decision,
     });
     if (g.kind === 'proceed') return { denial: null, approval: g.request };
@@ -1229,7 +1218,8 @@ export class PgSession {
   ): ReturnType<PgSession['approvalGate']> {
     const one = distinctStatements(statements);
     // the parameter types the server resolves the text with: one list, whichever statement runs
-    const types = new Set(possible.flatMap((p) => boundStatements(p)).map((s) => String(s.paramTypes ?? '')));
+    const ran = possible.flatMap((p) => boundStatements(p));
+    const types = new Set(ran.map((s) => String(s.paramTypes ?? '')));
     if (one.length > 1 || types.size > 1 || !possible.every((p) => p.params !== undefined && sameParams(p.params, params))) {
       return {
         denial: {
@@ -1239,8 +1229,7 @@ export class PgSession {
         approval: null,
       };
     }
-    const own = possible.flatMap((p) => boundStatements(p))[0]?.paramTypes;
-    return this.approvalGate(m, one, decision, one[0]?.text ?? possible[0].text, params, own);
+    return this.approvalGate(m, one, decision, one[0]?.text ?? possible[0].text, params, ran[0]?.paramTypes);
   }
 
   private onParse(m: Frame, out: Writer): Buffer | null | 'fatal' {
