@@ -127,7 +127,12 @@ export class LogWriter {
         this.gone = true;
         this.closed = true;
         this.release();
-        this.post({ t: 'gone', message: errorOf(e).message });
+        try {
+          this.post({ t: 'gone', message: errorOf(e).message });
+        } catch {
+          // a listener of the recorder's threw: the recorder had failed closed before it ran, and
+          // the chain must not end rejected (an unhandled rejection would stop the gateway)
+        }
       });
   }
 

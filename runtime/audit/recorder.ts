@@ -468,14 +468,15 @@ export class Recorder extends EventEmitter {
   // What the writer reports
 
   private onMessage(m: WriterMessage): void {
+    // the writer stopped: fail closed first, whatever a receiver of lines does next
+    if (m.t === 'gone') this.writerGone(m.message);
     if (m.lines && this.onWritten) for (const l of m.lines) this.onWritten(l);
     if (m.t === 'progress') {
       this.writtenRecords += m.records;
       this.writtenBytes += m.bytes;
       this.segment = m.segment;
       this.nextSeq = m.nextSeq;
-    } else if (m.t === 'gone') this.writerGone(m.message);
-    else if (m.t === 'event') {
+    } else if (m.t === 'event') {
       if (m.lost) this.lostTotal += m.lost;
       if (m.name === 'failure') {
         this.failure = m.data as RecorderFailure;
@@ -485,7 +486,7 @@ export class Recorder extends EventEmitter {
         this.failure = null;
         this.emit('recovered', m.data);
       } else this.emit(m.name, m.data);
-    } else {
+    } else if (m.t === 'done') {
       const resolve = this.requests.get(m.id);
       this.requests.delete(m.id);
       resolve?.(m);
@@ -497,13 +498,15 @@ export class Recorder extends EventEmitter {
     if (this.writer === null) return;
     this.writer = null;
     const message = `the audit writer stopped: ${error}`;
-    if (this.failure === null) {
-      this.failure = { code: 'EWRITER', message, since: this.now() };
+    const fresh = this.failure === null;
+    if (fresh) this.failure = { code: 'EWRITER', message, since: this.now() };
+    // everything waiting is answered, and the state is failed, before any listener runs
+    for (const resolve of this.requests.values()) resolve(null);
+    this.requests.clear();
+    if (fresh) {
       this.emit('failure', this.failure);
       this.emit('alert', { reason: 'write_failed', message: `session records cannot be written (EWRITER): ${message}` });
     }
-    for (const resolve of this.requests.values()) resolve(null);
-    this.requests.clear();
   }
 
   private idle(): boolean {

@@ -396,6 +396,48 @@ test('the writer stopped by a defect of its own: not writable, an alert, flush d
   removeDir(dir);
 });
 
+test('a listener that throws when the writer stops neither crashes the process nor leaves a flush waiting: the recorder fails closed before any listener runs', async () => {
+  const dir = tempDir();
+  const { signing } = await newKey();
+  const r = await recorder(dir, signing);
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    r.on('failure', () => {
+      throw new TypeError('a listener broke');
+    });
+    r.on('alert', () => {
+      throw new TypeError('another listener broke');
+    });
+    (r as unknown as { writer: { drain(): Promise<void> } }).writer.drain = () => Promise.reject(new TypeError('a defect'));
+    // handed over by the recorder's own timer: nothing else waits on the writer when it breaks
+    r.statement('s.1', { text: 'SELECT 1', facts: [], decision: 'allow', rules: [], outcome: 'ok' });
+    await sleep(100);
+    assert.equal(unhandled, []);
+    await r.flush();
+    assert.is(r.status().failure?.code, 'EWRITER');
+    assert.not.ok(r.admits(), 'statements are refused');
+    await r.close().catch(() => {});
+    // the same with a flush waiting when the writer breaks: the flush is answered all the same
+    const dir2 = tempDir();
+    const r2 = await recorder(dir2, signing);
+    r2.on('failure', () => {
+      throw new TypeError('a listener broke');
+    });
+    (r2 as unknown as { writer: { drain(): Promise<void> } }).writer.drain = () => Promise.reject(new TypeError('a defect'));
+    r2.statement('s.1', { text: 'SELECT 1', facts: [], decision: 'allow', rules: [], outcome: 'ok' });
+    assert.is(await Promise.race([r2.flush().then(() => 'answered'), sleep(2000).then(() => 'hung')]), 'answered');
+    assert.is(r2.status().failure?.code, 'EWRITER');
+    await r2.close().catch(() => {});
+    removeDir(dir2);
+    assert.equal(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+  removeDir(dir);
+});
+
 test('a throwing receiver of written lines (a forwarder) fails closed like a defect of the writer; the log written verifies', async () => {
   const dir = tempDir();
   const key = await newKey();
