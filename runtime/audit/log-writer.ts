@@ -345,7 +345,7 @@ export class LogWriter {
         const len = b.buf.readUInt32LE(b.pos + 1);
         entryBytes = ENTRY_HEAD + len;
         if (kind === ENTRY_JSON) out.bytes(b.buf.subarray(b.pos + ENTRY_HEAD, b.pos + entryBytes));
-        else entryLost = !this.writeStatement(b, bodyAt, now);
+        else entryLost = !this.writeStatement(b.buf, b.pos + ENTRY_HEAD, b.pos + entryBytes, bodyAt, now);
       }
       out.byte(0x0a);
       const lineBytes = out.pos - start;
@@ -422,12 +422,12 @@ export class LogWriter {
   }
 
   /**
-   * A statement's body at `out.pos`. Should its input not serialise, the record is lost rather
+   * The body of the statement encoded in `buf[from, to)`, at `out.pos`. Should it not serialise, the record is lost rather
    * than the writer stuck on it: a `gap` record takes its place (false is returned).
    */
-  private writeStatement(b: Batch, bodyAt: number, now: number): boolean {
+  private writeStatement(buf: Buffer, from: number, to: number, bodyAt: number, now: number): boolean {
     try {
-      this.statements.write(this.out, b.buf, b.pos + ENTRY_HEAD, b.pos + ENTRY_HEAD + b.buf.readUInt32LE(b.pos + 1));
+      this.statements.write(this.out, buf, from, to);
       return true;
     } catch {
       this.out.pos = bodyAt;
