@@ -96,58 +96,6 @@ export function textCutOf(s: StatementInput): { length: number; sha256: string }
   return s.text.length <= LIMITS.text ? null : { length: s.text.length, sha256: sha256Hex(s.text) };
 }
 
-/** Items of a list past its record's `limit`. */
-function omittedCount(length: number, limit: number): number {
-  return Math.max(0, length - limit);
-}
-
-/**
- * The statement record as an object: the reference for the writer, which writes the same
- * text straight from the statement's encoding (statement-codec.ts; a test holds the two to the
- * same bytes).
- */
-export function statementObject(session: string, ts: string, s: StatementInput): Record<string, unknown> {
-  const truncated = textCutOf(s);
-  const text = truncated === null ? s.text : cut(s.text, LIMITS.text);
-  const params = s.params ?? null;
-  const facts = s.facts.length <= LIMITS.facts ? s.facts : s.facts.slice(0, LIMITS.facts);
-  const masked = s.masked ?? null;
-  const timing = s.timing ?? null;
-  return {
-    ts,
-    kind: 'statement',
-    session,
-    query: s.query,
-    index: s.index,
-    protocol: s.protocol,
-    text,
-    textTruncated: truncated ?? undefined,
-    params: params === null ? undefined : params.slice(0, LIMITS.params).map(paramValue),
-    paramsOmitted: params === null ? undefined : omittedCount(params.length, LIMITS.params) || undefined,
-    fingerprint: s.fingerprint ?? undefined,
-    facts: facts.map((f) => ({ action: f.action, resource: short(f.resource), unbounded: f.unbounded === true ? true : undefined })),
-    factsOmitted: omittedCount(s.facts.length, LIMITS.facts) || undefined,
-    decision: s.decision,
-    rules: s.rules.slice(0, LIMITS.facts),
-    approval: s.approval ?? undefined,
-    outcome: s.outcome,
-    rows: s.rows ? { returned: s.rows.returned, affected: s.rows.affected, command: s.rows.command } : undefined,
-    masked: masked === null || masked.length === 0 ? undefined : masked.slice(0, LIMITS.masked).map(short),
-    limit: s.limit ? { rows: s.limit.rows, rule: s.limit.rule, reached: s.limit.reached } : undefined,
-    error: errorInfo(s.error),
-    timing:
-      timing === null
-        ? undefined
-        : {
-            startedAt: timing.startedAt,
-            decideUs: timing.decideUs,
-            waitMs: timing.waitMs,
-            executeMs: timing.executeMs,
-            totalMs: timing.totalMs,
-          },
-  };
-}
-
 export function approvalBody(session: string | null, ts: string, a: ApprovalInput): string {
   return JSON.stringify({
     ts,

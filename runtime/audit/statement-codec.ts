@@ -233,7 +233,7 @@ const MEMO_KEY_BYTES = 8192;
  * Writes the JSON body of a statement record (`{"ts":…,"kind":"statement",…}`) straight from what
  * encodeStatement wrote: no strings or objects in between. The text, and the facts with the
  * decision and rules, are most often the previous record's: their JSON is then copied. The bytes
- * are exactly JSON.stringify of `statementObject` (a test holds the two together).
+ * are exactly JSON.stringify of the plain reference object (test/unit/audit/statement-reference.ts).
  */
 export class StatementTranscoder {
   private buf: Buffer = Buffer.alloc(0);

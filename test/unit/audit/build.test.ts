@@ -3,7 +3,7 @@
 // checks), over random and awkward inputs, and copies nothing of an earlier record that differs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { statementObject } from '../../../runtime/audit/build.ts';
+import { statementObject } from './statement-reference.ts';
 import { isoTime } from '../../../runtime/audit/chain.ts';
 import type { StatementInput } from '../../../runtime/audit/records.ts';
 import { schemaErrors, statementBody } from './helpers.ts';

@@ -5,7 +5,7 @@
 // writer, never written as a record.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { statementObject } from '../../../runtime/audit/build.ts';
+import { statementObject } from './statement-reference.ts';
 import { isoTime } from '../../../runtime/audit/chain.ts';
 import { JsonBytes } from '../../../runtime/audit/json-bytes.ts';
 import type { StatementInput } from '../../../runtime/audit/records.ts';
