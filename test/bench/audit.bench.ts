@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { findPostgresBinaries, startPostgres, type PostgresServer } from '../support/postgres-server.ts';
 import type { Bench, Suite } from './lib/suite.ts';
-import { pgbench, pgbenchRun, processCpuUs, waitPort, which, type Endpoint } from './lib/pgbench.ts';
+import { pgbench, pgbenchRun, waitPort, which, type Endpoint } from './lib/pgbench.ts';
+import { processCpuUs } from './lib/process-cpu.ts';
 import { startPamc } from './lib/pamc-process.ts';
 
 const run = promisify(execFile);

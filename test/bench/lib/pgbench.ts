@@ -2,7 +2,6 @@
 // the gateway's throughput.
 
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -63,25 +62,3 @@ export async function pgbenchRun(bin: string, e: Endpoint, db: string, mode: str
   if (!m || !n) throw new Error(`no tps in pgbench output: ${stdout.slice(-300)}`);
   return { tps: Number(m[1]), transactions: Number(n[1]) };
 }
-
-/**
- * CPU time a process has run, all its threads, in µs: the scheduler's own count
- * (/proc/<pid>/task/<tid>/schedstat, nanoseconds), not the 10 ms ticks of /proc/<pid>/stat.
- * Null where the kernel does not keep it.
- */
-export function processCpuUs(pid: number): number | null {
-  let total = 0;
-  try {
-    for (const t of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        total += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]) / 1000;
-      } catch {
-        // a thread that ended between the listing and the read
-      }
-    }
-  } catch {
-    return null;
-  }
-  return Number.isFinite(total) ? total : null;
-}
-
