@@ -24,6 +24,8 @@ export const LIMITS = {
   /** one binary parameter, bytes */
   binaryParam: 3072,
   params: 256,
+  /** what one statement runs by name (EXECUTE, FETCH): candidates of a name not yet settled */
+  runs: 4,
   facts: 1000,
   masked: 1000,
   groups: 100,
@@ -92,7 +94,7 @@ export function connectBody(session: string, ts: string, c: ConnectInput): strin
 }
 
 /** How the statement's text is cut in its record: null when it is written whole. */
-export function textCutOf(s: StatementInput): { length: number; sha256: string } | null {
+export function textCutOf(s: Pick<StatementInput, 'text'>): { length: number; sha256: string } | null {
   return s.text.length <= LIMITS.text ? null : { length: s.text.length, sha256: sha256Hex(s.text) };
 }
 

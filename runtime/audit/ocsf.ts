@@ -159,6 +159,8 @@ export function toOcsf(r: AuditRecord, ctx: OcsfContext): Record<string, unknown
           rules: r.rules,
           facts: r.facts,
           params: r.params,
+          paramTypes: r.paramTypes,
+          runs: r.runs,
           approval: r.approval,
           rows: r.rows,
           masked: r.masked,

@@ -137,6 +137,14 @@ export interface StatementRecord extends RecordHead {
   params?: ParamValue[];
   /** present when more parameters were sent than recorded */
   paramsOmitted?: number;
+  /** the parameter types (OIDs) the statement's Parse declared, trailing unspecified (0) ones left out */
+  paramTypes?: number[];
+  /** present when more types were declared than recorded */
+  paramTypesOmitted?: number;
+  /** what an EXECUTE or a FETCH (or MOVE) in the statement runs: the prepared statement, the cursor or the protocol portal */
+  runs?: RunRecord[];
+  /** present when it may run more of them than recorded (a name parsed again, not yet settled by the server) */
+  runsOmitted?: number;
   fingerprint?: string;
   facts: { action: string; resource: string; unbounded?: true }[];
   factsOmitted?: number;
@@ -149,6 +157,26 @@ export interface StatementRecord extends RecordHead {
   limit?: { rows: number; rule: number; reached: boolean };
   error?: ErrorInfo;
   timing?: StatementTiming;
+}
+
+/**
+ * What a statement runs by name: the text of the prepared statement an EXECUTE runs (a PREPARE's
+ * whole text, or a protocol Parse's), of the cursor's DECLARE or the protocol portal's statement
+ * a FETCH reads; a protocol portal with the parameters it was bound with; a Parse's declared types.
+ */
+export interface RunRecord {
+  text: string;
+  textTruncated?: { length: number; sha256: string };
+  params?: ParamValue[];
+  paramsOmitted?: number;
+  paramTypes?: number[];
+  paramTypesOmitted?: number;
+}
+
+export interface RunInput {
+  text: string;
+  params?: readonly (string | Uint8Array | ParamValue)[] | null;
+  paramTypes?: readonly number[] | null;
 }
 
 export interface StatementTiming {
@@ -248,6 +276,10 @@ export interface StatementInput {
   text: string;
   /** bind parameters: text-format values as strings, binary-format values as bytes (or already as the record's value) */
   params?: readonly (string | Uint8Array | ParamValue)[] | null;
+  /** the parameter types its Parse declared (an extended-protocol statement) */
+  paramTypes?: readonly number[] | null;
+  /** what it runs by name (EXECUTE, FETCH, MOVE) */
+  runs?: readonly RunInput[] | null;
   fingerprint?: string | null;
   facts: readonly { action: string; resource: string; unbounded?: boolean }[];
   decision: 'allow' | 'deny' | 'approve';

@@ -10,7 +10,7 @@
 import { cut, LIMITS, paramValue, textCutOf } from './build.ts';
 import { isoTime } from './chain.ts';
 import type { JsonBytes } from './json-bytes.ts';
-import type { StatementInput } from './records.ts';
+import type { RunInput, StatementInput } from './records.ts';
 
 const F_QUERY = 1;
 const F_INDEX = 2;
@@ -24,6 +24,13 @@ const F_LIMIT = 256;
 const F_ERROR = 512;
 const F_TIMING = 1024;
 const F_TEXT_CUT = 2048;
+const F_PARAM_TYPES = 4096;
+const F_RUNS = 8192;
+
+/** what a run carries besides its text */
+const R_PARAMS = 1;
+const R_TYPES = 2;
+const R_TEXT_CUT = 4;
 
 const P_NULL = 0;
 const P_TEXT = 1;
@@ -89,6 +96,56 @@ function short(s: unknown, what: string): string {
   return s.length <= LIMITS.string ? s : cut(s, LIMITS.string);
 }
 
+/** Bind parameters: their count, then each the record keeps (what it leaves out is counted, not queued). */
+function encodeParams(w: JsonBytes, params: unknown): void {
+  if (!Array.isArray(params)) bad('params');
+  u32(w, params.length);
+  for (let i = 0; i < Math.min(params.length, LIMITS.params); i++) {
+    const v: unknown = params[i];
+    if (v === null) u8(w, P_NULL);
+    else if (typeof v === 'string' && v.length <= LIMITS.param) {
+      u8(w, P_TEXT);
+      str(w, v, 'a parameter');
+    } else {
+      if (typeof v !== 'string' && (typeof v !== 'object' || v === null)) bad('a parameter');
+      u8(w, P_VALUE);
+      str(w, JSON.stringify(paramValue(v as string | Uint8Array)), 'a parameter');
+    }
+  }
+}
+
+/** Declared parameter types (OIDs): their count, then each the record keeps. */
+function encodeTypes(w: JsonBytes, types: unknown): void {
+  if (!Array.isArray(types)) bad('paramTypes');
+  u32(w, types.length);
+  for (let i = 0; i < Math.min(types.length, LIMITS.params); i++) {
+    const t: unknown = types[i];
+    if (typeof t !== 'number' || t >>> 0 !== t) bad('a parameter type');
+    u32(w, t);
+  }
+}
+
+/** What a statement runs by name: their count, then each the record keeps, its text cut as a statement's is. */
+function encodeRuns(w: JsonBytes, runs: unknown): void {
+  if (!Array.isArray(runs)) bad('runs');
+  u32(w, runs.length);
+  for (let i = 0; i < Math.min(runs.length, LIMITS.runs); i++) {
+    const r = runs[i] as RunInput;
+    if (typeof r !== 'object' || r === null || typeof r.text !== 'string') bad('a run');
+    const textCut = textCutOf(r);
+    const params = r.params ?? null;
+    const types = r.paramTypes != null && (!Array.isArray(r.paramTypes) || r.paramTypes.length > 0) ? r.paramTypes : null;
+    u8(w, (params !== null ? R_PARAMS : 0) | (types !== null ? R_TYPES : 0) | (textCut !== null ? R_TEXT_CUT : 0));
+    str(w, textCut !== null ? cut(r.text, LIMITS.text) : r.text, 'a run');
+    if (textCut !== null) {
+      f64(w, textCut.length, 'a run');
+      str(w, textCut.sha256, 'a run');
+    }
+    if (params !== null) encodeParams(w, params);
+    if (types !== null) encodeTypes(w, types);
+  }
+}
+
 /** Appends the encoding of one statement to `w`. Throws UnencodableStatement (`w.pos` is then undefined: the caller rewinds). */
 export function encodeStatement(w: JsonBytes, session: string, at: number, s: StatementInput): void {
   str(w, session, 'session');
@@ -116,6 +173,8 @@ export function encodeStatement(w: JsonBytes, session: string, at: number, s: St
   if (error !== null) mask |= F_ERROR;
   if (timing !== null) mask |= F_TIMING;
   if (textCut !== null) mask |= F_TEXT_CUT;
+  if (s.paramTypes != null && (!Array.isArray(s.paramTypes) || s.paramTypes.length > 0)) mask |= F_PARAM_TYPES;
+  if (s.runs != null && (!Array.isArray(s.runs) || s.runs.length > 0)) mask |= F_RUNS;
   u32(w, mask);
   if (mask & F_QUERY) f64(w, s.query, 'query');
   if (mask & F_INDEX) f64(w, s.index, 'index');
@@ -125,23 +184,9 @@ export function encodeStatement(w: JsonBytes, session: string, at: number, s: St
     f64(w, textCut.length, 'textCut');
     str(w, textCut.sha256, 'textCut');
   }
-  if (params !== null) {
-    if (!Array.isArray(params)) bad('params');
-    // what the record leaves out is counted, not queued: what a statement queues stays bounded
-    u32(w, params.length);
-    for (let i = 0; i < Math.min(params.length, LIMITS.params); i++) {
-      const v = params[i];
-      if (v === null) u8(w, P_NULL);
-      else if (typeof v === 'string' && v.length <= LIMITS.param) {
-        u8(w, P_TEXT);
-        str(w, v, 'a parameter');
-      } else {
-        if (typeof v !== 'string' && (typeof v !== 'object' || v === null)) bad('a parameter');
-        u8(w, P_VALUE);
-        str(w, JSON.stringify(paramValue(v)), 'a parameter');
-      }
-    }
-  }
+  if (params !== null) encodeParams(w, params);
+  if (mask & F_PARAM_TYPES) encodeTypes(w, s.paramTypes!);
+  if (mask & F_RUNS) encodeRuns(w, s.runs!);
   if (mask & F_FINGERPRINT) str(w, s.fingerprint, 'fingerprint');
   const facts = s.facts;
   if (!Array.isArray(facts)) bad('facts');
@@ -264,6 +309,8 @@ export class StatementTranscoder {
     if (mask & F_INDEX) this.numField(w, ',"index":');
     this.textPart(w, mask);
     if (mask & F_PARAMS) this.params(w);
+    if (mask & F_PARAM_TYPES) this.types(w);
+    if (mask & F_RUNS) this.runs(w);
     if (mask & F_FINGERPRINT) {
       w.ascii(',"fingerprint":');
       this.str(w);
@@ -362,6 +409,47 @@ export class StatementTranscoder {
     w.byte(0x5d);
     if (total > n) {
       w.ascii(',"paramsOmitted":');
+      w.num(total - n);
+    }
+  }
+
+  private types(w: JsonBytes): void {
+    const total = this.u32();
+    const n = Math.min(total, LIMITS.params);
+    w.ascii(',"paramTypes":[');
+    for (let i = 0; i < n; i++) {
+      if (i > 0) w.byte(0x2c);
+      w.num(this.u32());
+    }
+    w.byte(0x5d);
+    if (total > n) {
+      w.ascii(',"paramTypesOmitted":');
+      w.num(total - n);
+    }
+  }
+
+  private runs(w: JsonBytes): void {
+    const total = this.u32();
+    const n = Math.min(total, LIMITS.runs);
+    w.ascii(',"runs":[');
+    for (let i = 0; i < n; i++) {
+      const flags = this.u8();
+      if (flags > (R_PARAMS | R_TYPES | R_TEXT_CUT)) this.bad();
+      w.ascii(i > 0 ? ',{"text":' : '{"text":');
+      this.str(w);
+      if (flags & R_TEXT_CUT) {
+        this.numField(w, ',"textTruncated":{"length":');
+        w.ascii(',"sha256":');
+        this.str(w);
+        w.byte(0x7d);
+      }
+      if (flags & R_PARAMS) this.params(w);
+      if (flags & R_TYPES) this.types(w);
+      w.byte(0x7d);
+    }
+    w.byte(0x5d);
+    if (total > n) {
+      w.ascii(',"runsOmitted":');
       w.num(total - n);
     }
   }

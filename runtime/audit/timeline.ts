@@ -65,9 +65,12 @@ function statementLines(s: StatementRecord, full: boolean): string[] {
   const label = s.outcome === 'refused' ? 'refused' : s.decision;
   const out = [`  ${clock(s.ts)}  ${label.padEnd(10)} ${oneLine(s.text, full)}${s.textTruncated ? ` … (${s.textTruncated.length} characters)` : ''}`];
   const pad = ' '.repeat(27);
-  if (s.params && s.params.length > 0) {
-    out.push(`${pad}params: ${s.params.map((p, i) => `$${i + 1}=${quote(p)}`).join(', ')}${s.paramsOmitted ? ` (+${s.paramsOmitted})` : ''}`);
+  out.push(...bindingLines(pad, s));
+  for (const r of s.runs ?? []) {
+    out.push(`${pad}runs: ${oneLine(r.text, full)}${r.textTruncated ? ` … (${r.textTruncated.length} characters)` : ''}`);
+    out.push(...bindingLines(`${pad}  `, r));
   }
+  if (s.runsOmitted) out.push(`${pad}runs: (+${s.runsOmitted} more it may have run)`);
   const result: string[] = [];
   if (s.outcome === 'ok') {
     const rows: string[] = [];
@@ -83,6 +86,18 @@ function statementLines(s: StatementRecord, full: boolean): string[] {
   if (s.timing?.totalMs !== undefined) result.push(`took ${ms(s.timing.totalMs)}`);
   if (s.error) result.push(`${s.error.code} ${s.error.message}`);
   out.push(`${pad}→ ${result.join(' · ')}`);
+  return out;
+}
+
+/** A statement's bind parameters and declared parameter types, a line each. */
+function bindingLines(pad: string, s: Pick<StatementRecord, 'params' | 'paramsOmitted' | 'paramTypes' | 'paramTypesOmitted'>): string[] {
+  const out: string[] = [];
+  if (s.params && s.params.length > 0) {
+    out.push(`${pad}params: ${s.params.map((p, i) => `$${i + 1}=${quote(p)}`).join(', ')}${s.paramsOmitted ? ` (+${s.paramsOmitted})` : ''}`);
+  }
+  if (s.paramTypes && s.paramTypes.length > 0) {
+    out.push(`${pad}parameter types (OIDs): ${s.paramTypes.map((t, i) => `$${i + 1} ${t === 0 ? 'unspecified' : t}`).join(', ')}${s.paramTypesOmitted ? ` (+${s.paramTypesOmitted})` : ''}`);
+  }
   return out;
 }
 

@@ -20,6 +20,11 @@ export interface Entry {
   statements: readonly ClassifiedStatement[];
   /** a SQL cursor (DECLARE): it may outlive its transaction (WITH HOLD) */
   cursor?: boolean;
+  /**
+   * A SQL cursor declared by an Execute: its query reads the Bind's parameters (`params`, when
+   * kept) with the types its Parse declared (`paramTypes`), not values in its text.
+   */
+  declaredByBind?: boolean;
   /** the result's shape, from a Describe of the statement or portal */
   fields?: readonly FieldDescription[];
   /** `fields` came from a Describe of the portal, so they carry the real result formats */
@@ -28,7 +33,7 @@ export interface Entry {
   formats?: readonly number[];
   /** a portal: the statement entry it was bound from */
   statement?: Entry;
-  /** a portal's bind parameters, for the session record (kept only when records are written) */
+  /** a portal's bind parameters, and a cursor's declared by an Execute (kept only when records are written or an approval may need them) */
   params?: (string | Uint8Array | null)[];
   /**
    * A portal bound while its statement's name could hold several statements (a Parse of the name

@@ -83,7 +83,7 @@ import { copyFormat, SessionMasking, type StatementMasks } from './result-masks.
 import type { Approvals } from '../../approvals/service.ts';
 import type { ApprovalRequest } from '../../approvals/store.ts';
 import type { Recorder } from '../../audit/recorder.ts';
-import type { StatementInput } from '../../audit/records.ts';
+import type { RunInput, StatementInput } from '../../audit/records.ts';
 import { gate, requirementsSignature, settledDenial } from './approval-gate.ts';
 import { Frame as FrameClass } from '../protocol/index.ts';
 
@@ -134,6 +134,10 @@ interface StatementAudit {
   decision: 'allow' | 'approve';
   approval: string | null;
   params: (string | Uint8Array | null)[] | null;
+  /** the parameter types the Parse of an Execute's statement declared */
+  paramTypes: readonly number[] | undefined;
+  /** what each statement runs by name (null: none does) */
+  runs: (RunInput[] | null)[] | null;
   /** epoch ms when it arrived, and its decision's cost */
   startedAt: number;
   decideUs: number;
@@ -575,13 +579,40 @@ export class PgSession {
         if (e.kind === 'execute') for (const x of this.statements.possible(e.name)) typed(`prepared statement "${e.name}"`, x.paramTypes);
         if (e.kind !== 'fetch' || e.name === null) continue;
         for (const x of this.portals.possible(e.name)) {
-          if (x.cursor) continue; // a SQL cursor: its parameters are in its DECLARE's text
+          if (x.cursor && !x.declaredByBind) continue; // a cursor declared in a query: its values are in its DECLARE's text
           bound.push(x.params ? keyParams(x.params) : null);
-          for (const s of boundStatements(x)) typed(`the statement of portal "${e.name}"`, s.paramTypes);
+          if (x.cursor) typed(`the DECLARE of cursor "${e.name}"`, x.paramTypes);
+          else for (const s of boundStatements(x)) typed(`the statement of portal "${e.name}"`, s.paramTypes);
         }
       }
     }
     return { bound, declared };
+  }
+
+  /**
+   * What each statement runs by name, as its record keeps it: the prepared statement an EXECUTE
+   * runs, the cursor or protocol portal a FETCH or MOVE reads (its bind parameters, and the types
+   * its statement's Parse declared). A name prepared or declared earlier in the same query is
+   * what that statement made; any other is every entry the server may hold under it (null: no
+   * statement runs anything by name).
+   */
+  private runsOf(statements: readonly ClassifiedStatement[]): (RunInput[] | null)[] | null {
+    let out: (RunInput[] | null)[] | null = null;
+    let made: Map<string, RunInput[]> | null = null;
+    for (let i = 0; i < statements.length; i++) {
+      const st = statements[i];
+      let runs: RunInput[] | null = null;
+      for (const e of st.effects) {
+        let found: RunInput[] | undefined;
+        if (e.kind === 'execute') found = made?.get(`S${e.name}`) ?? this.statements.possible(e.name).map((x) => ({ text: x.text, paramTypes: x.paramTypes }));
+        else if (e.kind === 'fetch' && e.name !== null) found = made?.get(`P${e.name}`) ?? this.portals.possible(e.name).flatMap((x) => portalRuns(x));
+        else if (e.kind === 'prepare') (made ??= new Map()).set(`S${e.name}`, [{ text: e.statement.text }]);
+        else if (e.kind === 'declare') (made ??= new Map()).set(`P${e.name}`, [{ text: st.text }]);
+        if (found !== undefined) (runs ??= []).push(...found);
+      }
+      if (runs !== null) (out ??= new Array<RunInput[] | null>(statements.length).fill(null))[i] = runs;
+    }
+    return out;
   }
 
   /** What a FETCH (its cursor) or an EXECUTE (its prepared statement) reads. */
@@ -872,6 +903,7 @@ export class PgSession {
     approval: string | null,
     params: (string | Uint8Array | null)[] | null,
     decideUs: number,
+    paramTypes?: readonly number[],
   ): StatementAudit | null {
     if (!this.recorder()) return null;
     return {
@@ -882,6 +914,8 @@ export class PgSession {
       decision: decision?.effect === 'approve' ? 'approve' : 'allow',
       approval,
       params,
+      paramTypes,
+      runs: this.runsOf(statements),
       startedAt: Date.now(),
       decideUs,
       waitMs: this.resumed?.waitMs ?? 0,
@@ -899,13 +933,19 @@ export class PgSession {
     waitMs = 0,
     rules: readonly number[] = [],
     params: (string | Uint8Array | null)[] | null = null,
+    paramTypes?: readonly number[],
   ): void {
     this.statementsDenied++;
-    this.recorder()?.statement(this.auditSession, {
+    const rec = this.recorder();
+    if (!rec) return;
+    const runs = this.runsOf(statements);
+    rec.statement(this.auditSession, {
       query: this.statementsDecided,
       protocol,
       text,
       params,
+      paramTypes,
+      runs: runs && runs.flatMap((r) => r ?? []),
       // libpg_query's fingerprint costs as much as the parse: recorded where it decided something
       // (an approval's grant); anywhere else it is derived from the text (pamc audit export)
       fingerprint: approval ? (statements[0]?.fingerprint ?? null) : null,
@@ -928,6 +968,7 @@ export class PgSession {
     denial: DenialText,
     approval: string | null,
     params: (string | Uint8Array | null)[] | null = null,
+    paramTypes?: readonly number[],
   ): void {
     const byPolicy = decision?.effect === 'deny';
     this.recordOutcome(
@@ -941,6 +982,7 @@ export class PgSession {
       0,
       decision?.rules ?? [],
       params,
+      paramTypes,
     );
   }
 
@@ -972,9 +1014,11 @@ export class PgSession {
     // an Execute records what ran: the statement bound into the portal the server ran
     let text = a.text;
     let params = a.params;
+    let paramTypes = a.paramTypes;
     if (e.k === 'execute' && this.resolveRun(e) && e.ran !== null) {
       text = e.ran.statement?.text ?? e.ran.portal.text;
       params = e.ran.portal.params ?? null;
+      if (e.ran.statement) paramTypes = e.ran.statement.paramTypes;
     }
     const statements = e.k === 'execute' ? e.statements : a.statements;
     const parsed = tag ? parseCommandTag(tag) : null;
@@ -995,6 +1039,8 @@ export class PgSession {
       index: e.k === 'query' && a.statements.length > 1 ? index : undefined,
       text: st ? st.text : text,
       params,
+      paramTypes,
+      runs: a.runs === null ? null : e.k === 'query' ? a.runs[index] : a.runs.flatMap((r) => r ?? []),
       fingerprint: a.approval ? ((st ?? statements[0])?.fingerprint ?? null) : null,
       facts: st ? st.facts : statements.length === 1 ? statements[0].facts : statements.flatMap((x) => x.facts),
       decision: a.decision,
@@ -1257,7 +1303,7 @@ export class PgSession {
       this.logStatement(p.query, denial);
       this.opts.metrics.statements.inc(this.decisionLabels.deny);
       // the statement is refused here, at its Parse: the Bind and Execute behind it are skipped
-      this.recordRefused(p.query, statements, 'extended', decided.decision, denial, null);
+      this.recordRefused(p.query, statements, 'extended', decided.decision, denial, null, null, entry.paramTypes);
       this.deny(out, denial, 'extended');
       return null;
     }
@@ -1340,6 +1386,9 @@ export class PgSession {
     const decideUs = this.lastDecision.us;
     let approval: string | null = null;
     const params = last.params ?? null;
+    // the parameter types the server resolves the text with: those of the statement bound last
+    const boundTo = boundStatements(last);
+    const paramTypes = boundTo[boundTo.length - 1]?.paramTypes;
     if (!denial && decided.decision?.effect === 'approve') {
       const g = this.executeApproval(m, possible, statements, decided.decision, params);
       if (g === 'hold') return 'hold';
@@ -1350,12 +1399,12 @@ export class PgSession {
     if (!denial) ({ denial, masks } = this.maskCheck(statements));
     this.logStatement(last.text, denial);
     if (denial) {
-      this.recordRefused(last.text, statements, 'extended', decided.decision, denial, approval, params);
+      this.recordRefused(last.text, statements, 'extended', decided.decision, denial, approval, params, paramTypes);
       this.deny(out, denial, 'extended');
       return null;
     }
     const entry: Entry = possible.length === 1 ? possible[0] : { text: last.text, statements };
-    const audit = this.auditFor(last.text, statements, decided.decision, approval, params, decideUs);
+    const audit = this.auditFor(last.text, statements, decided.decision, approval, params, decideUs, paramTypes);
     // Masking needs the result's shape: a portal never described is described by the gateway.
     if (masks && !entry.fields && !entry.statement?.fields) {
       writeDescribe(out, 'P', e.portal);
@@ -1385,7 +1434,7 @@ export class PgSession {
       statements,
       ways: possible.length > 1 || possible[0].candidates ? waysOf(possible) : null,
       ran: null,
-      creates: this.pendingCreations(statements),
+      creates: this.pendingCreations(statements, { params: last.params, paramTypes }),
       started: performance.now(),
       rows: 0,
       copyEnds: this.copyEnds,
@@ -1982,18 +2031,18 @@ export class PgSession {
 
   /**
    * The names statements about to be forwarded create (SQL PREPARE and DECLARE, in a query or
-   * through Execute), pending from now on: a Bind, Execute or FETCH pipelined behind them is
+   * through Execute, `bind` then holding the Bind's parameters and the Parse's types), pending from now on: a Bind, Execute or FETCH pipelined behind them is
    * decided for what the name held before and for the new one, and what runs is told by the
    * replies (resolveRun). Confirmed when the statement completes, dropped when it does not.
    */
-  private pendingCreations(statements: readonly ClassifiedStatement[]): Creation[] | null {
+  private pendingCreations(statements: readonly ClassifiedStatement[], bind?: Pick<Entry, 'params' | 'paramTypes'>): Creation[] | null {
     let out: Creation[] | null = null;
     for (let at = 0; at < statements.length; at++) {
       const s = statements[at];
       for (const eff of s.effects) {
         let c: Creation;
         if (eff.kind === 'prepare') c = { at, names: this.statements, name: eff.name, entry: { text: eff.statement.text, statements: [eff.statement], pathVersion: this.pathVersion } };
-        else if (eff.kind === 'declare') c = { at, names: this.portals, name: eff.name, entry: { text: s.text, statements: [s], cursor: true } };
+        else if (eff.kind === 'declare') c = { at, names: this.portals, name: eff.name, entry: declared(s, bind) };
         else continue;
         c.names.addPending(c.name, c.entry);
         (out ??= []).push(c);
@@ -2246,6 +2295,25 @@ function bindParamValues(b: Bind): (string | Uint8Array | null)[] {
 /** Parameters as an approval shows and keys them: a binary one as its bytes, never as text that could read as the same value. */
 function keyParams(values: readonly (string | Uint8Array | null)[]): KeyParam[] {
   return values.map((v) => (v === null || typeof v === 'string' ? v : { base64: Buffer.from(v).toString('base64') }));
+}
+
+/** What reading a portal runs: a cursor's DECLARE; a protocol portal's statement (each it may be bound to), its parameters and declared types. */
+function portalRuns(x: Entry): RunInput[] {
+  if (x.cursor) return [x.declaredByBind ? { text: x.text, params: x.params ?? null, paramTypes: x.paramTypes } : { text: x.text }];
+  const bound = boundStatements(x);
+  if (bound.length === 0) return [{ text: x.text, params: x.params ?? null }];
+  return bound.map((s) => ({ text: s.text, params: x.params ?? null, paramTypes: s.paramTypes }));
+}
+
+/** The entry of a cursor a DECLARE makes; declared by an Execute, it reads the Bind's parameters. */
+function declared(s: ClassifiedStatement, bind: Pick<Entry, 'params' | 'paramTypes'> | undefined): Entry {
+  const entry: Entry = { text: s.text, statements: [s], cursor: true };
+  if (bind) {
+    entry.declaredByBind = true;
+    if (bind.params) entry.params = bind.params;
+    if (bind.paramTypes) entry.paramTypes = bind.paramTypes;
+  }
+  return entry;
 }
 
 function preparedBody(st: ClassifiedStatement): ClassifiedStatement {

@@ -112,4 +112,47 @@ test('retry grant of FETCH from a bound portal: its statement declared with othe
   s.close();
 });
 
+test('retry grant of FETCH from a cursor declared by an Execute: declared with another parameter value, it is another statement', async ({ gw }) => {
+  const s = await wireAgent(gw, 'agent-9');
+  const declare = 'DECLARE c CURSOR FOR SELECT amount FROM ledger WHERE id = $1';
+  const dba = await mintToken(['dba'], {}, { sub: 'dba-alice' });
+  const requestOf = (out: string[]): string => {
+    const id = /^ErrorResponse ERROR 42501 pamc: approval required: request (apr_\S+)/.exec(out[0])?.[1];
+    assert.ok(id, out.join('\n'));
+    return id!;
+  };
+  /** In a transaction: the cursor declared through Parse, Bind and Execute with $1 = `value`, then FETCH ALL from it. */
+  const declareAndFetch = async (value: string): Promise<{ declared: string[]; fetched: string[] | null }> => {
+    s.send(w.query('BEGIN'));
+    await s.until('ReadyForQuery');
+    s.send(w.parse('', declare, [23]), w.bind('', '', [0], [text(value)], []), w.execute('', 0), w.sync());
+    const declared = render(await s.until('ReadyForQuery'));
+    let fetched: string[] | null = null;
+    if (declared.includes('CommandComplete DECLARE CURSOR')) {
+      s.send(w.query('FETCH ALL FROM c'));
+      fetched = render(await s.until('ReadyForQuery'));
+    }
+    s.send(w.query('ROLLBACK'));
+    await s.until('ReadyForQuery');
+    return { declared, fetched };
+  };
+  const approve = async (id: string) => assert.is((await api(gw, 'POST', `/approvals/${id}/approve`, dba, { reason: 'ok' })).status, 200);
+  // the DECLARE for id 1 is approved, then the FETCH reading it
+  await approve(requestOf((await declareAndFetch('1')).declared.slice(2)));
+  const fetchOne = requestOf((await declareAndFetch('1')).fetched!);
+  const shown = await api(gw, 'GET', `/approvals/${fetchOne}`, dba);
+  // the approver sees the value the cursor reads
+  assert.is(shown.json.sql, `FETCH ALL FROM c\n-- which runs: ${declare}\n-- bound with parameters: ["1"]\n-- parameter types (OIDs) of the DECLARE of cursor "c": 23`);
+  await approve(fetchOne);
+  assert.equal((await declareAndFetch('1')).fetched, ['RowDescription amount', 'DataRow 100', 'CommandComplete FETCH 1', 'ReadyForQuery T']);
+  // the DECLARE for id 2 gets its own approval; the FETCH reading it is not the FETCH approved for id 1
+  await approve(requestOf((await declareAndFetch('2')).declared.slice(2)));
+  const other = await declareAndFetch('2');
+  assert.equal(other.declared.slice(-2), ['CommandComplete DECLARE CURSOR', 'ReadyForQuery T']);
+  assert.not.ok(other.fetched!.includes('DataRow 999999'), other.fetched!.join('\n'));
+  assert.not.ok(other.fetched![0].includes(fetchOne), 'a request of its own');
+  requestOf(other.fetched!);
+  s.close();
+});
+
 test.run();

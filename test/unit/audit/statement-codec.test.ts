@@ -45,6 +45,12 @@ test('every field, present and absent, comes back as it went in', () => {
       protocol: 'extended',
       text: 'SELECT id, email FROM customers WHERE id = $1',
       params: ['42', new Uint8Array([0, 1, 255]), null, 'x'.repeat(5000), new Uint8Array(4000), { base64: 'AQID' }],
+      paramTypes: [23, 0, 25, 2 ** 32 - 1],
+      runs: [
+        { text: 'SELECT amount FROM ledger WHERE id = $1', params: ['1', null, new Uint8Array([9])], paramTypes: [23] },
+        { text: 'PREPARE p AS SELECT 1' },
+        { text: 'é'.repeat(70_000), params: [], paramTypes: [] },
+      ],
       fingerprint: 'f1e2d3c4b5a69788',
       facts: [
         { action: 'select', resource: 'public.customers' },
@@ -60,7 +66,8 @@ test('every field, present and absent, comes back as it went in', () => {
       error: { sqlstate: '57014', message: 'canceling statement due to user request' },
       timing: { startedAt: 1_764_126_000_000, decideUs: 12, waitMs: 1500, executeMs: 0.125, totalMs: 1501.5 },
     },
-    { ...base, protocol: 'simple', rows: { affected: 0 }, params: [], masked: [], timing: {} },
+    { ...base, protocol: 'simple', rows: { affected: 0 }, params: [], masked: [], timing: {}, paramTypes: [], runs: [] },
+    { ...base, paramTypes: null, runs: null },
     { ...base, outcome: 'unknown', decision: 'deny', rows: { command: 'BEGIN' }, error: null, timing: null, params: null },
     ...(['ok', 'error', 'denied', 'rejected', 'expired', 'cancelled', 'refused', 'unknown'] as const).map((outcome) => ({ ...base, outcome })),
   ]);
@@ -101,6 +108,15 @@ test('random inputs: the writer writes the record of the input itself', () => {
       query: rnd(3) === 0 ? undefined : rnd(1000),
       text: str(80),
       params: rnd(3) === 0 ? null : Array.from({ length: rnd(5) }, () => (rnd(4) === 0 ? null : rnd(4) === 1 ? new Uint8Array([rnd(256), rnd(256)]) : str(10))),
+      paramTypes: rnd(3) === 0 ? Array.from({ length: rnd(4) }, () => rnd(70_000)) : undefined,
+      runs:
+        rnd(3) === 0
+          ? Array.from({ length: rnd(7) }, () => ({
+              text: str(40),
+              params: rnd(2) === 0 ? null : Array.from({ length: rnd(3) }, () => (rnd(3) === 0 ? null : str(6))),
+              paramTypes: rnd(2) === 0 ? null : Array.from({ length: rnd(3) }, () => rnd(3000)),
+            }))
+          : undefined,
       facts: Array.from({ length: rnd(4) }, () => ({ action: str(8), resource: str(20), unbounded: rnd(2) === 0 ? undefined : rnd(2) === 1 })),
       decision: (['allow', 'deny', 'approve'] as const)[rnd(3)],
       rules: Array.from({ length: rnd(4) }, () => rnd(100)),
@@ -121,13 +137,18 @@ test('lists longer than the record keeps are cut at the call and counted: what a
     facts: Array.from({ length: 5000 }, (_, i) => ({ action: 'select', resource: `public.t${i}_${'x'.repeat(100)}` })),
     rules: Array.from({ length: 3000 }, (_, i) => i),
     masked: Array.from({ length: 2000 }, (_, i) => `public.t.c${i}`),
+    paramTypes: Array.from({ length: 30_000 }, (_, i) => i),
+    // a name parsed again and again in one pipeline: every Parse a candidate, each with a long text
+    runs: Array(1000).fill({ text: `SELECT /* ${'r'.repeat(100_000)} */`, params: Array(1000).fill('p'.repeat(500)), paramTypes: Array(1000).fill(25) }),
   };
   const w = new JsonBytes(16);
   encodeStatement(w, 's.1', 0, long);
-  assert.ok(w.pos < 512 * 1024, `${w.pos} bytes queued for one statement`);
+  assert.ok(w.pos < 3 * 1024 * 1024, `${w.pos} bytes queued for one statement`);
   const [first] = roundTrip([long, { ...long, params: long.params.slice(0, 300), facts: long.facts.slice(0, 1001) }, base]);
   const record = JSON.parse(first);
   assert.equal([record.params.length, record.paramsOmitted, record.facts.length, record.factsOmitted, record.rules.length, record.masked.length], [256, 19_744, 1000, 4000, 1000, 1000]);
+  assert.equal([record.paramTypes.length, record.paramTypesOmitted, record.runs.length, record.runsOmitted], [256, 29_744, 4, 996]);
+  assert.equal([record.runs[0].text.length, record.runs[0].textTruncated.length, record.runs[0].params.length, record.runs[0].paramsOmitted, record.runs[0].paramTypes.length], [65_536, 100_013, 256, 744, 256]);
 });
 
 test('an input of a shape the gateway never passes is refused at the call', () => {
@@ -145,6 +166,16 @@ test('an input of a shape the gateway never passes is refused at the call', () =
     { ...base, params: [1] },
     { ...base, masked: [null] },
     { ...base, timing: { executeMs: '1' } },
+    { ...base, paramTypes: 'int4' },
+    { ...base, paramTypes: ['23'] },
+    { ...base, paramTypes: [-1] },
+    { ...base, paramTypes: [2 ** 32] },
+    { ...base, paramTypes: [1.5] },
+    { ...base, runs: 'EXECUTE p' },
+    { ...base, runs: [null] },
+    { ...base, runs: [{ text: 7 }] },
+    { ...base, runs: [{ text: 'SELECT 1', params: [1] }] },
+    { ...base, runs: [{ text: 'SELECT 1', paramTypes: [-5] }] },
   ];
   for (const s of bad) {
     const w = new JsonBytes(16);
@@ -163,6 +194,8 @@ test('bytes that are not a whole encoding are refused, never written as a record
     masked: ['c'],
     error: { sqlstate: '42501', message: 'no' },
     timing: { decideUs: 1 },
+    paramTypes: [25],
+    runs: [{ text: 'SELECT $1', params: ['1'], paramTypes: [23] }],
   };
   const w = new JsonBytes(16);
   encodeStatement(w, 's.1', AT, input);
