@@ -837,6 +837,18 @@ export class PgSession {
     }
     const p = this.principal();
     if (!p) return { denial: { message: 'pamc: approval required, but the target is no longer in the policy' }, approval: null };
+    const bindings = this.bindings(statements, ownTypes);
+    // an approver must see the values a portal read was bound with; one bound while no approval
+    // and no record needed them did not keep them (bound under an earlier policy)
+    if (bindings.bound.includes(null)) {
+      return {
+        denial: {
+          message: 'pamc: approval required, but a portal the statement reads was bound under an earlier policy, and its parameters were not kept',
+          hint: 'bind the portal again, then run the statement',
+        },
+        approval: null,
+      };
+    }
     const g = gate({
       approvals: this.opts.approvals,
       policy: p.policy,
@@ -847,7 +859,7 @@ export class PgSession {
       params: keyParams(params ?? []),
       statements,
       related: statements.flatMap((st) => this.relatedStatements(st) ?? []),
-      ...this.bindings(statements, ownTypes),
+      ...bindings,
       decision,
     });
     if (g.kind === 'proceed') return { denial: null, approval: g.request };

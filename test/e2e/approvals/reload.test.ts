@@ -6,7 +6,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mintToken, startGateway, type GatewayFixture } from '../../support/gateway.ts';
-import { agent, api, waitFor } from './helpers.ts';
+import * as w from '../../support/pgwire-builder.ts';
+import { render, text } from '../gateway/wire.ts';
+import { agent, api, waitFor, wireAgent } from './helpers.ts';
 
 const test = suite<{ gw: GatewayFixture }>('approvals across a policy reload');
 
@@ -77,6 +79,34 @@ test('retry: a grant given by "dba" is not used after a reload that requires "se
   await c.end();
   assert.is(v, '0', 'the statement ran on a grant of one "dba" although the policy in force requires two "security" approvers');
   assert.equal(outcome, { ran: false, code: '42501' });
+});
+
+test('retry: a FETCH of a portal bound before a reload made its reads need approval is refused, not approved blind; bound again, it asks', async ({ gw }) => {
+  await gw.direct('CREATE SCHEMA vault; CREATE TABLE vault.ledger (id int PRIMARY KEY, amount int); INSERT INTO vault.ledger VALUES (1, 100), (2, 999999)');
+  await gw.reload(RULES('allow read on vault.ledger'));
+  const s = await wireAgent(gw, 'agent-reload');
+  const step = async (...m: Buffer[]) => {
+    s.send(...m);
+    return render(await s.until('ReadyForQuery'));
+  };
+  await step(w.parse('s', 'SELECT amount FROM vault.ledger WHERE id = $1'), w.sync());
+  await step(w.query('BEGIN'));
+  // bound while reading needs no approval: its value is not kept (no session records here)
+  assert.equal(await step(w.bind('p', 's', [0], [text('2')], []), w.sync()), ['BindComplete', 'ReadyForQuery T']);
+  await gw.reload(RULES('approve read on vault.ledger by "dba" within 60s mode retry uses 5'));
+  const blind = await step(w.query('FETCH ALL FROM p'));
+  assert.match(blind[0], /^ErrorResponse ERROR 42501 pamc: approval required, but a portal the statement reads was bound under an earlier policy/);
+  assert.not.ok(blind.includes('DataRow 999999'));
+  const dba = await mintToken(['dba'], {}, { sub: 'alice' });
+  assert.equal((await api(gw, 'GET', '/approvals', dba)).json.requests, [], 'no request an approver would approve without seeing the value');
+  await step(w.query('ROLLBACK'));
+  await step(w.query('BEGIN'));
+  await step(w.bind('p', 's', [0], [text('2')], []), w.sync());
+  const asked = await step(w.query('FETCH ALL FROM p'));
+  assert.match(asked[0], /^ErrorResponse ERROR 42501 pamc: approval required: request apr_\S+ needs/);
+  const id = /request (apr_\S+)/.exec(asked[0])![1];
+  assert.match((await api(gw, 'GET', `/approvals/${id}`, dba)).json.sql, /-- bound with parameters: \["2"\]/);
+  s.close();
 });
 
 test('API: an id with malformed percent-encoding is an unknown id (404), not a 500 internal error', async ({ gw }) => {
