@@ -26,6 +26,11 @@ export const LIMITS = {
   params: 256,
   /** what one statement runs by name (EXECUTE, FETCH): candidates of a name not yet settled */
   runs: 4,
+  /**
+   * the text of what it runs, UTF-16 units: a record repeats it at each EXECUTE or FETCH of a
+   * name, from a message of a few bytes, so it is cut shorter than a statement's own text
+   */
+  runText: 4096,
   facts: 1000,
   masked: 1000,
   groups: 100,
@@ -94,8 +99,8 @@ export function connectBody(session: string, ts: string, c: ConnectInput): strin
 }
 
 /** How the statement's text is cut in its record: null when it is written whole. */
-export function textCutOf(s: Pick<StatementInput, 'text'>): { length: number; sha256: string } | null {
-  return s.text.length <= LIMITS.text ? null : { length: s.text.length, sha256: sha256Hex(s.text) };
+export function textCutOf(s: Pick<StatementInput, 'text'>, max: number = LIMITS.text): { length: number; sha256: string } | null {
+  return s.text.length <= max ? null : { length: s.text.length, sha256: sha256Hex(s.text) };
 }
 
 export function approvalBody(session: string | null, ts: string, a: ApprovalInput): string {

@@ -132,11 +132,11 @@ function encodeRuns(w: JsonBytes, runs: unknown): void {
   for (let i = 0; i < Math.min(runs.length, LIMITS.runs); i++) {
     const r = runs[i] as RunInput;
     if (typeof r !== 'object' || r === null || typeof r.text !== 'string') bad('a run');
-    const textCut = textCutOf(r);
+    const textCut = textCutOf(r, LIMITS.runText);
     const params = r.params ?? null;
     const types = r.paramTypes != null && (!Array.isArray(r.paramTypes) || r.paramTypes.length > 0) ? r.paramTypes : null;
     u8(w, (params !== null ? R_PARAMS : 0) | (types !== null ? R_TYPES : 0) | (textCut !== null ? R_TEXT_CUT : 0));
-    str(w, textCut !== null ? cut(r.text, LIMITS.text) : r.text, 'a run');
+    str(w, textCut !== null ? cut(r.text, LIMITS.runText) : r.text, 'a run');
     if (textCut !== null) {
       f64(w, textCut.length, 'a run');
       str(w, textCut.sha256, 'a run');

@@ -19,11 +19,11 @@ function kept<T, U>(list: readonly T[] | null | undefined, limit: number, map: (
 }
 
 function runObject(r: RunInput): Record<string, unknown> {
-  const truncated = textCutOf(r);
+  const truncated = textCutOf(r, LIMITS.runText);
   const params = r.params == null ? {} : { items: r.params.slice(0, LIMITS.params).map(paramValue), omitted: omittedCount(r.params.length, LIMITS.params) || undefined };
   const types = kept(r.paramTypes, LIMITS.params, (t) => t);
   return {
-    text: truncated === null ? r.text : cut(r.text, LIMITS.text),
+    text: truncated === null ? r.text : cut(r.text, LIMITS.runText),
     textTruncated: truncated ?? undefined,
     params: params.items,
     paramsOmitted: params.omitted,
