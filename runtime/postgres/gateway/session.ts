@@ -1362,8 +1362,8 @@ export class PgSession {
       if (possible[0].cursor) entry.cursor = true;
     } else entry.candidates = possible.slice();
     // the parameters go into the session record, and into an approval (shown to the approver,
-    // part of the statement a retry grant covers)
-    if (this.recorder() || decision?.effect === 'approve') entry.params = bindParamValues(b);
+    // part of the statement a retry grant covers); none is none whatever comes later
+    if (this.recorder() || decision?.effect === 'approve' || b.params.length === 0) entry.params = bindParamValues(b);
     const tooMuch = this.holdsTooMuch(entryCost(entry));
     if (tooMuch) {
       this.recordRefused(last.text, statements, 'extended', null, tooMuch, null, entry.params ?? null);

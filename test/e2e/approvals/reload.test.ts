@@ -106,6 +106,15 @@ test('retry: a FETCH of a portal bound before a reload made its reads need appro
   assert.match(asked[0], /^ErrorResponse ERROR 42501 pamc: approval required: request apr_\S+ needs/);
   const id = /request (apr_\S+)/.exec(asked[0])![1];
   assert.match((await api(gw, 'GET', `/approvals/${id}`, dba)).json.sql, /-- bound with parameters: \["2"\]/);
+  await step(w.query('ROLLBACK'));
+  // a portal bound with no parameters before the reload has nothing unseen: it asks
+  await gw.reload(RULES('allow read on vault.ledger'));
+  await step(w.parse('all', 'SELECT amount FROM vault.ledger ORDER BY id'), w.sync());
+  await step(w.query('BEGIN'));
+  await step(w.bind('q', 'all', [], [], []), w.sync());
+  await gw.reload(RULES('approve read on vault.ledger by "dba" within 60s mode retry uses 5'));
+  const none = await step(w.query('FETCH ALL FROM q'));
+  assert.match(none[0], /^ErrorResponse ERROR 42501 pamc: approval required: request apr_\S+ needs/);
   s.close();
 });
 
