@@ -125,7 +125,7 @@ function encodeTypes(w: JsonBytes, types: unknown): void {
   }
 }
 
-/** What a statement runs by name: their count, then each the record keeps, its text cut as a statement's is. */
+/** What a statement runs by name: their count, then each the record keeps (its text cut at LIMITS.runText, with length and hash). */
 function encodeRuns(w: JsonBytes, runs: unknown): void {
   if (!Array.isArray(runs)) bad('runs');
   u32(w, runs.length);
