@@ -30,8 +30,8 @@ export interface GateContext {
   statements: readonly ClassifiedStatement[];
   /** what the statements run besides their own text (an EXECUTE's prepared statement, a FETCH's cursor) */
   related?: readonly ClassifiedStatement[];
-  /** the bind parameters of the protocol portals a FETCH reads (null: bound without any kept) */
-  bound?: readonly (readonly KeyParam[] | null)[];
+  /** the bind parameters of the protocol portals (and cursors declared by an Execute) a FETCH reads */
+  bound?: readonly (readonly KeyParam[])[];
   /** the parameter types declared at Parse that the statements run with, one line per statement that has them */
   declared?: readonly string[];
   decision: Decision;
@@ -106,7 +106,7 @@ function newRequest(ctx: GateContext, mode: 'hold' | 'retry', fingerprint: strin
     sql: [
       ctx.sql,
       ...(ctx.related ?? []).map((r) => `-- which runs: ${r.text}`),
-      ...(ctx.bound ?? []).map((b) => `-- bound with parameters: ${b === null ? '(not kept)' : JSON.stringify(b)}`),
+      ...(ctx.bound ?? []).map((b) => `-- bound with parameters: ${JSON.stringify(b)}`),
       ...(ctx.declared ?? []).map((d) => `-- parameter types (OIDs) of ${d}`),
     ].join('\n'),
     params: ctx.params,

@@ -566,10 +566,12 @@ export class PgSession {
    * covers it): the bind parameters of the protocol portals they FETCH from, and the parameter
    * types declared at Parse, one line each — the statement's own (`own`, an Execute's), a
    * protocol-prepared statement an EXECUTE runs, the statement a FETCHed portal was bound to.
+   * `unkept`: a portal read was bound with parameters not kept (bound under an earlier policy).
    */
-  private bindings(statements: readonly ClassifiedStatement[], own: readonly number[] | undefined): { bound: (KeyParam[] | null)[]; declared: string[] } {
-    const bound: (KeyParam[] | null)[] = [];
+  private bindings(statements: readonly ClassifiedStatement[], own: readonly number[] | undefined): { bound: KeyParam[][]; declared: string[]; unkept: boolean } {
+    const bound: KeyParam[][] = [];
     const declared: string[] = [];
+    let unkept = false;
     const typed = (what: string, types: readonly number[] | undefined) => {
       if (types) declared.push(`${what}: ${types.join(', ')}`);
     };
@@ -580,13 +582,14 @@ export class PgSession {
         if (e.kind !== 'fetch' || e.name === null) continue;
         for (const x of this.portals.possible(e.name)) {
           if (x.cursor && !x.declaredByBind) continue; // a cursor declared in a query: its values are in its DECLARE's text
-          bound.push(x.params ? keyParams(x.params) : null);
+          if (x.params) bound.push(keyParams(x.params));
+          else unkept = true;
           if (x.cursor) typed(`the DECLARE of cursor "${e.name}"`, x.paramTypes);
           else for (const s of boundStatements(x)) typed(`the statement of portal "${e.name}"`, s.paramTypes);
         }
       }
     }
-    return { bound, declared };
+    return { bound, declared, unkept };
   }
 
   /**
@@ -837,10 +840,10 @@ export class PgSession {
     }
     const p = this.principal();
     if (!p) return { denial: { message: 'pamc: approval required, but the target is no longer in the policy' }, approval: null };
-    const bindings = this.bindings(statements, ownTypes);
+    const { bound, declared, unkept } = this.bindings(statements, ownTypes);
     // an approver must see the values a portal read was bound with; one bound while no approval
     // and no record needed them did not keep them (bound under an earlier policy)
-    if (bindings.bound.includes(null)) {
+    if (unkept) {
       return {
         denial: {
           message: 'pamc: approval required, but a portal the statement reads was bound under an earlier policy, and its parameters were not kept',
@@ -859,7 +862,8 @@ export class PgSession {
       params: keyParams(params ?? []),
       statements,
       related: statements.flatMap((st) => this.relatedStatements(st) ?? []),
-      ...bindings,
+      bound,
+      declared,
       decision,
     });
     if (g.kind === 'proceed') return { denial: null, approval: g.request };
