@@ -145,6 +145,20 @@ interface StatementAudit {
   waitMs: number;
 }
 
+/** A statement that did not run, as its record keeps it (refused, or its approval not given). */
+interface Unrun {
+  text: string;
+  statements: readonly ClassifiedStatement[];
+  protocol: 'simple' | 'extended';
+  decision: 'allow' | 'deny' | 'approve';
+  rules: readonly number[];
+  approval: string | null;
+  params?: (string | Uint8Array | null)[] | null;
+  paramTypes?: readonly number[];
+  /** what it runs by name, when taken before now (undefined: taken from the statements now) */
+  runs?: RunInput[] | null;
+}
+
 /** What the gateway does to the rows of one result set: masks, row limit, COPY rewriting. */
 interface ResultState {
   /** the column masks, once the result's shape is known (null: not yet known) */
@@ -323,7 +337,7 @@ export class PgSession {
   /** how many schemas the pinned search path has (more: the session set another) */
   private readonly pinnedPathLength: number;
   /** a statement held for approval: nothing after it is read until its request settles */
-  private held: { request: ApprovalRequest; frame: Frame; since: number } | null = null;
+  private held: { request: ApprovalRequest; frame: Frame; since: number; record: Unrun } | null = null;
   /** re-handling a held statement whose request was approved */
   private resumed: { request: string; waitMs: number; requirements: string } | null = null;
   /** the last decision, for the record of the statement it decided */
@@ -868,7 +882,24 @@ export class PgSession {
     });
     if (g.kind === 'proceed') return { denial: null, approval: g.request };
     if (g.kind === 'deny') return { denial: g.denial, approval: g.request };
-    this.held = { request: g.request, frame: new FrameClass(m.type, Buffer.from(m.raw), 5), since: Date.now() };
+    this.held = {
+      request: g.request,
+      frame: new FrameClass(m.type, Buffer.from(m.raw), 5),
+      since: Date.now(),
+      // the record of the statement should it not run: what it is, as decided now (what it runs
+      // by name too: the session may end, and its names go, before the request settles)
+      record: {
+        text: sql,
+        statements,
+        protocol: m.type === F.Execute ? 'extended' : 'simple',
+        decision: 'approve',
+        rules: decision.rules,
+        approval: g.request.id,
+        params,
+        paramTypes: ownTypes,
+        runs: this.recorder() ? this.flatRuns(statements) : null,
+      },
+    };
     this.opts.log.info('statement-held', { session: this.opts.id, request: g.request.id, subject: this.opts.identity.subject });
     if (!this.client.destroyed) this.client.write(g.notice);
     void this.opts.approvals!.settled(g.request.id).then((r) => this.guard(() => this.onSettled(r)));
@@ -897,7 +928,7 @@ export class PgSession {
     } else {
       const denial = settledDenial(r);
       const outcome = r.status === 'rejected' ? 'rejected' : r.status === 'expired' ? 'expired' : 'cancelled';
-      this.recordOutcome(r.sql, [], held.frame.type === F.Execute ? 'extended' : 'simple', 'approve', outcome, { sqlstate: denial.sqlstate ?? '42501', message: denial.message }, r.id, waitMs);
+      this.recordOutcome(held.record, outcome, { sqlstate: denial.sqlstate ?? '42501', message: denial.message }, waitMs);
       this.deny(out, denial, held.frame.type === F.Execute ? 'extended' : 'query');
       if (out.length > 0) forward.push(out.toBuffer());
     }
@@ -938,36 +969,24 @@ export class PgSession {
     };
   }
 
-  private recordOutcome(
-    text: string,
-    statements: readonly ClassifiedStatement[],
-    protocol: 'simple' | 'extended',
-    decision: 'allow' | 'deny' | 'approve',
-    outcome: 'denied' | 'refused' | 'rejected' | 'expired' | 'cancelled',
-    error: { sqlstate: string; message: string },
-    approval: string | null,
-    waitMs = 0,
-    rules: readonly number[] = [],
-    params: (string | Uint8Array | null)[] | null = null,
-    paramTypes?: readonly number[],
-  ): void {
+  private recordOutcome(o: Unrun, outcome: 'denied' | 'refused' | 'rejected' | 'expired' | 'cancelled', error: { sqlstate: string; message: string }, waitMs = 0): void {
     this.statementsDenied++;
     const rec = this.recorder();
     if (!rec) return;
-    const runs = this.runsOf(statements);
+    const { text, statements, approval } = o;
     rec.statement(this.auditSession, {
       query: this.statementsDecided,
-      protocol,
+      protocol: o.protocol,
       text,
-      params,
-      paramTypes,
-      runs: runs && runs.flatMap((r) => r ?? []),
+      params: o.params,
+      paramTypes: o.paramTypes,
+      runs: o.runs !== undefined ? o.runs : this.flatRuns(statements),
       // libpg_query's fingerprint costs as much as the parse: recorded where it decided something
       // (an approval's grant); anywhere else it is derived from the text (pamc audit export)
       fingerprint: approval ? (statements[0]?.fingerprint ?? null) : null,
       facts: statements.flatMap((st) => st.facts),
-      decision,
-      rules,
+      decision: o.decision,
+      rules: o.rules,
       approval,
       outcome,
       error,
@@ -988,18 +1007,16 @@ export class PgSession {
   ): void {
     const byPolicy = decision?.effect === 'deny';
     this.recordOutcome(
-      text,
-      statements,
-      protocol,
-      byPolicy ? 'deny' : (decision?.effect ?? 'deny'),
+      { text, statements, protocol, decision: byPolicy ? 'deny' : (decision?.effect ?? 'deny'), rules: decision?.rules ?? [], approval, params, paramTypes },
       byPolicy ? 'denied' : 'refused',
       { sqlstate: denial.sqlstate ?? '42501', message: denial.message },
-      approval,
-      0,
-      decision?.rules ?? [],
-      params,
-      paramTypes,
     );
+  }
+
+  /** What each statement runs by name, as one list (null: nothing). */
+  private flatRuns(statements: readonly ClassifiedStatement[]): RunInput[] | null {
+    const runs = this.runsOf(statements);
+    return runs && runs.flatMap((r) => r ?? []);
   }
 
   /** An error's message as the record keeps it: withheld like the client's when it may quote masked values. */
@@ -2198,7 +2215,7 @@ export class PgSession {
     const held = this.held;
     if (held) {
       this.held = null;
-      this.recordOutcome(held.request.sql, [], held.frame.type === F.Execute ? 'extended' : 'simple', 'approve', 'cancelled', { sqlstate: '57014', message: 'pamc: the session ended while the statement waited for approval' }, held.request.id, Date.now() - held.since);
+      this.recordOutcome(held.record, 'cancelled', { sqlstate: '57014', message: 'pamc: the session ended while the statement waited for approval' }, Date.now() - held.since);
       this.opts.approvals?.store.withdraw(held.request.id, 'the session ended');
     }
     if (!this.idle && !this.terminating) this.opts.cancelUpstream();

@@ -100,6 +100,35 @@ group "exporters" {
   await approved(c.query('FETCH 1 FROM cur'), 'ticket OPS-11');
   await c.query('COMMIT');
   await c.end();
+  // a held statement rejected: its record is the statement, with its parameters, facts and rule
+  const rejecter = new WireSession(await open(gw));
+  rejecter.send(loginBytes(gw, await gw.token(['agents'], {}, 'agent-rejected')));
+  await rejecter.until('ReadyForQuery');
+  // the Execute is held once its Parse and Bind are settled (a Sync, inside a transaction)
+  rejecter.send(w.query('BEGIN'));
+  await rejecter.until('ReadyForQuery');
+  rejecter.send(w.parse('', 'UPDATE jobs SET state = $1 WHERE id = $2'), w.bind('', '', [0, 0], [text('wiped'), text('2')], []), w.sync());
+  await rejecter.until('ReadyForQuery');
+  rejecter.send(w.execute('', 0), w.sync());
+  const notice = (await rejecter.until('NoticeResponse')).pop() as { fields: { message: string } };
+  const held = /request (apr_\S+)/.exec(notice.fields.message)![1];
+  const res = await fetch(`${gw.adminUrl}/approvals/${held}/reject`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${await mintToken(['dba'], {}, { sub: 'dba-alice' })}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ reason: 'not today' }),
+  });
+  assert.is(res.status, 200);
+  assert.ok((await rejecter.until('ReadyForQuery')).some((m) => m.kind === 'ErrorResponse'));
+  rejecter.send(w.query('ROLLBACK'));
+  await rejecter.until('ReadyForQuery');
+  rejecter.close();
+  // a held statement whose session ends before its request settles
+  const leaver = new WireSession(await open(gw));
+  leaver.send(loginBytes(gw, await gw.token(['agents'], {}, 'agent-leaver')));
+  await leaver.until('ReadyForQuery');
+  leaver.send(w.query("UPDATE jobs SET state = 'left' WHERE id = 1"));
+  await leaver.until('NoticeResponse');
+  leaver.close();
   // COPY both ways through psql: the rows it wrote, the rows it sent
   const copy = run('psql', [gw.conninfo(), '-X', '-v', 'ON_ERROR_STOP=1', '-c', 'COPY jobs (id, state) FROM STDIN', '-c', 'COPY (SELECT id FROM jobs ORDER BY id) TO STDOUT'], {
     env: { ...process.env, PGPASSWORD: await gw.token(['exporters'], {}, 'agent-copy') },
@@ -271,6 +300,22 @@ test('an approved statement names its request; the approval events are recorded 
   assert.ok(fetched.facts.some((f: Rec) => f.action === 'select' && f.resource === 'public.ledger'), JSON.stringify(fetched.facts));
   assert.is(fetched.rows.returned, 1);
   assert.match(fetched.fingerprint, /^[0-9a-f]{16}$/);
+});
+
+test('a held statement that does not run is recorded as the statement: text, parameters, facts, rules, approval', ({ records }) => {
+  const [rejected] = stmts(records, 'agent-rejected').filter((r) => r.text === 'UPDATE jobs SET state = $1 WHERE id = $2');
+  assert.ok(rejected, 'the rejected statement has its record');
+  assert.equal([rejected.protocol, rejected.decision, rejected.outcome, rejected.params], ['extended', 'approve', 'rejected', ['wiped', '2']]);
+  assert.ok(rejected.facts.some((f: Rec) => f.action === 'update' && f.resource === 'public.jobs'), JSON.stringify(rejected.facts));
+  assert.ok(rejected.rules.length > 0, 'the rule that asked for approval');
+  assert.match(rejected.approval, /^apr_/);
+  assert.match(rejected.error.message, /rejected by dba-alice: not today/);
+  const [left] = stmts(records, 'agent-leaver');
+  assert.equal([left.text, left.protocol, left.decision, left.outcome], ["UPDATE jobs SET state = 'left' WHERE id = 1", 'simple', 'approve', 'cancelled']);
+  assert.ok(left.facts.some((f: Rec) => f.action === 'update' && f.resource === 'public.jobs'), JSON.stringify(left.facts));
+  assert.ok(left.rules.length > 0);
+  assert.match(left.error.message, /the session ended while the statement waited for approval/);
+  assert.ok(records.some((r) => r.kind === 'approval' && r.request === left.approval && r.event === 'withdrawn'));
 });
 
 test('pamc audit verify passes the log; one changed byte is found and the record named', async ({ auditDir, publicKey }) => {
