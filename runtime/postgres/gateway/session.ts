@@ -1407,7 +1407,9 @@ export class PgSession {
     }
     const possible = this.portals.possible(e.portal);
     if (possible.length === 0) {
-      this.deny(out, { message: `pamc: portal "${e.portal}" is not one the gateway saw bound` }, 'extended');
+      const unknown = { message: `pamc: portal "${e.portal}" is not one the gateway saw bound` };
+      this.recordRefused(`(Execute of portal "${e.portal}")`, [], 'extended', null, unknown, null);
+      this.deny(out, unknown, 'extended');
       return null;
     }
     const statements = this.withRegistryFacts(statementsOf(possible));
