@@ -1372,7 +1372,7 @@ export class PgSession {
     if (denial) {
       this.logStatement(last.text, denial);
       this.opts.metrics.statements.inc(this.decisionLabels.deny);
-      this.recordRefused(last.text, statements, 'extended', decision, denial, null, this.recorder() ? bindParamValues(b) : null);
+      this.recordRefused(last.text, statements, 'extended', decision, denial, null, this.recorder() ? bindParamValues(b) : null, last.paramTypes);
       this.deny(out, denial, 'extended');
       return null;
     }
@@ -1387,7 +1387,7 @@ export class PgSession {
     if (this.recorder() || decision?.effect === 'approve' || b.params.length === 0) entry.params = bindParamValues(b);
     const tooMuch = this.holdsTooMuch(entryCost(entry));
     if (tooMuch) {
-      this.recordRefused(last.text, statements, 'extended', null, tooMuch, null, entry.params ?? null);
+      this.recordRefused(last.text, statements, 'extended', null, tooMuch, null, entry.params ?? null, last.paramTypes);
       this.deny(out, tooMuch, 'extended');
       return null;
     }
@@ -1494,7 +1494,9 @@ export class PgSession {
       return 'fatal';
     }
     if (c.name.startsWith(RESERVED_NAME_PREFIX)) {
-      this.deny(out, { message: `pamc: names starting with "${RESERVED_NAME_PREFIX}" are reserved by the gateway` }, 'extended');
+      const reserved = { message: `pamc: names starting with "${RESERVED_NAME_PREFIX}" are reserved by the gateway` };
+      this.recordRefused(`(Close of ${c.target === 'S' ? 'statement' : 'portal'} "${c.name}")`, [], 'extended', null, reserved, null);
+      this.deny(out, reserved, 'extended');
       return null;
     }
     this.push({ k: 'close', which: c.target, name: c.name });

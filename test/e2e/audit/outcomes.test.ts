@@ -67,13 +67,15 @@ async function statements(gw: GatewayFixture, marker: string): Promise<Rec[]> {
   return (allRecords(join(gw.dir, 'audit')) as Rec[]).filter((r) => r.kind === 'statement' && String(r.text).includes(marker));
 }
 
-test('refused in the extended protocol: at Parse by the policy, at Bind of a statement and at Execute of a portal the gateway never saw', async ({ gw }) => {
+test('refused in the extended protocol: at Parse by the policy, at Bind of a statement and at Execute of a portal the gateway never saw, a Close of a reserved name', async ({ gw }) => {
   const s = await login(gw, ['agents']);
   s.send(w.parse('', 'DROP TABLE secrets /* at-parse */'), w.bind('', '', [], [], []), w.execute('', 0), w.sync());
   await s.until('ReadyForQuery');
   s.send(w.bind('', 'never-parsed', [], [], []), w.execute('', 0), w.sync());
   await s.until('ReadyForQuery');
   s.send(w.execute('never-bound', 0), w.sync());
+  await s.until('ReadyForQuery');
+  s.send(w.close('S', '__pamc_probe'), w.sync());
   await s.until('ReadyForQuery');
   s.close();
   await sleep(200);
@@ -84,6 +86,8 @@ test('refused in the extended protocol: at Parse by the policy, at Bind of a sta
   assert.equal([bind?.outcome, bind?.error?.message], ['refused', 'pamc: prepared statement "never-parsed" is not one the gateway saw prepared']);
   const [execute] = await statements(gw, 'never-bound');
   assert.equal([execute?.text, execute?.outcome, execute?.error?.message], ['(Execute of portal "never-bound")', 'refused', 'pamc: portal "never-bound" is not one the gateway saw bound']);
+  const [close] = await statements(gw, '__pamc_probe');
+  assert.equal([close?.text, close?.outcome], ['(Close of statement "__pamc_probe")', 'refused']);
 });
 
 test('a SELECT cut at the row limit, the server query cancelled by the gateway: ok, 5 rows returned, the limit reached', async ({ gw }) => {
