@@ -1214,13 +1214,16 @@ export class PgSession {
         return m.raw;
       case F.Flush:
         return m.raw;
-      case F.FunctionCall:
-        // The fast-path function call names a function by OID with no SQL to classify.
+      case F.FunctionCall: {
+        // The fast-path function call names a function by OID with no SQL to classify; the
+        // records say which function was asked for.
+        const what = m.body.length >= 4 ? `(FunctionCall message: function OID ${m.body.readUInt32BE(0)})` : '(FunctionCall message)';
         this.opts.metrics.statements.inc(this.decisionLabels.deny);
-        this.opts.log.info('statement', { session: this.opts.id, target: this.opts.targetName, subject: this.opts.identity.subject, decision: 'deny', sql: '(FunctionCall message)' });
-        this.recordRefused('(FunctionCall message)', [], 'extended', null, { message: 'pamc: the FunctionCall protocol message is refused' }, null);
+        this.opts.log.info('statement', { session: this.opts.id, target: this.opts.targetName, subject: this.opts.identity.subject, decision: 'deny', sql: what });
+        this.recordRefused(what, [], 'extended', null, { message: 'pamc: the FunctionCall protocol message is refused' }, null);
         this.deny(out, { message: 'pamc: the FunctionCall protocol message is refused', hint: 'call functions with SQL, e.g. SELECT f(...)' }, 'query');
         return null;
+      }
       case F.Terminate:
         return 'terminate';
       default:

@@ -67,7 +67,7 @@ async function statements(gw: GatewayFixture, marker: string): Promise<Rec[]> {
   return (allRecords(join(gw.dir, 'audit')) as Rec[]).filter((r) => r.kind === 'statement' && String(r.text).includes(marker));
 }
 
-test('refused in the extended protocol: at Parse by the policy, at Bind of a statement and at Execute of a portal the gateway never saw, a Close of a reserved name', async ({ gw }) => {
+test('refused in the extended protocol: at Parse by the policy, at Bind of a statement and at Execute of a portal the gateway never saw, a Close of a reserved name, a FunctionCall', async ({ gw }) => {
   const s = await login(gw, ['agents']);
   s.send(w.parse('', 'DROP TABLE secrets /* at-parse */'), w.bind('', '', [], [], []), w.execute('', 0), w.sync());
   await s.until('ReadyForQuery');
@@ -76,6 +76,9 @@ test('refused in the extended protocol: at Parse by the policy, at Bind of a sta
   s.send(w.execute('never-bound', 0), w.sync());
   await s.until('ReadyForQuery');
   s.send(w.close('S', '__pamc_probe'), w.sync());
+  await s.until('ReadyForQuery');
+  // lo_export (oid 765) by the fast path: refused, and the record names the function
+  s.send(w.functionCall(765, [0], [[...Buffer.from('1')]], 0));
   await s.until('ReadyForQuery');
   s.close();
   await sleep(200);
@@ -88,6 +91,8 @@ test('refused in the extended protocol: at Parse by the policy, at Bind of a sta
   assert.equal([execute?.text, execute?.outcome, execute?.error?.message], ['(Execute of portal "never-bound")', 'refused', 'pamc: portal "never-bound" is not one the gateway saw bound']);
   const [close] = await statements(gw, '__pamc_probe');
   assert.equal([close?.text, close?.outcome], ['(Close of statement "__pamc_probe")', 'refused']);
+  const [call] = await statements(gw, 'function OID 765');
+  assert.equal([call?.text, call?.outcome], ['(FunctionCall message: function OID 765)', 'refused']);
 });
 
 test('a SELECT cut at the row limit, the server query cancelled by the gateway: ok, 5 rows returned, the limit reached', async ({ gw }) => {
