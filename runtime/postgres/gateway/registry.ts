@@ -70,6 +70,12 @@ export function boundStatements(portal: Entry): readonly Entry[] {
   return portal.statement ? [portal.statement] : (portal.candidates ?? []);
 }
 
+/** The statement a portal runs when the server has its Bind: the one it was bound to, or the last candidate. */
+export function lastBound(portal: Entry): Entry | undefined {
+  const c = portal.candidates;
+  return portal.statement ?? (c && c.length > 0 ? c[c.length - 1] : undefined);
+}
+
 /**
  * The name under which the server holds a prepared statement or portal called `name`. Its hash
  * tables are keyed by NAMEDATALEN bytes and compare the first 63 (`strncmp`), so a longer

@@ -72,7 +72,7 @@ import {
 } from '../protocol/index.ts';
 import { DENIAL_NAME, denialError, denialSql, isOurDenial, RESERVED_NAME_PREFIX, type DenialText } from './denial.ts';
 import { describeDenial } from './denial-text.ts';
-import { boundStatements, declaredTypes, entryCost, heldByAllSessions, NameRegistry, statementsOf, waysOf, type Entry, type Way } from './registry.ts';
+import { boundStatements, declaredTypes, lastBound, entryCost, heldByAllSessions, NameRegistry, statementsOf, waysOf, type Entry, type Way } from './registry.ts';
 import { Outgoing } from './outgoing.ts';
 import { pinnedSettingBroken } from './startup-params.ts';
 import type { CatalogSnapshot } from '../masking/catalog.ts';
@@ -1425,8 +1425,7 @@ export class PgSession {
     let approval: string | null = null;
     const params = last.params ?? null;
     // the parameter types the server resolves the text with: those of the statement bound last
-    const boundTo = boundStatements(last);
-    const paramTypes = boundTo[boundTo.length - 1]?.paramTypes;
+    const paramTypes = lastBound(last)?.paramTypes;
     if (!denial && decided.decision?.effect === 'approve') {
       const g = this.executeApproval(m, possible, statements, decided.decision, params);
       if (g === 'hold') return 'hold';
@@ -1472,7 +1471,7 @@ export class PgSession {
       statements,
       ways: possible.length > 1 || possible[0].candidates ? waysOf(possible) : null,
       ran: null,
-      creates: this.pendingCreations(statements, { params: last.params, paramTypes }),
+      creates: this.pendingCreations(statements, last),
       started: performance.now(),
       rows: 0,
       copyEnds: this.copyEnds,
@@ -2071,18 +2070,18 @@ export class PgSession {
 
   /**
    * The names statements about to be forwarded create (SQL PREPARE and DECLARE, in a query or
-   * through Execute, `bind` then holding the Bind's parameters and the Parse's types), pending from now on: a Bind, Execute or FETCH pipelined behind them is
+   * through Execute of `portal`, whose Bind's parameters and Parse's types it reads), pending from now on: a Bind, Execute or FETCH pipelined behind them is
    * decided for what the name held before and for the new one, and what runs is told by the
    * replies (resolveRun). Confirmed when the statement completes, dropped when it does not.
    */
-  private pendingCreations(statements: readonly ClassifiedStatement[], bind?: Pick<Entry, 'params' | 'paramTypes'>): Creation[] | null {
+  private pendingCreations(statements: readonly ClassifiedStatement[], portal?: Entry): Creation[] | null {
     let out: Creation[] | null = null;
     for (let at = 0; at < statements.length; at++) {
       const s = statements[at];
       for (const eff of s.effects) {
         let c: Creation;
         if (eff.kind === 'prepare') c = { at, names: this.statements, name: eff.name, entry: { text: eff.statement.text, statements: [eff.statement], pathVersion: this.pathVersion } };
-        else if (eff.kind === 'declare') c = { at, names: this.portals, name: eff.name, entry: declared(s, bind) };
+        else if (eff.kind === 'declare') c = { at, names: this.portals, name: eff.name, entry: declared(s, portal) };
         else continue;
         c.names.addPending(c.name, c.entry);
         (out ??= []).push(c);
@@ -2345,13 +2344,14 @@ function portalRuns(x: Entry): RunInput[] {
   return bound.map((s) => ({ text: s.text, params: x.params ?? null, paramTypes: s.paramTypes }));
 }
 
-/** The entry of a cursor a DECLARE makes; declared by an Execute, it reads the Bind's parameters. */
-function declared(s: ClassifiedStatement, bind: Pick<Entry, 'params' | 'paramTypes'> | undefined): Entry {
+/** The entry of a cursor a DECLARE makes; declared by an Execute of `portal`, it reads the Bind's parameters with the Parse's types. */
+function declared(s: ClassifiedStatement, portal: Entry | undefined): Entry {
   const entry: Entry = { text: s.text, statements: [s], cursor: true };
-  if (bind) {
+  if (portal) {
     entry.declaredByBind = true;
-    if (bind.params) entry.params = bind.params;
-    if (bind.paramTypes) entry.paramTypes = bind.paramTypes;
+    if (portal.params) entry.params = portal.params;
+    const types = lastBound(portal)?.paramTypes;
+    if (types) entry.paramTypes = types;
   }
   return entry;
 }
