@@ -70,6 +70,18 @@ export function boundStatements(portal: Entry): readonly Entry[] {
   return portal.statement ? [portal.statement] : (portal.candidates ?? []);
 }
 
+/**
+ * What reading a portal (FETCH, MOVE) runs: the entries whose text and declared parameter types
+ * it runs with — a cursor its DECLARE (itself), a protocol portal each statement it may be bound
+ * to (itself while none is known) — and whether the portal's bind parameters go with them (a
+ * cursor declared in a query has its values in its text).
+ */
+export function portalReads(x: Entry): { runs: readonly Entry[]; bound: boolean } {
+  if (x.cursor) return { runs: [x], bound: x.declaredByBind === true };
+  const s = boundStatements(x);
+  return { runs: s.length > 0 ? s : [x], bound: true };
+}
+
 /** The statement a portal runs when the server has its Bind: the one it was bound to, or the last candidate. */
 export function lastBound(portal: Entry): Entry | undefined {
   const c = portal.candidates;

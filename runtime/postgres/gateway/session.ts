@@ -72,7 +72,7 @@ import {
 } from '../protocol/index.ts';
 import { DENIAL_NAME, denialError, denialSql, isOurDenial, RESERVED_NAME_PREFIX, type DenialText } from './denial.ts';
 import { describeDenial } from './denial-text.ts';
-import { boundStatements, declaredTypes, lastBound, entryCost, heldByAllSessions, NameRegistry, statementsOf, waysOf, type Entry, type Way } from './registry.ts';
+import { boundStatements, declaredTypes, lastBound, portalReads, entryCost, heldByAllSessions, NameRegistry, statementsOf, waysOf, type Entry, type Way } from './registry.ts';
 import { Outgoing } from './outgoing.ts';
 import { pinnedSettingBroken } from './startup-params.ts';
 import type { CatalogSnapshot } from '../masking/catalog.ts';
@@ -595,11 +595,12 @@ export class PgSession {
         if (e.kind === 'execute') for (const x of this.statements.possible(e.name)) typed(`prepared statement "${e.name}"`, x.paramTypes);
         if (e.kind !== 'fetch' || e.name === null) continue;
         for (const x of this.portals.possible(e.name)) {
-          if (x.cursor && !x.declaredByBind) continue; // a cursor declared in a query: its values are in its DECLARE's text
+          const reads = portalReads(x);
+          if (!reads.bound) continue;
           if (x.params) bound.push(keyParams(x.params));
           else unkept = true;
-          if (x.cursor) typed(`the DECLARE of cursor "${e.name}"`, x.paramTypes);
-          else for (const s of boundStatements(x)) typed(`the statement of portal "${e.name}"`, s.paramTypes);
+          const what = x.cursor ? `the DECLARE of cursor "${e.name}"` : `the statement of portal "${e.name}"`;
+          for (const s of reads.runs) typed(what, s.paramTypes);
         }
       }
     }
@@ -2336,12 +2337,10 @@ function keyParams(values: readonly (string | Uint8Array | null)[]): KeyParam[] 
   return values.map((v) => (v === null || typeof v === 'string' ? v : { base64: Buffer.from(v).toString('base64') }));
 }
 
-/** What reading a portal runs: a cursor's DECLARE; a protocol portal's statement (each it may be bound to), its parameters and declared types. */
+/** What reading a portal runs, as a record keeps it (portalReads): each text, with the portal's parameters and the declared types when bound ones go with it. */
 function portalRuns(x: Entry): RunInput[] {
-  if (x.cursor) return [x.declaredByBind ? { text: x.text, params: x.params ?? null, paramTypes: x.paramTypes } : { text: x.text }];
-  const bound = boundStatements(x);
-  if (bound.length === 0) return [{ text: x.text, params: x.params ?? null }];
-  return bound.map((s) => ({ text: s.text, params: x.params ?? null, paramTypes: s.paramTypes }));
+  const reads = portalReads(x);
+  return reads.runs.map((s) => (reads.bound ? { text: s.text, params: x.params ?? null, paramTypes: s.paramTypes } : { text: s.text }));
 }
 
 /** The entry of a cursor a DECLARE makes; declared by an Execute of `portal`, it reads the Bind's parameters with the Parse's types. */

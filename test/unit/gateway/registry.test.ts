@@ -3,7 +3,7 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { declaredTypes, entryCost, heldByAllSessions, nameKey, NameRegistry, type Entry } from '../../../runtime/postgres/gateway/registry.ts';
+import { declaredTypes, entryCost, heldByAllSessions, lastBound, nameKey, NameRegistry, portalReads, type Entry } from '../../../runtime/postgres/gateway/registry.ts';
 
 const test = suite('gateway: the name registry');
 const entry = (text: string): Entry => ({ text, statements: [] });
@@ -37,6 +37,26 @@ test('declared parameter types: trailing unspecified ones (0) are as if not decl
   assert.equal(declaredTypes([23, 0]), [23]);
   assert.equal(declaredTypes([0, 25]), [0, 25]);
   assert.equal(declaredTypes([17]), [17]);
+});
+
+test('what reading a portal runs, and whether its bind parameters go with it', () => {
+  const s1: Entry = { ...entry('SELECT $1'), paramTypes: [23] };
+  const s2: Entry = { ...entry('SELECT $1::text'), paramTypes: [25] };
+  // a cursor declared in a query: its DECLARE, its values in its text
+  const inQuery: Entry = { ...entry('DECLARE c CURSOR FOR SELECT 1'), cursor: true };
+  assert.equal(portalReads(inQuery), { runs: [inQuery], bound: false });
+  // a cursor declared by an Execute: its DECLARE with the Bind's parameters
+  const byBind: Entry = { ...entry('DECLARE c CURSOR FOR SELECT $1'), cursor: true, declaredByBind: true, params: ['1'], paramTypes: [23] };
+  assert.equal(portalReads(byBind), { runs: [byBind], bound: true });
+  // a protocol portal: the statement it was bound to, each candidate while unconfirmed, itself while none is known
+  assert.equal(portalReads({ ...entry('SELECT $1'), statement: s1 }), { runs: [s1], bound: true });
+  assert.equal(portalReads({ ...entry('SELECT $1::text'), candidates: [s1, s2] }).runs, [s1, s2]);
+  const bare = entry('SELECT 1');
+  assert.equal(portalReads(bare), { runs: [bare], bound: true });
+  // the statement it runs once the server has its Bind: the confirmed one, or the last candidate
+  assert.is(lastBound({ ...entry('x'), statement: s1, candidates: [s2] }), s1);
+  assert.is(lastBound({ ...entry('x'), candidates: [s1, s2] }), s2);
+  assert.is(lastBound(bare), undefined);
 });
 
 test('every operation of the registry reads names through the key', () => {
