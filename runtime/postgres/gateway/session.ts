@@ -31,8 +31,10 @@ import {
   BackendMessageType as B,
   BackendReader,
   buildError,
-  bindParamFormat,
   decodeBind,
+  decodeFunctionCall,
+  formatAt,
+  type FormatCode,
   type Bind,
   decodeClose,
   decodeCommandComplete,
@@ -1216,12 +1218,18 @@ export class PgSession {
       case F.Flush:
         return m.raw;
       case F.FunctionCall: {
-        // The fast-path function call names a function by OID with no SQL to classify; the
-        // records say which function was asked for.
-        const what = m.body.length >= 4 ? `(FunctionCall message: function OID ${m.body.readUInt32BE(0)})` : '(FunctionCall message)';
+        // The fast-path function call names a function by OID with no SQL to classify: refused;
+        // the records say which function was asked for, with which arguments.
+        const call = decodeFunctionCall(m.body);
+        if (call.kind === 'ProtocolError') {
+          this.protocolFailure(call);
+          return 'fatal';
+        }
+        const what = `(FunctionCall message: function OID ${call.functionOid})`;
         this.opts.metrics.statements.inc(this.decisionLabels.deny);
         this.opts.log.info('statement', { session: this.opts.id, target: this.opts.targetName, subject: this.opts.identity.subject, decision: 'deny', sql: what });
-        this.recordRefused(what, [], 'extended', null, { message: 'pamc: the FunctionCall protocol message is refused' }, null);
+        const args = this.recorder() ? paramValues(call.argFormats, call.args) : null;
+        this.recordRefused(what, [], 'extended', null, { message: 'pamc: the FunctionCall protocol message is refused' }, null, args);
         this.deny(out, { message: 'pamc: the FunctionCall protocol message is refused', hint: 'call functions with SQL, e.g. SELECT f(...)' }, 'query');
         return null;
       }
@@ -2329,7 +2337,12 @@ function distinctStatements(statements: readonly ClassifiedStatement[]): readonl
 
 /** A Bind's parameters as the session keeps them: text, or the bytes of a binary one. */
 function bindParamValues(b: Bind): (string | Uint8Array | null)[] {
-  return b.params.map((v, i) => (v === null ? null : bindParamFormat(b, i) === 1 ? new Uint8Array(v) : v.toString('utf8')));
+  return paramValues(b.paramFormats, b.params);
+}
+
+/** Values sent with format codes (a Bind's parameters, a FunctionCall's arguments) as the record and an approval keep them: text as strings, binary as bytes. */
+function paramValues(formats: readonly FormatCode[], values: readonly (Buffer | null)[]): (string | Uint8Array | null)[] {
+  return values.map((v, i) => (v === null ? null : formatAt(formats, i) === 1 ? new Uint8Array(v) : v.toString('utf8')));
 }
 
 /** Parameters as an approval shows and keys them: a binary one as its bytes, never as text that could read as the same value. */

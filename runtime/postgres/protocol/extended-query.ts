@@ -135,7 +135,11 @@ export function decodeBind(body: Buffer): Bind | ProtocolError {
 
 /** The format of parameter `i` (0-based) of a Bind. */
 export function bindParamFormat(bind: Bind, i: number): FormatCode {
-  const f = bind.paramFormats;
+  return formatAt(bind.paramFormats, i);
+}
+
+/** The format of value `i` under a list of format codes as Bind and FunctionCall send them: none (all text), one for all, or one each. */
+export function formatAt(f: readonly FormatCode[], i: number): FormatCode {
   return f.length === 0 ? 0 : f.length === 1 ? f[0]! : (f[i] ?? 0);
 }
 

@@ -77,7 +77,7 @@ test('refused in the extended protocol: at Parse by the policy, at Bind of a sta
   await s.until('ReadyForQuery');
   s.send(w.close('S', '__pamc_probe'), w.sync());
   await s.until('ReadyForQuery');
-  // lo_export (oid 765) by the fast path: refused, and the record names the function
+  // lo_export (oid 765) by the fast path: refused, and the record names the function and its arguments
   s.send(w.functionCall(765, [0], [[...Buffer.from('1')]], 0));
   await s.until('ReadyForQuery');
   s.close();
@@ -92,7 +92,7 @@ test('refused in the extended protocol: at Parse by the policy, at Bind of a sta
   const [close] = await statements(gw, '__pamc_probe');
   assert.equal([close?.text, close?.outcome], ['(Close of statement "__pamc_probe")', 'refused']);
   const [call] = await statements(gw, 'function OID 765');
-  assert.equal([call?.text, call?.outcome], ['(FunctionCall message: function OID 765)', 'refused']);
+  assert.equal([call?.text, call?.outcome, call?.params], ['(FunctionCall message: function OID 765)', 'refused', ['1']]);
 });
 
 test('a SELECT cut at the row limit, the server query cancelled by the gateway: ok, 5 rows returned, the limit reached', async ({ gw }) => {

@@ -193,6 +193,8 @@ test('malformed messages: FATAL 08P01 for that connection only', async ({ gw }) 
     ['a Describe of an unknown kind', [w.message('D', [0x58], [0])]],
     ['a password message after the startup', [w.passwordMessage('again')]],
     ['invalid UTF-8 in a Query', [w.message('Q', [0x53, 0x45, 0x4c, 0xc3, 0x28, 0])]],
+    ['a FunctionCall with a short body', [w.message('F', [0, 0])]],
+    ['a FunctionCall announcing arguments it does not carry', [w.message('F', [0, 0, 3, 0xfd], [0, 0], [0, 2], [0, 0, 0, 1], [0x31])]],
   ];
   for (const [name, bytes] of cases) {
     const e = await fatalOf(gw, bytes);
