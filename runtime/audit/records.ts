@@ -123,7 +123,18 @@ export type ParamValue = string | null | { base64: string } | { truncated: true;
 /** `unknown`: forwarded to the server, but the session ended before the server answered (it may have run) */
 export type StatementOutcome = 'ok' | 'error' | 'denied' | 'rejected' | 'expired' | 'cancelled' | 'refused' | 'unknown';
 
-export interface StatementRecord extends RecordHead {
+/** How a statement was bound: its parameters and the types its Parse declared, each list cut with a count of what it left out. */
+export interface BindingRecord {
+  params?: ParamValue[];
+  /** present when more parameters were sent than recorded */
+  paramsOmitted?: number;
+  /** the parameter types (OIDs) the statement's Parse declared, trailing unspecified (0) ones left out */
+  paramTypes?: number[];
+  /** present when more types were declared than recorded */
+  paramTypesOmitted?: number;
+}
+
+export interface StatementRecord extends RecordHead, BindingRecord {
   kind: 'statement';
   session: string;
   /** the query's number in the session (the statements of one simple Query share it) */
@@ -134,13 +145,6 @@ export interface StatementRecord extends RecordHead {
   text: string;
   /** present when `text` was cut: the full length (UTF-16 units) and SHA-256 of the full text */
   textTruncated?: { length: number; sha256: string };
-  params?: ParamValue[];
-  /** present when more parameters were sent than recorded */
-  paramsOmitted?: number;
-  /** the parameter types (OIDs) the statement's Parse declared, trailing unspecified (0) ones left out */
-  paramTypes?: number[];
-  /** present when more types were declared than recorded */
-  paramTypesOmitted?: number;
   /** what an EXECUTE or a FETCH (or MOVE) in the statement runs: the prepared statement, the cursor or the protocol portal */
   runs?: RunRecord[];
   /** present when it may run more of them than recorded (a name parsed again, not yet settled by the server) */
@@ -164,13 +168,9 @@ export interface StatementRecord extends RecordHead {
  * whole text, or a protocol Parse's), of the cursor's DECLARE or the protocol portal's statement
  * a FETCH reads; a protocol portal with the parameters it was bound with; a Parse's declared types.
  */
-export interface RunRecord {
+export interface RunRecord extends BindingRecord {
   text: string;
   textTruncated?: { length: number; sha256: string };
-  params?: ParamValue[];
-  paramsOmitted?: number;
-  paramTypes?: number[];
-  paramTypesOmitted?: number;
 }
 
 export interface RunInput {

@@ -242,6 +242,13 @@ export function encodeStatement(w: JsonBytes, session: string, at: number, s: St
   }
 }
 
+/** `key` and how many of `total` items a list left out, when it left any out. */
+function omitted(w: JsonBytes, key: string, total: number, kept: number): void {
+  if (total <= kept) return;
+  w.ascii(key);
+  w.num(total - kept);
+}
+
 /** Bytes written from other bytes, kept to be written again when the same bytes come. */
 class ByteMemo {
   private valid = false;
@@ -407,10 +414,7 @@ export class StatementTranscoder {
       else this.bad();
     }
     w.byte(0x5d);
-    if (total > n) {
-      w.ascii(',"paramsOmitted":');
-      w.num(total - n);
-    }
+    omitted(w, ',"paramsOmitted":', total, n);
   }
 
   private types(w: JsonBytes): void {
@@ -422,10 +426,7 @@ export class StatementTranscoder {
       w.num(this.u32());
     }
     w.byte(0x5d);
-    if (total > n) {
-      w.ascii(',"paramTypesOmitted":');
-      w.num(total - n);
-    }
+    omitted(w, ',"paramTypesOmitted":', total, n);
   }
 
   private runs(w: JsonBytes): void {
@@ -448,10 +449,7 @@ export class StatementTranscoder {
       w.byte(0x7d);
     }
     w.byte(0x5d);
-    if (total > n) {
-      w.ascii(',"runsOmitted":');
-      w.num(total - n);
-    }
+    omitted(w, ',"runsOmitted":', total, n);
   }
 
   /** `,"facts":[…]` (and `factsOmitted`), `,"decision":…,"rules":[…]`, copied when they are the last ones. */
@@ -481,10 +479,7 @@ export class StatementTranscoder {
       w.ascii(this.u8() === 1 ? ',"unbounded":true}' : '}');
     }
     w.byte(0x5d);
-    if (total > n) {
-      w.ascii(',"factsOmitted":');
-      w.num(total - n);
-    }
+    omitted(w, ',"factsOmitted":', total, n);
     w.ascii(',"decision":"');
     w.ascii(DECISIONS[this.u8()] ?? this.bad());
     w.ascii('","rules":[');

@@ -4,7 +4,7 @@
 // lost records) are printed as they come.
 
 import type { ReadRecord } from './read.ts';
-import type { AuditRecord, ConnectRecord, StatementRecord } from './records.ts';
+import type { AuditRecord, BindingRecord, ConnectRecord, StatementRecord } from './records.ts';
 
 export interface ShowFilter {
   /** a session id, or a prefix of one */
@@ -90,7 +90,7 @@ function statementLines(s: StatementRecord, full: boolean): string[] {
 }
 
 /** A statement's bind parameters and declared parameter types, a line each. */
-function bindingLines(pad: string, s: Pick<StatementRecord, 'params' | 'paramsOmitted' | 'paramTypes' | 'paramTypesOmitted'>): string[] {
+function bindingLines(pad: string, s: BindingRecord): string[] {
   const out: string[] = [];
   if (s.params && s.params.length > 0) {
     out.push(`${pad}params: ${s.params.map((p, i) => `$${i + 1}=${quote(p)}`).join(', ')}${s.paramsOmitted ? ` (+${s.paramsOmitted})` : ''}`);
