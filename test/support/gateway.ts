@@ -9,7 +9,7 @@
 // gateway's login role, which owns what it creates), its own policy folder with a JWKS of a
 // per-process test key, and an in-process Gateway listening on a free port of 127.0.0.1.
 
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,6 +58,23 @@ export async function signToken(payload: Record<string, unknown>, header: Record
 /** The test key's public JWK (what the fixture's JWKS file holds). */
 export async function publicJwk(): Promise<JWK> {
   return (await testKey()).jwk;
+}
+
+/**
+ * What a gateway that writes session records needs: its signing key as a file and the audit
+ * block naming it (`extra`: more lines of the block), with the public key to verify the log.
+ */
+export function auditedOptions(extra = ''): { files: Record<string, string>; blocks: string; publicKey: string } {
+  const pair = generateKeyPairSync('ed25519');
+  return {
+    files: { 'audit.jwk': JSON.stringify(pair.privateKey.export({ format: 'jwk' })) },
+    blocks: `
+audit {
+  dir "audit"
+  key file "audit.jwk"${extra ? `\n  ${extra}` : ''}
+}`,
+    publicKey: JSON.stringify(pair.publicKey.export({ format: 'jwk' })),
+  };
 }
 
 export interface GatewayFixture {

@@ -10,7 +10,7 @@ import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SignJWT } from 'jose';
-import { AUDIENCE, ISSUER, mintToken, startGateway, type GatewayFixture } from '../../support/gateway.ts';
+import { AUDIENCE, auditedOptions, ISSUER, mintToken, startGateway, type GatewayFixture } from '../../support/gateway.ts';
 import * as w from '../../support/pgwire-builder.ts';
 import { WireSession } from '../../support/pg-session.ts';
 import { render } from '../gateway/wire.ts';
@@ -49,19 +49,15 @@ test.before(async (ctx) => {
   await new Promise<void>((r) => ctx.hookServer.listen(0, '127.0.0.1', r));
   const hookPort = (ctx.hookServer.address() as { port: number }).port;
   process.env.PAMC_E2E_HOOK_SECRET = HOOK_SECRET;
-  const audit = generateKeyPairSync('ed25519');
+  const audited = auditedOptions();
   ctx.gw = await startGateway({
     admin: true,
-    files: { 'audit.jwk': JSON.stringify(audit.privateKey.export({ format: 'jwk' })) },
+    files: audited.files,
     blocks: `
 approvals {
   webhook url "http://127.0.0.1:${hookPort}/hook" secret env "PAMC_E2E_HOOK_SECRET"
   dir "grants"
-}
-audit {
-  dir "audit"
-  key file "audit.jwk"
-}`,
+}${audited.blocks}`,
     setup: `
       CREATE TABLE held (id int PRIMARY KEY, v int);
       INSERT INTO held VALUES (1, 0), (2, 0);

@@ -10,12 +10,11 @@
 // run in six with two busy loops beside it (the UPDATE had not run; the cancel landing on it is
 // the likely reason, not verified).
 
-import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startGateway, type GatewayFixture, type GatewayFixtureOptions } from '../../support/gateway.ts';
+import { auditedOptions, startGateway, type GatewayFixture, type GatewayFixtureOptions } from '../../support/gateway.ts';
 import { allRecords } from '../../unit/audit/helpers.ts';
 import { login, w } from '../gateway/wire.ts';
 
@@ -25,14 +24,10 @@ const test = suite<{ gw: GatewayFixture }>('session records: every outcome');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function options(): GatewayFixtureOptions {
-  const pair = generateKeyPairSync('ed25519');
+  const { files, blocks } = auditedOptions();
   return {
-    files: { 'audit.jwk': JSON.stringify(pair.privateKey.export({ format: 'jwk' })) },
-    blocks: `
-audit {
-  dir "audit"
-  key file "audit.jwk"
-}`,
+    files,
+    blocks,
     setup: `
       CREATE TABLE big (id int);
       INSERT INTO big SELECT g FROM generate_series(1, 1000000) g;

@@ -3,14 +3,13 @@
 // verify`; a changed byte in them is found and named.
 
 import { execFile } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mintToken, startGateway, type GatewayFixture } from '../../support/gateway.ts';
+import { auditedOptions, mintToken, startGateway, type GatewayFixture } from '../../support/gateway.ts';
 import { WireSession } from '../../support/pg-session.ts';
 import { allRecords, lines, schemaErrors, segments } from '../../unit/audit/helpers.ts';
 import { loginBytes, open, text, w } from '../gateway/wire.ts';
@@ -22,16 +21,11 @@ type Rec = Record<string, any>;
 const test = suite<{ gw: GatewayFixture; records: Rec[]; auditDir: string; publicKey: string }>('session records of the gateway');
 
 test.before(async (ctx) => {
-  const pair = generateKeyPairSync('ed25519');
+  const audited = auditedOptions('checkpoint every 1s, 1000 records');
   ctx.gw = await startGateway({
     admin: true,
-    files: { 'audit.jwk': JSON.stringify(pair.privateKey.export({ format: 'jwk' })) },
-    blocks: `
-audit {
-  dir "audit"
-  key file "audit.jwk"
-  checkpoint every 1s, 1000 records
-}`,
+    files: audited.files,
+    blocks: audited.blocks,
     setup: `
       CREATE TABLE customers (id int PRIMARY KEY, name text, email text);
       INSERT INTO customers SELECT g, 'name ' || g, 'user' || g || '@example.com' FROM generate_series(1, 20) g;
@@ -59,7 +53,7 @@ group "exporters" {
   });
   ctx.auditDir = join(ctx.gw.dir, 'audit');
   ctx.publicKey = join(ctx.gw.dir, 'audit-public.jwk');
-  writeFileSync(ctx.publicKey, JSON.stringify(pair.publicKey.export({ format: 'jwk' })));
+  writeFileSync(ctx.publicKey, audited.publicKey);
 
   const gw = ctx.gw;
   // a session of node-postgres doing a bit of everything

@@ -4,13 +4,12 @@
 // statement, a cursor, a protocol portal with its bind parameters. Without them an agent could
 // leave nothing of its SQL in the log: parse it at the protocol level, run it by SQL name.
 
-import { generateKeyPairSync } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startGateway, type GatewayFixture } from '../../support/gateway.ts';
+import { auditedOptions, startGateway, type GatewayFixture } from '../../support/gateway.ts';
 import * as w from '../../support/pgwire-builder.ts';
 import { allRecords, schemaErrors } from '../../unit/audit/helpers.ts';
 import { login, render, text } from '../gateway/wire.ts';
@@ -25,14 +24,10 @@ const LENGTH = 'SELECT length($1)';
 const DECLARE_BOUND = 'DECLARE c_bound CURSOR WITH HOLD FOR SELECT amount FROM ledger WHERE id = $1';
 
 test.before(async (ctx) => {
-  const pair = generateKeyPairSync('ed25519');
+  const { files, blocks } = auditedOptions();
   ctx.gw = await startGateway({
-    files: { 'audit.jwk': JSON.stringify(pair.privateKey.export({ format: 'jwk' })) },
-    blocks: `
-audit {
-  dir "audit"
-  key file "audit.jwk"
-}`,
+    files,
+    blocks,
     setup: `
       CREATE TABLE ledger (id int PRIMARY KEY, amount int);
       INSERT INTO ledger VALUES (1, 100), (2, 250), (3, 999);`,
