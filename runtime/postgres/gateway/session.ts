@@ -1018,8 +1018,7 @@ export class PgSession {
 
   /** What each statement runs by name, as one list (null: nothing). */
   private flatRuns(statements: readonly ClassifiedStatement[]): RunInput[] | null {
-    const runs = this.runsOf(statements);
-    return runs && runs.flatMap((r) => r ?? []);
+    return allRuns(this.runsOf(statements));
   }
 
   /** An error's message as the record keeps it: withheld like the client's when it may quote masked values. */
@@ -1076,7 +1075,7 @@ export class PgSession {
       text: st ? st.text : text,
       params,
       paramTypes,
-      runs: a.runs === null ? null : e.k === 'query' ? a.runs[index] : a.runs.flatMap((r) => r ?? []),
+      runs: e.k === 'query' ? (a.runs?.[index] ?? null) : allRuns(a.runs),
       fingerprint: a.approval ? ((st ?? statements[0])?.fingerprint ?? null) : null,
       facts: st ? st.facts : statements.length === 1 ? statements[0].facts : statements.flatMap((x) => x.facts),
       decision: a.decision,
@@ -2348,6 +2347,11 @@ function paramValues(formats: readonly FormatCode[], values: readonly (Buffer | 
 /** Parameters as an approval shows and keys them: a binary one as its bytes, never as text that could read as the same value. */
 function keyParams(values: readonly (string | Uint8Array | null)[]): KeyParam[] {
   return values.map((v) => (v === null || typeof v === 'string' ? v : { base64: Buffer.from(v).toString('base64') }));
+}
+
+/** The runs of every statement as one list (null: none runs anything by name). */
+function allRuns(runs: (RunInput[] | null)[] | null): RunInput[] | null {
+  return runs && runs.flatMap((r) => r ?? []);
 }
 
 /** What reading a portal runs, as a record keeps it (portalReads): each text, with the portal's parameters and the declared types when bound ones go with it. */
